@@ -1,0 +1,195 @@
+"""Roles, transition permissions and compensation authority.
+
+The groups and what each may do are declared once here (``ROLE_PERMISSIONS``)
+and applied by a data migration (``sync_role_groups``); the workflow table in
+``docs/workflow.md`` names the same roles and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed, has_transition_perm
+
+from aftersales.errors import NotAllowed
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from aftersales.models import Policy
+
+AGENT, QC, SUPERVISOR, FINANCE, CHANNEL = "agent", "qc", "supervisor", "finance", "channel"
+STAFF_ROLES = (AGENT, QC, SUPERVISOR, FINANCE)
+ROLES = (*STAFF_ROLES, CHANNEL)
+
+_READ_CASES = [
+    "aftersales.view_case",
+    "aftersales.view_caseline",
+    "aftersales.view_caseevent",
+    "aftersales.view_inspection",
+    "aftersales.view_compensation",
+    "aftersales.view_problemcategory",
+    "aftersales.view_queue",
+    "customers.view_customer",
+    "customers.view_order",
+    "customers.view_orderline",
+    "customers.view_productcategory",
+]
+_AGENT_WORK = [
+    "aftersales.open_case",
+    "aftersales.approve_case",
+    "aftersales.reject_case",
+    "aftersales.propose_compensation",
+    "aftersales.approve_compensation",
+    "aftersales.confirm_case",
+    "aftersales.decline_offer",
+    "aftersales.cancel_case",
+]
+_QC_WORK = ["aftersales.receive_return", "aftersales.inspect_case"]
+
+#: role → permissions ("app_label.codename"). Supervisors do everything staff
+#: do except paying out, and configure the system in the admin.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    AGENT: [*_READ_CASES, *_AGENT_WORK],
+    QC: [*_READ_CASES, *_QC_WORK],
+    SUPERVISOR: [
+        *_READ_CASES,
+        *_AGENT_WORK,
+        *_QC_WORK,
+        "aftersales.change_case",
+        "aftersales.escalate_case",
+        "aftersales.resolve_escalation",
+        "aftersales.override_policy_window",
+        "aftersales.approve_any_compensation",
+        "aftersales.view_policy",
+        "aftersales.add_policy",
+        "aftersales.change_policy",
+        "aftersales.add_queue",
+        "aftersales.change_queue",
+        "aftersales.add_problemcategory",
+        "aftersales.change_problemcategory",
+        "aftersales.view_agentprofile",
+        "aftersales.add_agentprofile",
+        "aftersales.change_agentprofile",
+        "customers.view_customer_pii",
+        "customers.change_customer",
+        "customers.add_productcategory",
+        "customers.change_productcategory",
+    ],
+    FINANCE: [
+        "aftersales.view_case",
+        "aftersales.view_compensation",
+        "aftersales.pay_compensation",
+        "customers.view_customer",
+        "customers.view_order",
+    ],
+    # Service accounts of the channel systems (app, mini-program, live
+    # stream, web) acting for the customer through the API.
+    CHANNEL: [
+        "aftersales.view_case",
+        "aftersales.open_case",
+        "aftersales.confirm_case",
+        "aftersales.decline_offer",
+        "aftersales.cancel_case",
+        "aftersales.escalate_case",
+    ],
+}
+
+
+def sync_role_groups(apps, schema_editor=None) -> None:
+    """Create the role groups and give each exactly its permissions (data migration)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        perms = []
+        for name in names:
+            app_label, codename = name.split(".")
+            perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(perms)
+
+
+def roles_of(user) -> set[str]:
+    if not user or not user.is_authenticated:
+        return set()
+    return {group.name for group in user.groups.all()} & set(ROLES)
+
+
+# --------------------------------------------------------------------------
+# Transition checks
+# --------------------------------------------------------------------------
+def transition_sources(model_class, name: str) -> list[str]:
+    meta = getattr(model_class, name)._django_fsm
+    return list(meta.transitions.keys())
+
+
+def is_system_transition(model_class, name: str) -> bool:
+    meta = getattr(model_class, name)._django_fsm
+    return any(t.custom.get("system") for t in meta.transitions.values())
+
+
+def ensure_may(instance, name: str, actor: AbstractBaseUser | None) -> None:
+    """Refuse ``instance.<name>()`` for ``actor`` with a clear reason.
+
+    ``actor=None`` is the system (sweeps, automation rules), allowed only on
+    transitions marked ``custom={"system": True}``. Raises ``NotAllowed`` when
+    the current state does not allow the transition, ``PermissionDenied``
+    when the actor lacks its permission. Calling a django-fsm transition does
+    not check ``permission=``; this does.
+    """
+    method = getattr(instance, name)
+    if not can_proceed(method, check_conditions=False):
+        state_choices = dict(instance._meta.get_field("state").choices)
+        allowed = ", ".join(str(state_choices.get(s, s)) for s in transition_sources(type(instance), name))
+        raise NotAllowed(
+            _("Cannot %(action)s: the %(model)s is “%(state)s”; this is possible only from: %(allowed)s.")
+            % {
+                "action": action_label(name),
+                "model": instance._meta.verbose_name,
+                "state": state_choices.get(instance.state, instance.state),
+                "allowed": allowed,
+            }
+        )
+    if actor is None:
+        if not is_system_transition(type(instance), name):
+            raise PermissionDenied(_("The system may not %(action)s.") % {"action": action_label(name)})
+        return
+    if not has_transition_perm(method, actor):
+        raise PermissionDenied(
+            _("You do not have permission to %(action)s this %(model)s.")
+            % {"action": action_label(name), "model": instance._meta.verbose_name}
+        )
+
+
+def action_label(name: str) -> str:
+    from aftersales.workflow import ACTION_LABELS
+
+    return str(ACTION_LABELS.get(name, name))
+
+
+# --------------------------------------------------------------------------
+# Compensation authority
+# --------------------------------------------------------------------------
+def authority_of(user, policy: Policy) -> Decimal | None:
+    """The largest case total ``user`` may approve; ``None`` means unlimited."""
+    if user is None:
+        return Decimal("0.00")
+    if user.has_perm("aftersales.approve_any_compensation"):
+        return None
+    if not user.has_perm("aftersales.approve_compensation"):
+        return Decimal("0.00")
+    profile = getattr(user, "agent_profile", None)
+    if profile is not None and profile.authority_limit is not None:
+        return profile.authority_limit
+    return policy.default_agent_authority
+

@@ -1,0 +1,59 @@
+"""The only writers of after-sales data. Views, admin, API and jobs call these."""
+
+from aftersales.services.cases import (
+    case_add_note,
+    case_approve,
+    case_auto_approve,
+    case_auto_confirm,
+    case_available_transitions,
+    case_cancel,
+    case_confirm,
+    case_decline,
+    case_escalate,
+    case_inspect,
+    case_open,
+    case_propose,
+    case_receive,
+    case_reject,
+    case_resolve_escalation,
+    case_update,
+    policy_for_channel,
+)
+from aftersales.services.compensations import (
+    compensation_add,
+    compensation_approve,
+    compensation_mark_failed,
+    compensation_mark_paid,
+    compensation_reject,
+    compensation_void,
+)
+from aftersales.services.events import case_event_record
+from aftersales.services.numbers import case_number_next
+
+__all__ = [
+    "case_add_note",
+    "case_approve",
+    "case_auto_approve",
+    "case_auto_confirm",
+    "case_available_transitions",
+    "case_cancel",
+    "case_confirm",
+    "case_decline",
+    "case_escalate",
+    "case_event_record",
+    "case_inspect",
+    "case_number_next",
+    "case_open",
+    "case_propose",
+    "case_receive",
+    "case_reject",
+    "case_resolve_escalation",
+    "case_update",
+    "compensation_add",
+    "compensation_approve",
+    "compensation_mark_failed",
+    "compensation_mark_paid",
+    "compensation_reject",
+    "compensation_void",
+    "policy_for_channel",
+]

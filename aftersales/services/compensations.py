@@ -1,0 +1,322 @@
+"""Compensation services: the ledger of what a case pays out.
+
+A compensation is proposed by an agent, approved within the approver's
+authority (the case's total, so splitting an amount does not get round it),
+becomes payable when the customer accepts the offer (at approval for quick
+refunds), and is marked paid once by finance with a unique payout reference.
+Every change is an event on the case's timeline. Services lock the case row
+first, then the compensation row, so concurrent services cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from aftersales.errors import NeedsApproval, NotAllowed
+from aftersales.models import (
+    FINAL_STATES,
+    Case,
+    CaseEvent,
+    CaseState,
+    Compensation,
+    CompensationState,
+)
+from aftersales.permissions import authority_of, ensure_may
+from aftersales.services._base import (
+    announce,
+    case_claim_value,
+    live_compensation_total,
+    lock_case,
+    now,
+    save_case,
+)
+from aftersales.services.events import case_event_record
+from aftersales.signals import compensation_changed
+from aftersales.workflow import CENT, money, quick_refund_eligible
+
+CS = CompensationState
+#: Case states in which an offer is being put together.
+OFFER_STATES = (CaseState.COMPENSATION, CaseState.ESCALATED)
+
+
+def _record(case: Case, comp: Compensation, *, action: str, actor, at: datetime, note: str = "") -> None:
+    case_event_record(
+        case=case,
+        kind=CaseEvent.Kind.COMPENSATION,
+        actor=actor,
+        name=f"compensation_{action}",
+        note=note,
+        data={"compensation": comp.pk, "kind": comp.kind, "amount": str(comp.amount), "state": comp.state},
+        at=at,
+    )
+    payload = {"compensation_id": comp.pk, "case_id": case.pk, "action": action, "actor_id": getattr(actor, "pk", None)}
+    transaction.on_commit(lambda: compensation_changed.send(sender=Compensation, **payload))
+
+
+def _yuan(amount: Decimal) -> str:
+    return f"¥{money(amount):,}"
+
+
+def ensure_within_authority(case: Case, actor, total: Decimal) -> None:
+    limit = authority_of(actor, case.policy_version)
+    if limit is not None and total > limit:
+        raise NeedsApproval(
+            _("The case's compensation totals %(total)s, above your authority of %(limit)s: a supervisor must approve it first.")
+            % {"total": _yuan(total), "limit": _yuan(limit)}
+        )
+
+
+def parse_amount(value, field: str = "amount") -> Decimal:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field: _("“%(value)s” is not an amount.") % {"value": value}}) from None
+    if not amount.is_finite() or amount <= 0:
+        raise ValidationError({field: _("The amount must be more than zero.")})
+    if amount != amount.quantize(CENT):
+        raise ValidationError({field: _("Amounts have at most two decimal places (fen).")})
+    if amount >= Decimal("10000000000"):
+        raise ValidationError({field: _("The amount is too large.")})
+    return amount
+
+
+def _lock_compensation(compensation_id: int) -> tuple[Case, Compensation]:
+    try:
+        case_id = Compensation.objects.values_list("case_id", flat=True).get(pk=compensation_id)
+    except Compensation.DoesNotExist:
+        raise ValidationError(
+            {"compensation": _("Unknown compensation %(id)s.") % {"id": compensation_id}}
+        ) from None
+    case = lock_case(case_id)
+    comp = Compensation.objects.select_for_update().get(pk=compensation_id)
+    return case, comp
+
+
+# --------------------------------------------------------------------------
+# Steps used inside case transitions (the case row is already locked)
+# --------------------------------------------------------------------------
+def grant_quick_refund(case: Case, *, actor, at: datetime) -> Compensation | None:
+    """At approval: a refund payable at once for customers whose credit and amount qualify."""
+    customer = case.customer
+    amount = case_claim_value(case)
+    if not quick_refund_eligible(
+        policy=case.policy_version,
+        request_type=case.request_type,
+        credit_score=customer.credit_score,
+        amount=amount,
+        flagged=bool(customer.risk_flags),
+    ):
+        return None
+    comp = Compensation.objects.create(
+        case=case,
+        kind=Compensation.Kind.REFUND,
+        amount=amount,
+        state=CS.APPROVED,
+        quick_refund=True,
+        payable=True,
+        payable_at=at,
+        proposed_by=actor,
+        proposed_at=at,
+        approved_by=actor,
+        approved_at=at,
+        note=_("Quick refund"),
+    )
+    _record(case, comp, action="quick_refund", actor=actor, at=at)
+    return comp
+
+
+def approve_pending_within_authority(case: Case, live: list[Compensation], *, actor, at: datetime) -> list[int]:
+    """Approve the case's proposed compensations if the whole total is within the actor's authority."""
+    pending = [comp for comp in live if comp.state == CS.PROPOSED]
+    if not pending:
+        return []
+    ensure_within_authority(case, actor, sum((c.amount for c in live if not c.quick_refund), Decimal("0.00")))
+    for comp in pending:
+        ensure_may(comp, "approve", actor)
+        comp.approve(by=actor, at=at)
+        comp.save(update_fields=["state", "approved_by", "approved_at"])
+        _record(case, comp, action="approve", actor=actor, at=at)
+    return [comp.pk for comp in pending]
+
+
+def make_approved_payable(case: Case, *, actor, at: datetime) -> list[int]:
+    """On acceptance: approved compensations become payable; unapproved proposals lapse."""
+    void_unpaid(case, actor=actor, at=at, note=_("Not approved before the case closed."), states=(CS.PROPOSED,))
+    comps = list(case.compensations.select_for_update().filter(state=CS.APPROVED, payable=False))
+    for comp in comps:
+        comp.payable = True
+        comp.payable_at = at
+        comp.save(update_fields=["payable", "payable_at"])
+        _record(case, comp, action="payable", actor=actor, at=at)
+    return [comp.pk for comp in comps]
+
+
+def void_unpaid(
+    case: Case, *, actor, at: datetime, note: str, states=(CS.PROPOSED, CS.APPROVED, CS.FAILED)
+) -> list[int]:
+    """Withdraw the offer: void compensations not yet payable (quick refunds stay)."""
+    comps = list(case.compensations.select_for_update().filter(state__in=states, payable=False, quick_refund=False))
+    for comp in comps:
+        comp.void(note=note)
+        comp.save(update_fields=["state", "decision_note", "payable"])
+        _record(case, comp, action="void", actor=actor, at=at, note=note)
+    return [comp.pk for comp in comps]
+
+
+# --------------------------------------------------------------------------
+# Services
+# --------------------------------------------------------------------------
+@transaction.atomic
+def compensation_add(
+    *, case_id: int, actor, kind: str, amount, note: str = "", at: datetime | None = None
+) -> Compensation:
+    """Propose one compensation item on a case that is working out its offer."""
+    at = now(at)
+    if kind not in Compensation.Kind.values:
+        raise ValidationError({"kind": _("Unknown compensation kind “%(value)s”.") % {"value": kind}})
+    amount = parse_amount(amount)
+    if actor is None or not actor.has_perm("aftersales.propose_compensation"):
+        raise PermissionDenied(_("You do not have permission to propose compensation."))
+    case = lock_case(case_id)
+    if case.state not in OFFER_STATES:
+        raise NotAllowed(
+            _("Compensation can be added only while the case is in “%(states)s”; %(number)s is “%(state)s”.")
+            % {
+                "states": "”, “".join(str(CaseState(s).label) for s in OFFER_STATES),
+                "number": case.number,
+                "state": case.get_state_display(),
+            }
+        )
+    if kind == Compensation.Kind.REFUND:
+        claim = case_claim_value(case)
+        refunds = live_compensation_total(case, kind=Compensation.Kind.REFUND)
+        if refunds + amount > claim:
+            raise ValidationError(
+                {
+                    "amount": _("Refunds would total %(total)s, more than the %(claim)s the goods in this case are worth (%(already)s already refunded or offered).")
+                    % {"total": _yuan(refunds + amount), "claim": _yuan(claim), "already": _yuan(refunds)}
+                }
+            )
+    comp = Compensation.objects.create(
+        case=case, kind=kind, amount=amount, note=(note or "").strip()[:200], proposed_by=actor, proposed_at=at
+    )
+    save_case(case, actor=actor, at=at)
+    _record(case, comp, action="propose", actor=actor, at=at, note=comp.note)
+    announce(case, action="compensation_propose", actor=actor, before=case.state)
+    return comp
+
+
+@transaction.atomic
+def compensation_approve(*, compensation_id: int, actor, note: str = "", at: datetime | None = None) -> Compensation:
+    """Approve a proposal; the case's whole total must be within the approver's authority."""
+    at = now(at)
+    case, comp = _lock_compensation(compensation_id)
+    ensure_may(comp, "approve", actor)
+    if case.state not in OFFER_STATES:
+        raise NotAllowed(
+            _("Case %(number)s is “%(state)s”; its compensation can no longer be approved.")
+            % {"number": case.number, "state": case.get_state_display()}
+        )
+    ensure_within_authority(case, actor, live_compensation_total(case, exclude_quick_refund=True))
+    comp.approve(by=actor, at=at)
+    comp.save(update_fields=["state", "approved_by", "approved_at"])
+    save_case(case, actor=actor, at=at)
+    _record(case, comp, action="approve", actor=actor, at=at, note=note)
+    return comp
+
+
+@transaction.atomic
+def compensation_reject(*, compensation_id: int, actor, note: str, at: datetime | None = None) -> Compensation:
+    """Refuse a proposal (e.g. a supervisor refusing an over-authority offer)."""
+    at = now(at)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Say why the compensation is refused.")})
+    case, comp = _lock_compensation(compensation_id)
+    ensure_may(comp, "reject", actor)
+    comp.reject(note=note[:200])
+    comp.save(update_fields=["state", "decision_note"])
+    save_case(case, actor=actor, at=at)
+    _record(case, comp, action="reject", actor=actor, at=at, note=note)
+    return comp
+
+
+@transaction.atomic
+def compensation_void(*, compensation_id: int, actor, note: str, at: datetime | None = None) -> Compensation:
+    """Withdraw an unpaid compensation. Payable ones, or on a finished case: supervisors only."""
+    at = now(at)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Say why the compensation is voided.")})
+    case, comp = _lock_compensation(compensation_id)
+    ensure_may(comp, "void", actor)
+    if (comp.payable or case.state in FINAL_STATES) and not actor.has_perm("aftersales.approve_any_compensation"):
+        raise PermissionDenied(_("Only a supervisor may void a compensation that is payable or on a finished case."))
+    comp.void(note=note[:200])
+    comp.save(update_fields=["state", "decision_note", "payable"])
+    save_case(case, actor=actor, at=at)
+    _record(case, comp, action="void", actor=actor, at=at, note=note)
+    return comp
+
+
+@transaction.atomic
+def compensation_mark_paid(
+    *, compensation_id: int, actor, payout_reference: str, at: datetime | None = None
+) -> Compensation:
+    """Finance records the payout. A compensation is never paid twice."""
+    at = now(at)
+    reference = (payout_reference or "").strip()
+    if not reference:
+        raise ValidationError({"payout_reference": _("Enter the payout reference (bank or wallet transaction number).")})
+    if len(reference) > 64:
+        raise ValidationError({"payout_reference": _("The payout reference has at most 64 characters.")})
+    case, comp = _lock_compensation(compensation_id)
+    if comp.state == CS.PAID:
+        raise NotAllowed(
+            _("Compensation #%(id)s was already paid on %(date)s with reference %(ref)s; it cannot be paid twice.")
+            % {"id": comp.pk, "date": comp.paid_at.date().isoformat(), "ref": comp.payout_reference}
+        )
+    ensure_may(comp, "mark_paid", actor)
+    if not comp.payable:
+        raise NotAllowed(
+            _("Compensation #%(id)s is not payable yet: it becomes payable when the customer accepts the offer.")
+            % {"id": comp.pk}
+        )
+    clash = Compensation.objects.filter(payout_reference=reference).values_list("pk", "case__number").first()
+    if clash:
+        raise ValidationError(
+            {
+                "payout_reference": _("Reference %(ref)s is already used by compensation #%(id)s of case %(number)s.")
+                % {"ref": reference, "id": clash[0], "number": clash[1]}
+            }
+        )
+    comp.mark_paid(by=actor, at=at, reference=reference)
+    try:
+        with transaction.atomic():
+            comp.save(update_fields=["state", "paid_by", "paid_at", "payout_reference"])
+    except IntegrityError:
+        raise ValidationError(
+            {"payout_reference": _("Reference %(ref)s is already used by another payout.") % {"ref": reference}}
+        ) from None
+    _record(case, comp, action="mark_paid", actor=actor, at=at, note=reference)
+    return comp
+
+
+@transaction.atomic
+def compensation_mark_failed(*, compensation_id: int, actor, note: str, at: datetime | None = None) -> Compensation:
+    """Finance records a failed payout; it can be paid again later with a new reference."""
+    at = now(at)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Say why the payout failed.")})
+    case, comp = _lock_compensation(compensation_id)
+    ensure_may(comp, "mark_failed", actor)
+    comp.mark_failed(note=note[:200])
+    comp.save(update_fields=["state", "decision_note"])
+    _record(case, comp, action="mark_failed", actor=actor, at=at, note=note)
+    return comp

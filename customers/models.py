@@ -1,0 +1,177 @@
+"""Customers, their orders and order lines.
+
+Annual spend and gross margin are derived from order lines (see
+``customers.selectors``), never typed in.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q, Sum
+from django.utils.translation import gettext_lazy as _
+
+from customers.masking import mask_address, mask_email, mask_phone
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Channel(models.TextChoices):
+    APP = "app", _("App")
+    MINI_PROGRAM = "mini_program", _("Mini-program")
+    LIVE_STREAM = "live_stream", _("Live stream")
+    WEB = "web", _("Web")
+
+
+class ProductCategory(models.Model):
+    """A product category (服饰, 数码, 母婴 …): drives skills routing and reports."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=60, unique=True)
+
+    class Meta:
+        verbose_name = _("product category")
+        verbose_name_plural = _("product categories")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    class Tier(models.TextChoices):
+        REGULAR = "regular", _("Regular")
+        VIP = "vip", _("VIP")
+
+    name = models.CharField(_("name"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=20, db_index=True)
+    email = models.EmailField(_("email"), blank=True)
+    tier = models.CharField(_("tier"), max_length=10, choices=Tier.choices, default=Tier.REGULAR, db_index=True)
+    credit_score = models.PositiveSmallIntegerField(
+        _("credit score"),
+        default=600,
+        validators=[MinValueValidator(0), MaxValueValidator(1000)],
+        help_text=_("0–1000; the policy's quick-refund threshold is compared with it."),
+    )
+    region = models.CharField(_("region"), max_length=60, blank=True)
+    dedicated_advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("dedicated advisor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="advised_customers",
+    )
+    risk_flags = models.JSONField(_("risk flags"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        permissions = [("view_customer_pii", _("Can see customers' full phone, email and address"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credit_score__gte=0) & Q(credit_score__lte=1000), name="customer_credit_score_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.masked_phone})"
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def masked_email(self) -> str:
+        return mask_email(self.email)
+
+    @property
+    def is_vip(self) -> bool:
+        return self.tier == self.Tier.VIP
+
+
+class Order(models.Model):
+    number = models.CharField(_("order number"), max_length=32, unique=True)
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders")
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, db_index=True)
+    placed_at = models.DateTimeField(_("placed at"), db_index=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    shipping_address = models.CharField(_("shipping address"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [models.Index(fields=["customer", "placed_at"], name="order_customer_placed")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(delivered_at__isnull=True) | Q(delivered_at__gte=F("placed_at")),
+                name="order_delivered_after_placed",
+                violation_error_message=_("An order cannot be delivered before it was placed."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def masked_address(self) -> str:
+        return mask_address(self.shipping_address)
+
+    @property
+    def total(self) -> Decimal:
+        """Order value; uses prefetched lines when present."""
+        return sum((line.amount for line in self.lines.all()), Decimal("0.00"))
+
+
+class OrderLineQuerySet(models.QuerySet):
+    def with_amounts(self) -> OrderLineQuerySet:
+        return self.annotate(
+            line_amount=F("unit_price") * F("quantity"),
+            line_margin=(F("unit_price") - F("unit_cost")) * F("quantity"),
+        )
+
+    def totals(self) -> dict[str, Decimal]:
+        agg = self.aggregate(
+            amount=Sum(F("unit_price") * F("quantity")),
+            margin=Sum((F("unit_price") - F("unit_cost")) * F("quantity")),
+        )
+        return {key: (value or Decimal("0.00")) for key, value in agg.items()}
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(_("SKU"), max_length=40, db_index=True)
+    product_name = models.CharField(_("product"), max_length=120)
+    category = models.ForeignKey(
+        ProductCategory, verbose_name=_("product category"), on_delete=models.PROTECT, related_name="order_lines"
+    )
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    unit_cost = models.DecimalField(_("unit cost"), **MONEY)
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    objects = OrderLineQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["order_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="orderline_price_not_negative"),
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="orderline_cost_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.product_name} ×{self.quantity}"
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    @property
+    def gross_margin(self) -> Decimal:
+        return (self.unit_price - self.unit_cost) * self.quantity
