@@ -82,7 +82,7 @@ def parse_amount(value, field: str = "amount") -> Decimal:
         raise ValidationError({field: _("Amounts have at most two decimal places (fen).")})
     if amount >= Decimal("10000000000"):
         raise ValidationError({field: _("The amount is too large.")})
-    return amount
+    return amount.quantize(CENT)
 
 
 def _lock_compensation(compensation_id: int) -> tuple[Case, Compensation]:

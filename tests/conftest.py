@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+
+from aftersales import services
+from aftersales.models import CaseState, Inspection
+from aftersales.permissions import ROLES
+from tests.factories import (
+    OrderFactory,
+    OrderLineFactory,
+    PolicyFactory,
+    ProductCategoryFactory,
+    UserFactory,
+)
+
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://… (CI does)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def users(db):
+    """One user per role, named after it."""
+    return {role: UserFactory(username=role, roles=[role]) for role in ROLES}
+
+
+@pytest.fixture
+def agent(users):
+    return users["agent"]
+
+
+@pytest.fixture
+def qc(users):
+    return users["qc"]
+
+
+@pytest.fixture
+def supervisor(users):
+    return users["supervisor"]
+
+
+@pytest.fixture
+def finance(users):
+    return users["finance"]
+
+
+@pytest.fixture
+def channel_user(users):
+    return users["channel"]
+
+
+@pytest.fixture
+def policy(db):
+    return PolicyFactory(name="默认售后政策")
+
+
+@pytest.fixture
+def order(db):
+    """An app order delivered two days ago: 2 × T-shirt at ¥99 and 1 × jacket at ¥1,299."""
+    apparel = ProductCategoryFactory(code="apparel", name="服饰")
+    order = OrderFactory()
+    OrderLineFactory(order=order, sku="TS-001", product_name="纯棉T恤", category=apparel, unit_price=Decimal("99.00"), quantity=2)
+    OrderLineFactory(order=order, sku="JK-002", product_name="羽绒服", category=apparel, unit_price=Decimal("1299.00"), unit_cost=Decimal("600.00"), quantity=1)
+    return order
+
+
+@pytest.fixture
+def open_case(policy, order, agent):
+    """Open a case through the service (defaults: return + refund of one T-shirt)."""
+
+    def _open(*, request_type="return_refund", lines=None, actor=None, target_order=None, **kwargs):
+        target = target_order or order
+        if lines is None:
+            first = target.lines.order_by("id").first()
+            lines = [(first.pk, 1)]
+        return services.case_open(
+            actor=actor or agent, order_id=target.pk, lines=lines, request_type=request_type, reason="衣服起球", **kwargs
+        )
+
+    return _open
+
+
+@pytest.fixture
+def case_in(open_case, users):
+    """A fresh case driven through the services to ``state``."""
+    S = CaseState
+
+    def _drive(state: str, **open_kwargs):
+        case = open_case(**open_kwargs)
+        if state == S.PENDING_REVIEW:
+            return case
+        if state == S.REJECTED:
+            return services.case_reject(case_id=case.pk, actor=users["agent"], reason="超出退货期")
+        if state == S.CANCELLED:
+            return services.case_cancel(case_id=case.pk, actor=users["agent"])
+        if state == S.ESCALATED:
+            return services.case_escalate(case_id=case.pk, actor=users["supervisor"], reason="顾客投诉升级")
+        case = services.case_approve(case_id=case.pk, actor=users["agent"])
+        if state == S.AWAITING_RETURN or case.state == state:
+            return case
+        case = services.case_receive(case_id=case.pk, actor=users["qc"], tracking_number="SF1234567890")
+        if state == S.IN_QC:
+            return case
+        case = services.case_inspect(
+            case_id=case.pk,
+            actor=users["qc"],
+            grade=Inspection.Grade.C,
+            responsible_party=Inspection.Party.MERCHANT,
+            disposition=Inspection.Disposition.REFURBISH,
+            findings="面料起球",
+        )
+        if state == S.COMPENSATION:
+            return case
+        if not case.compensations.exists():
+            services.compensation_add(case_id=case.pk, actor=users["agent"], kind="refund", amount="99.00")
+        case = services.case_propose(case_id=case.pk, actor=users["agent"])
+        if state == S.AWAITING_CONFIRMATION:
+            return case
+        case = services.case_confirm(case_id=case.pk, actor=users["channel"])
+        assert case.state == state, f"could not drive a case to {state}"
+        return case
+
+    return _drive
