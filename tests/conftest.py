@@ -3,11 +3,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
+from django.contrib.auth.models import Group
 
 from aftersales import services
 from aftersales.models import CaseState, Inspection
-from aftersales.permissions import ROLES
+from aftersales.permissions import ROLES, sync_role_groups
 from tests.factories import (
     OrderFactory,
     OrderLineFactory,
@@ -36,6 +38,9 @@ def _fast_password_hashing(settings):
 @pytest.fixture
 def users(db):
     """One user per role, named after it."""
+    if Group.objects.filter(name__in=ROLES).count() < len(ROLES):
+        # Transactional tests flush the tables the data migration filled.
+        sync_role_groups(django_apps)
     return {role: UserFactory(username=role, roles=[role]) for role in ROLES}
 
 

@@ -248,15 +248,25 @@ def compensation_reject(*, compensation_id: int, actor, note: str, at: datetime 
 
 @transaction.atomic
 def compensation_void(*, compensation_id: int, actor, note: str, at: datetime | None = None) -> Compensation:
-    """Withdraw an unpaid compensation. Payable ones, or on a finished case: supervisors only."""
+    """Withdraw an unpaid compensation while the offer is worked out.
+
+    Payable ones (e.g. a mistaken quick refund), or on a finished case: supervisors only.
+    An offer that is with the customer is not changed under their feet.
+    """
     at = now(at)
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": _("Say why the compensation is voided.")})
     case, comp = _lock_compensation(compensation_id)
     ensure_may(comp, "void", actor)
-    if (comp.payable or case.state in FINAL_STATES) and not actor.has_perm("aftersales.approve_any_compensation"):
-        raise PermissionDenied(_("Only a supervisor may void a compensation that is payable or on a finished case."))
+    if comp.payable or case.state in FINAL_STATES:
+        if not actor.has_perm("aftersales.approve_any_compensation"):
+            raise PermissionDenied(_("Only a supervisor may void a compensation that is payable or on a finished case."))
+    elif case.state not in OFFER_STATES:
+        raise NotAllowed(
+            _("Case %(number)s is “%(state)s”: the offer can be changed only while it is being worked out.")
+            % {"number": case.number, "state": case.get_state_display()}
+        )
     comp.void(note=note[:200])
     comp.save(update_fields=["state", "decision_note", "payable"])
     save_case(case, actor=actor, at=at)

@@ -182,3 +182,12 @@ def test_paid_compensation_cannot_be_voided(payable, finance, supervisor):
     services.compensation_mark_paid(compensation_id=payable.pk, actor=finance, payout_reference="WX-3")
     with pytest.raises(NotAllowed):
         services.compensation_void(compensation_id=payable.pk, actor=supervisor, note="撤回")
+
+
+def test_offer_with_the_customer_is_not_changed_under_their_feet(case_in, supervisor):
+    case = case_in(S.AWAITING_CONFIRMATION)
+    comp = case.compensations.get()
+    with pytest.raises(NotAllowed):
+        services.compensation_void(compensation_id=comp.pk, actor=supervisor, note="改方案")
+    comp.refresh_from_db()
+    assert comp.state == "approved"
