@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.errors import NotAllowed
 from aftersales.models import (
+    ESCALATION_RESOLUTIONS,
     FINAL_STATES,
     LIVE_COMPENSATION_STATES,
     LINELESS_TYPES,
@@ -543,9 +544,6 @@ def case_escalate(
     return case
 
 
-RESOLUTIONS = (S.COMPENSATION, S.CLOSED, S.REJECTED)
-
-
 @transaction.atomic
 def case_resolve_escalation(
     *,
@@ -558,8 +556,8 @@ def case_resolve_escalation(
 ) -> Case:
     """Supervisor's decision on an escalated case: back to compensation, closed, or rejected."""
     at = now(at)
-    if decision not in RESOLUTIONS:
-        labels = ", ".join(str(S(value).label) for value in RESOLUTIONS)
+    if decision not in ESCALATION_RESOLUTIONS:
+        labels = ", ".join(str(S(value).label) for value in ESCALATION_RESOLUTIONS)
         raise ValidationError({"decision": _("Choose one of: %(choices)s.") % {"choices": labels}})
     note = _required(note, "note", _("Record the decision and its reason."))
     case = lock_case(case_id, expected_version=expected_version)

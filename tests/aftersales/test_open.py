@@ -177,8 +177,12 @@ def test_no_active_policy_refuses_and_writes_nothing(order, agent):
     assert _counts() == before
 
 
-def test_case_can_be_found_by_its_number_or_its_order_number(open_case, order):
+def test_case_can_be_found_by_its_number_its_order_number_or_the_customer_phone(open_case, order):
     case = open_case()
-    assert list(Case.objects.matching_number(case.number.lower())) == [case]
-    assert list(Case.objects.matching_number(order.number)) == [case]
-    assert not Case.objects.matching_number("AS19990101-000001").exists()
+    other = OrderLineFactory()
+    services.case_open(actor=case.events.get().actor, order_id=other.order_id, lines=[(other.pk, 1)], request_type="refund_only")
+    assert list(Case.objects.search(case.number.lower())) == [case]
+    assert list(Case.objects.search(f" {order.number} ")) == [case]
+    assert list(Case.objects.search(order.customer.phone)) == [case]
+    assert not Case.objects.search("AS19990101-000001").exists()
+    assert Case.objects.search("").count() == 2
