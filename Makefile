@@ -35,10 +35,9 @@ run: demo
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# For developers with GNU gettext: refresh the .po files from the sources.
+# For developers with GNU gettext: refresh the one catalog (config/locale) from the sources.
 makemessages: $(BIN)/.installed
-	for app in aftersales customers reports; do (cd $$app && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --no-obsolete); done
-	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=aftersales --ignore=customers --ignore=reports --ignore=.venv --ignore=tests
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --no-location --ignore=.venv --ignore=tests --ignore='*.egg-info'
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache

@@ -12,11 +12,11 @@ from pathlib import Path
 import polib
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("config", "aftersales", "customers", "reports")
+LOCALE_DIR = ROOT / "config" / "locale"
 
 
 def po_files() -> list[Path]:
-    return sorted(p for app in APPS for p in (ROOT / app / "locale").glob("*/LC_MESSAGES/*.po"))
+    return sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po"))
 
 
 def compile_all(*, verbose: bool = True) -> int:
