@@ -297,41 +297,8 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
     sortable_by = ("number", "urgency", "opened_at", "stage_due_at")
     ordering = ("-id",)
     actions = ("approve_selected",)
-    readonly_fields = (
-        "number",
-        "order",
-        "customer_display",
-        "request_type",
-        "category",
-        "reason",
-        "evidence",
-        "channel",
-        "state",
-        "escalated_from",
-        "urgency",
-        "priority",
-        "queue",
-        "assignee",
-        "waiting_on",
-        "stage_due_at",
-        "policy",
-        "policy_version",
-        "quick_refund",
-        "return_carrier",
-        "return_tracking_number",
-        "reject_reason",
-        "csat",
-        "nps",
-        "opened_at",
-        "first_response_at",
-        "approved_at",
-        "received_at",
-        "inspected_at",
-        "proposed_at",
-        "escalated_at",
-        "closed_at",
-        "version",
-    )
+    # The page is view-only (has_change_permission is False): every field is shown read-only.
+    readonly_fields = ("customer_display",)
     fieldsets = (
         (None, {"fields": ("number", "order", "customer_display", "request_type", "category", "reason", "evidence", "channel")}),
         (
