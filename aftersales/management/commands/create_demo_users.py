@@ -1,0 +1,83 @@
+"""``manage.py create_demo_users``: one demo login per role, plus a superuser.
+
+Idempotent: running it again resets the passwords (and role, staff flags).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from aftersales.demo import ensure_queues
+from aftersales.models import AgentProfile
+from aftersales.permissions import AGENT, FINANCE, QC, SUPERVISOR
+
+ADMIN_URL = "http://127.0.0.1:8000/admin/"
+AGENT_AUTHORITY = Decimal("200.00")
+
+#: username, role group (None: superuser), Chinese label, staff (Django admin)?
+LOGINS = [
+    (AGENT, AGENT, "售后客服", False),
+    (QC, QC, "质检/仓库", False),
+    (SUPERVISOR, SUPERVISOR, "售后主管", True),
+    (FINANCE, FINANCE, "财务", False),
+    ("admin", None, "系统管理员", True),
+]
+
+
+def demo_password(username: str) -> str:
+    return f"demo-{username}-2026"
+
+
+class Command(BaseCommand):
+    help = "Create (or reset) demo logins: agent, qc, supervisor, finance and the superuser admin."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        User = get_user_model()
+        missing = {role for _, role, _, _ in LOGINS if role} - set(Group.objects.values_list("name", flat=True))
+        if missing:
+            raise CommandError(f"Role groups missing ({', '.join(sorted(missing))}): run `manage.py migrate` first.")
+        rows = []
+        for username, role, label, staff in LOGINS:
+            user, created = User.objects.get_or_create(username=username)
+            user.first_name = f"演示{label}" if role else label
+            user.email = user.email or f"{username}@demo.example.com"
+            user.is_active = True
+            user.is_staff = staff
+            user.is_superuser = role is None
+            user.set_password(demo_password(username))
+            user.save()
+            if role:
+                user.groups.add(Group.objects.get(name=role))
+            if role == AGENT:
+                AgentProfile.objects.update_or_create(user=user, defaults={"authority_limit": AGENT_AUTHORITY})
+                ensure_queues()["general"].members.add(user)
+            where = ADMIN_URL if staff else "— (not staff: no Django admin access)"
+            rows.append((f"{label} {role or 'superuser'}", username, demo_password(username), where, created))
+
+        headers = ("role", "username", "password", "sign in at")
+        widths = [max(_width(str(r[i])) for r in [headers, *rows]) for i in range(4)]
+        line = "  ".join("-" * w for w in widths)
+        self.stdout.write("Demo logins (for local demos only; change or delete them anywhere else):")
+        self.stdout.write(line)
+        self.stdout.write(_row(headers, widths))
+        self.stdout.write(line)
+        for row in rows:
+            self.stdout.write(_row(row[:4], widths))
+        self.stdout.write(line)
+        created = sum(1 for row in rows if row[4])
+        self.stdout.write(self.style.SUCCESS(f"{created} created, {len(rows) - created} reset."))
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _row(cells, widths) -> str:
+    return "  ".join(str(cell) + " " * (width - _width(str(cell))) for cell, width in zip(cells, widths, strict=True))
