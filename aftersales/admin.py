@@ -26,8 +26,9 @@ from aftersales.errors import NotAllowed
 from aftersales.forms import (
     CASE_ACTIONS,
     COMPENSATION_ACTIONS,
+    CaseNoteForm,
     CompensationAddForm,
-    VersionedForm,
+    TriageForm,
     action_label,
     apply_service_errors,
 )
@@ -155,7 +156,7 @@ class CaseNumberSearchMixin:
     """Search by case number, order number or customer phone (all exact, indexed)."""
 
     search_fields = ("case__number",)  # shows the search box; the search itself is below
-    search_help_text = _("Case number, order number or customer phone (exact).")
+    search_help_text = _("Case number, order number, customer phone or return tracking number (exact).")
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
@@ -211,39 +212,6 @@ class CompensationAdmin(ReadOnlyAdminMixin, CappedCountAdminMixin, CaseNumberSea
 # --------------------------------------------------------------------------
 # Cases
 # --------------------------------------------------------------------------
-class TriageForm(VersionedForm):
-    """Supervisor's triage of a case (each change goes through ``case_update``)."""
-
-    urgency = forms.TypedChoiceField(
-        label=_("urgency"), coerce=int, choices=[(n, str(n)) for n in range(1, 6)]
-    )
-    priority = forms.ChoiceField(label=_("priority"), choices=Priority.choices)
-    category = forms.ModelChoiceField(
-        label=_("problem category"),
-        queryset=ProblemCategory.objects.filter(active=True).select_related("parent__parent"),
-        required=False,
-    )
-    queue = forms.ModelChoiceField(label=_("queue"), queryset=Queue.objects.filter(active=True), required=False)
-    assignee = forms.ModelChoiceField(label=_("assignee"), queryset=None, required=False)
-    note = forms.CharField(label=_("Note"), required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        from django.contrib.auth import get_user_model
-
-        self.fields["assignee"].queryset = (
-            get_user_model()
-            .objects.filter(is_active=True, groups__name__in=["agent", "qc", "supervisor"])
-            .distinct()
-            .order_by("username")
-        )
-
-
-class NoteForm(forms.Form):
-    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 4}))
-    to_customer = forms.BooleanField(label=_("Send to the customer as a reply"), required=False)
-
-
 class OpenCaseForm(forms.Form):
     request_type = forms.ChoiceField(label=_("request type"), choices=RequestType.choices)
     category = forms.ModelChoiceField(
@@ -293,7 +261,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
     list_filter = ("state", "priority", "request_type", "channel", "waiting_on", "queue", "quick_refund")
     list_select_related = ("order", "customer", "queue", "assignee")
     search_fields = ("number",)  # shows the search box; see get_search_results
-    search_help_text = _("Case number, order number or customer phone (exact).")
+    search_help_text = _("Case number, order number, customer phone or return tracking number (exact).")
     sortable_by = ("number", "urgency", "opened_at", "stage_due_at")
     ordering = ("-id",)
     actions = ("approve_selected",)
@@ -513,26 +481,19 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
         change_url = self._change_url(case.pk)
         if name == "update":
             form_class, label = TriageForm, _("triage")
-            initial = {
-                "urgency": case.urgency,
-                "priority": case.priority,
-                "category": case.category_id,
-                "queue": case.queue_id,
-                "assignee": case.assignee_id,
-            }
+            initial = TriageForm.initial_for(case)
 
             def run(data):
-                changes = {key: data[key] for key in ("urgency", "priority", "category", "queue", "assignee")}
                 services.case_update(
                     case_id=case.pk,
                     actor=request.user,
-                    changes=changes,
+                    changes={key: data[key] for key in TriageForm.FIELDS},
                     note=data.get("note", ""),
                     expected_version=data.get("expected_version"),
                 )
 
         elif name == "note":
-            form_class, label, initial = NoteForm, _("add a note or reply"), {}
+            form_class, label, initial = CaseNoteForm, _("add a note or reply"), {}
 
             def run(data):
                 services.case_add_note(
@@ -552,7 +513,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
         kwargs = {"user": request.user} if name == "approve" else {}
         title = _("%(action)s: case %(number)s") % {"action": label, "number": case.number}
         if request.method == "POST":
-            form = form_class(request.POST, **kwargs)
+            form = form_class(request.POST, request.FILES, **kwargs)
             if form.is_valid():
                 response = self._run(
                     request,

@@ -15,7 +15,16 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import services
-from aftersales.models import ESCALATION_RESOLUTIONS, CaseState, Compensation, Inspection
+from aftersales.models import (
+    ESCALATION_RESOLUTIONS,
+    CaseState,
+    Compensation,
+    Inspection,
+    Priority,
+    ProblemCategory,
+    Queue,
+)
+from aftersales.permissions import AGENT, SUPERVISOR
 from aftersales.workflow import ACTION_LABELS
 
 
@@ -58,11 +67,32 @@ class ReceiveForm(VersionedForm):
     note = forms.CharField(label=_("Note"), required=False)
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; the service checks their size and content."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
 class InspectForm(VersionedForm):
     grade = forms.ChoiceField(label=_("Grade"), choices=Inspection.Grade.choices)
     responsible_party = forms.ChoiceField(label=_("Responsible party"), choices=Inspection.Party.choices)
     disposition = forms.ChoiceField(label=_("Disposition"), choices=Inspection.Disposition.choices)
     findings = forms.CharField(label=_("Findings"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    photos = MultipleFileField(
+        label=_("Photos"), required=False, help_text=_("JPEG, PNG or WebP; up to 6 photos of at most 5 MB each.")
+    )
 
 
 class ResolveEscalationForm(VersionedForm):
@@ -70,6 +100,68 @@ class ResolveEscalationForm(VersionedForm):
         label=_("Decision"), choices=[(state, CaseState(state).label) for state in ESCALATION_RESOLUTIONS]
     )
     note = forms.CharField(label=_("Decision note"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class OfferDecisionForm(VersionedForm):
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class OfferReturnForm(VersionedForm):
+    note = forms.CharField(label=_("Why it goes back"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TriageForm(VersionedForm):
+    """Supervisor's triage of a case (each change goes through ``case_update``)."""
+
+    urgency = forms.TypedChoiceField(label=_("urgency"), coerce=int, choices=[(n, str(n)) for n in range(1, 6)])
+    priority = forms.ChoiceField(label=_("priority"), choices=Priority.choices)
+    crisis = forms.BooleanField(label=_("crisis"), required=False)
+    category = forms.ModelChoiceField(
+        label=_("problem category"),
+        queryset=ProblemCategory.objects.filter(active=True).select_related("parent__parent"),
+        required=False,
+    )
+    queue = forms.ModelChoiceField(label=_("queue"), queryset=Queue.objects.filter(active=True), required=False)
+    assignee = forms.ModelChoiceField(label=_("assignee"), queryset=None, required=False)
+    note = forms.CharField(label=_("Note"), required=False)
+
+    FIELDS = ("urgency", "priority", "crisis", "category", "queue", "assignee")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = working_staff()
+
+    @classmethod
+    def initial_for(cls, case) -> dict:
+        return {
+            "urgency": case.urgency,
+            "priority": case.priority,
+            "crisis": case.crisis,
+            "category": case.category_id,
+            "queue": case.queue_id,
+            "assignee": case.assignee_id,
+            "expected_version": case.version,
+        }
+
+    def changes(self) -> dict:
+        return {key: self.cleaned_data[key] for key in self.FIELDS}
+
+
+def working_staff():
+    """Users a case can be assigned to: active agents and supervisors."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[AGENT, SUPERVISOR])
+        .distinct()
+        .order_by("username")
+    )
+
+
+class CaseNoteForm(forms.Form):
+    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 3}))
+    to_customer = forms.BooleanField(label=_("Send to the customer as a reply"), required=False)
 
 
 class CompensationAddForm(forms.Form):
@@ -130,11 +222,14 @@ CASE_ACTIONS: dict[str, Action] = {
             responsible_party=d["responsible_party"],
             disposition=d["disposition"],
             findings=d.get("findings", ""),
+            photos=d.get("photos", []),
             **_version(d),
         ),
     ),
+    # Above the actor's authority the offer goes to a supervisor instead of being refused.
     "propose": Action(
-        NoteForm, lambda pk, user, d: services.case_propose(case_id=pk, actor=user, note=d.get("note", ""), **_version(d))
+        NoteForm,
+        lambda pk, user, d: services.case_submit_offer(case_id=pk, actor=user, note=d.get("note", ""), **_version(d)),
     ),
     "confirm": Action(
         NoteForm, lambda pk, user, d: services.case_confirm(case_id=pk, actor=user, note=d.get("note", ""), **_version(d))
@@ -154,6 +249,18 @@ CASE_ACTIONS: dict[str, Action] = {
         lambda pk, user, d: services.case_resolve_escalation(
             case_id=pk, actor=user, decision=d["decision"], note=d["note"], **_version(d)
         ),
+    ),
+}
+
+#: A supervisor's decision on an offer above an agent's authority.
+OFFER_ACTIONS: dict[str, Action] = {
+    "approve_offer": Action(
+        OfferDecisionForm,
+        lambda pk, user, d: services.case_approve_offer(case_id=pk, actor=user, note=d.get("note", ""), **_version(d)),
+    ),
+    "return_offer": Action(
+        OfferReturnForm,
+        lambda pk, user, d: services.case_return_offer(case_id=pk, actor=user, note=d["note"], **_version(d)),
     ),
 }
 

@@ -10,6 +10,7 @@ in ``aftersales.services``.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -223,6 +224,12 @@ class Policy(models.Model):
     quick_refund_min_credit = models.PositiveSmallIntegerField(_("quick refund: minimum credit score"), default=700)
     quick_refund_max_amount = models.DecimalField(_("quick refund: maximum amount"), default=Decimal("500.00"), **MONEY)
     shipping_insurance = models.BooleanField(_("shipping insurance (return postage covered)"), default=True)
+    return_shipping_allowance = models.DecimalField(
+        _("return postage allowance"),
+        default=Decimal("12.00"),
+        help_text=_("Suggested return-shipping compensation when the merchant is at fault and no insurance covers it."),
+        **MONEY,
+    )
     default_agent_authority = models.DecimalField(
         _("default agent authority"), default=Decimal("200.00"), **MONEY
     )
@@ -242,7 +249,9 @@ class Policy(models.Model):
                 violation_error_message=_("Only one active policy per channel (and one default)."),
             ),
             models.CheckConstraint(
-                condition=Q(quick_refund_max_amount__gte=0) & Q(default_agent_authority__gte=0),
+                condition=Q(quick_refund_max_amount__gte=0)
+                & Q(default_agent_authority__gte=0)
+                & Q(return_shipping_allowance__gte=0),
                 name="policy_amounts_not_negative",
             ),
         ]
@@ -304,7 +313,7 @@ class CaseQuerySet(models.QuerySet):
         return self.filter(state__in=OPEN_STATES)
 
     def search(self, term: str) -> CaseQuerySet:
-        """Cases whose case number, order number or customer phone is exactly ``term``.
+        """Cases whose case number, order number, customer phone or return tracking number is exactly ``term``.
 
         The order and customer are looked up first (two indexed queries), so
         the case query is an OR of indexed columns of one table and stays fast
@@ -313,7 +322,7 @@ class CaseQuerySet(models.QuerySet):
         term = (term or "").strip()
         if not term:
             return self
-        condition = Q(number=term.upper())
+        condition = Q(number=term.upper()) | Q(return_tracking_number=term)
         order_ids = list(Order.objects.filter(number=term).values_list("id", flat=True)[:20])
         if order_ids:
             condition |= Q(order_id__in=order_ids)
@@ -365,8 +374,25 @@ class Case(ConcurrentTransitionMixin, models.Model):
         related_name="cases",
     )
     quick_refund = models.BooleanField(_("quick refund"), default=False)
+    crisis = models.BooleanField(
+        _("crisis"), default=False, help_text=_("Abusive words with repeated complaints, or flagged by a supervisor.")
+    )
+    offer_approval_requested_at = models.DateTimeField(
+        _("offer sent for approval at"),
+        null=True,
+        blank=True,
+        help_text=_("The offer is above the agent's authority and waits for a supervisor."),
+    )
+    offer_approval_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("offer sent for approval by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     return_carrier = models.CharField(_("return carrier"), max_length=40, blank=True)
-    return_tracking_number = models.CharField(_("return tracking number"), max_length=40, blank=True)
+    return_tracking_number = models.CharField(_("return tracking number"), max_length=40, blank=True, db_index=True)
     reject_reason = models.TextField(_("rejection reason"), blank=True)
     csat = models.PositiveSmallIntegerField(
         _("CSAT"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
@@ -401,6 +427,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         ordering = ["-id"]
         permissions = [
             ("open_case", _("Can open a case")),
+            ("claim_case", _("Can claim an unassigned case in their queues")),
             ("approve_case", _("Can approve a case")),
             ("reject_case", _("Can reject a case")),
             ("receive_return", _("Can record receipt of returned goods")),
@@ -418,6 +445,13 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["assignee", "state"], name="case_assignee_state"),
             models.Index(fields=["queue", "state"], name="case_queue_state"),
             models.Index(fields=["customer", "opened_at"], name="case_customer_opened"),
+            # The queue page's default order (deadline first) over a million cases.
+            models.Index(fields=["stage_due_at", "id"], name="case_due_id"),
+            models.Index(
+                fields=["offer_approval_requested_at"],
+                name="case_offer_approval",
+                condition=Q(offer_approval_requested_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(urgency__gte=1) & Q(urgency__lte=5), name="case_urgency_1_to_5"),
@@ -659,6 +693,32 @@ class Inspection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_grade_display()} / {self.get_responsible_party_display()}"
+
+
+def _photo_path(instance, filename: str) -> str:
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"inspections/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{ext}"
+
+
+class InspectionPhoto(models.Model):
+    """A photo taken at QC; served only through the case page's permission check."""
+
+    inspection = models.ForeignKey(
+        Inspection, verbose_name=_("inspection"), on_delete=models.CASCADE, related_name="photos"
+    )
+    image = models.FileField(_("photo"), upload_to=_photo_path)
+    original_name = models.CharField(_("file name"), max_length=200, blank=True)
+    content_type = models.CharField(_("content type"), max_length=40)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("inspection photo")
+        verbose_name_plural = _("inspection photos")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.original_name or self.image.name
 
 
 class CompensationState(models.TextChoices):

@@ -40,6 +40,7 @@ _READ_CASES = [
 ]
 _AGENT_WORK = [
     "aftersales.open_case",
+    "aftersales.claim_case",
     "aftersales.approve_case",
     "aftersales.reject_case",
     "aftersales.propose_compensation",
@@ -115,7 +116,11 @@ def sync_role_groups(apps, schema_editor=None) -> None:
         perms = []
         for name in names:
             app_label, codename = name.split(".")
-            perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            # An earlier migration runs against the models of its day, which may
+            # lack a permission declared since; the latest re-sync adds it.
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
+                perms.append(perm)
         group.permissions.set(perms)
 
 

@@ -43,6 +43,9 @@ ACTION_LABELS = {
     "mark_paid": _("mark paid"),
     "mark_failed": _("mark the payout failed"),
     "void": _("void"),
+    "approve_offer": _("approve and send the offer"),
+    "return_offer": _("return the offer to the agent"),
+    "claim": _("claim"),
 }
 
 
@@ -115,3 +118,64 @@ def quick_refund_eligible(*, policy, request_type: str, credit_score: int, amoun
         and credit_score >= policy.quick_refund_min_credit
         and Decimal("0") < amount <= policy.quick_refund_max_amount
     )
+
+
+# --------------------------------------------------------------------------
+# Suggested compensation: from the goods in the case and the QC result
+# --------------------------------------------------------------------------
+#: Share of the goods' value suggested for a price adjustment (partial refund).
+PRICE_ADJUSTMENT_SHARE = Decimal("0.10")
+#: Goodwill coupon for a complaint, regular and VIP customers.
+COMPLAINT_COUPON = Decimal("20.00")
+COMPLAINT_COUPON_VIP = Decimal("50.00")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str
+    amount: Decimal
+    basis: str
+
+
+def suggest_compensation(
+    *,
+    request_type: str,
+    claim_value: Decimal,
+    already: dict[str, Decimal],
+    grade: str | None,
+    responsible_party: str | None,
+    policy,
+    is_vip: bool,
+) -> list[Suggestion]:
+    """What an agent would offer, with the reason for each amount.
+
+    ``already`` holds the live compensation per kind (quick refunds included),
+    so a suggestion never repeats what is already offered or paid.
+    """
+    from aftersales.models import Compensation, Inspection, RequestType
+
+    K, G, P = Compensation.Kind, Inspection.Grade, Inspection.Party
+    if responsible_party == P.CUSTOMER:
+        return []  # the customer is at fault: QC rejects the case, nothing to offer
+    merchant_side = responsible_party in (P.MERCHANT, P.LOGISTICS)
+    out: list[Suggestion] = []
+
+    def add(kind: str, amount: Decimal, basis) -> None:
+        amount = money(amount) - already.get(kind, Decimal("0.00"))
+        if amount > 0:
+            out.append(Suggestion(kind, money(amount), str(basis)))
+
+    if request_type in (RequestType.REFUND_ONLY, RequestType.RETURN_REFUND):
+        add(K.REFUND, claim_value, _("Full refund of the goods in this case."))
+    elif request_type == RequestType.EXCHANGE:
+        add(K.REPLACEMENT, claim_value, _("A replacement of the same value."))
+    elif request_type == RequestType.REPAIR and grade == G.D:
+        add(K.REPLACEMENT, claim_value, _("QC found the item unusable: replace it instead of repairing it."))
+    elif request_type == RequestType.PRICE_ADJUSTMENT:
+        add(K.REFUND, claim_value * PRICE_ADJUSTMENT_SHARE, _("Partial refund of 10% of the goods' value."))
+    elif request_type == RequestType.COMPLAINT:
+        coupon = COMPLAINT_COUPON_VIP if is_vip else COMPLAINT_COUPON
+        add(K.COUPON, coupon, _("Goodwill coupon for the trouble (VIP rate).") if is_vip else _("Goodwill coupon for the trouble."))
+    if grade is not None and merchant_side and not policy.shipping_insurance:
+        add(K.RETURN_SHIPPING, policy.return_shipping_allowance, _("Return postage: the merchant's side is at fault and no shipping insurance covers it."))
+    return out

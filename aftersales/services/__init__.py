@@ -27,16 +27,20 @@ from aftersales.services.compensations import (
     compensation_reject,
     compensation_void,
 )
+from aftersales.services.assignment import case_claim
 from aftersales.services.events import case_event_record
 from aftersales.services.numbers import case_number_next
+from aftersales.services.offers import case_approve_offer, case_return_offer, case_submit_offer
 
 __all__ = [
     "case_add_note",
     "case_approve",
+    "case_approve_offer",
     "case_auto_approve",
     "case_auto_confirm",
     "case_available_transitions",
     "case_cancel",
+    "case_claim",
     "case_confirm",
     "case_decline",
     "case_escalate",
@@ -48,6 +52,8 @@ __all__ = [
     "case_receive",
     "case_reject",
     "case_resolve_escalation",
+    "case_return_offer",
+    "case_submit_offer",
     "case_update",
     "compensation_add",
     "compensation_approve",

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.errors import StaleCase
-from aftersales.models import LIVE_COMPENSATION_STATES, ZERO, Case, CaseEvent, CaseLine, Compensation
+from aftersales.models import LIVE_COMPENSATION_STATES, ZERO, Case, CaseEvent, CaseLine, CaseState, Compensation
 from aftersales.permissions import AGENT, QC, SUPERVISOR, roles_of
 from aftersales.services.events import case_event_record
 from aftersales.signals import case_changed
@@ -78,7 +78,13 @@ def finish_transition(
 ) -> None:
     """After ``case.<name>()``: restart the stage clock, save, record the event, announce."""
     case.waiting_on, case.stage_due_at = stage_clock(case.state, case.policy_version, at)
-    save_case(case, actor=actor, at=at, fields={"state", "waiting_on", "stage_due_at", *fields})
+    fields = {"state", "waiting_on", "stage_due_at", *fields}
+    if case.offer_approval_requested_at is not None and case.state != CaseState.COMPENSATION:
+        # The offer left the table (sent, escalated, closed): nothing waits for a supervisor any more.
+        case.offer_approval_requested_at = None
+        case.offer_approval_requested_by = None
+        fields |= {"offer_approval_requested_at", "offer_approval_requested_by"}
+    save_case(case, actor=actor, at=at, fields=fields)
     case_event_record(
         case=case,
         kind=CaseEvent.Kind.TRANSITION,

@@ -55,6 +55,7 @@ from aftersales.services.compensations import (
 )
 from aftersales.services.events import case_event_record
 from aftersales.services.numbers import case_number_next
+from aftersales.services.photos import store_photos, validate_photos
 from aftersales.workflow import initial_priority, return_window_days, stage_clock, window_deadline
 from customers.models import Channel, Order
 
@@ -377,11 +378,13 @@ def case_inspect(
     responsible_party: str,
     disposition: str,
     findings: str = "",
+    photos: Sequence = (),
     expected_version: int | None = None,
     at: datetime | None = None,
 ) -> Case:
-    """Record the QC inspection; the customer at fault → rejected, otherwise → compensation."""
+    """Record the QC inspection (with photos); the customer at fault → rejected, otherwise → compensation."""
     at = now(at)
+    accepted_photos = validate_photos(photos)
     grade = _choice(grade, Inspection.Grade, "grade")
     responsible_party = _choice(responsible_party, Inspection.Party, "responsible_party")
     disposition = _choice(disposition, Inspection.Disposition, "disposition")
@@ -400,9 +403,15 @@ def case_inspect(
         inspector=actor,
         inspected_at=at,
     )
+    stored = store_photos(inspection, accepted_photos)
     before = case.state
     case.inspect(at=at, customer_at_fault=customer_at_fault)
-    data = {"inspection": inspection.pk, "grade": grade, "responsible_party": responsible_party}
+    data = {
+        "inspection": inspection.pk,
+        "grade": grade,
+        "responsible_party": responsible_party,
+        "photos": len(stored),
+    }
     fields = {"inspected_at"}
     if customer_at_fault:
         case.reject_reason = findings
@@ -428,10 +437,20 @@ def case_propose(
     at = now(at)
     case = lock_case(case_id, expected_version=expected_version)
     ensure_may(case, "propose", actor)
+    live = live_offer(case, note=note)
+    return propose_locked(case, live, actor=actor, at=at, note=note)
+
+
+def live_offer(case: Case, *, note: str) -> list[Compensation]:
+    """The case's live compensations, locked; an offer needs at least one, or a description."""
     live = list(case.compensations.select_for_update().filter(state__in=LIVE_COMPENSATION_STATES))
-    note = (note or "").strip()
-    if not live and not note:
+    if not live and not (note or "").strip():
         raise ValidationError({"note": _("Add a compensation or describe the offer (e.g. a free repair).")})
+    return live
+
+
+def propose_locked(case: Case, live: list[Compensation], *, actor, at: datetime, note: str, data: dict | None = None) -> Case:
+    """Approve what the actor may, send the offer (the case row is locked, ``propose`` allowed)."""
     approved = approve_pending_within_authority(case, live, actor=actor, at=at)
     before = case.state
     case.propose(at=at)
@@ -442,9 +461,9 @@ def case_propose(
         before=before,
         actor=actor,
         at=at,
-        note=note,
+        note=(note or "").strip(),
         fields={"proposed_at"},
-        data={"total": str(total), "approved": approved},
+        data={"total": str(total), "approved": approved, **(data or {})},
     )
     return case
 
@@ -581,7 +600,7 @@ def case_resolve_escalation(
 # --------------------------------------------------------------------------
 # Non-transition actions
 # --------------------------------------------------------------------------
-TRIAGE_FIELDS = ("urgency", "priority", "category", "queue", "assignee")
+TRIAGE_FIELDS = ("urgency", "priority", "crisis", "category", "queue", "assignee")
 
 
 @transaction.atomic
@@ -594,7 +613,7 @@ def case_update(
     expected_version: int | None = None,
     at: datetime | None = None,
 ) -> Case:
-    """Change triage fields (urgency, priority, category, queue, assignee) with an event naming each change."""
+    """Change triage fields (urgency, priority, crisis flag, category, queue, assignee) with an event naming each change."""
     at = now(at)
     if actor is None or not actor.has_perm("aftersales.change_case"):
         raise PermissionDenied(_("You do not have permission to change cases."))

@@ -44,7 +44,7 @@ CS = CompensationState
 OFFER_STATES = (CaseState.COMPENSATION, CaseState.ESCALATED)
 
 
-def _record(case: Case, comp: Compensation, *, action: str, actor, at: datetime, note: str = "") -> None:
+def record_compensation(case: Case, comp: Compensation, *, action: str, actor, at: datetime, note: str = "") -> None:
     case_event_record(
         case=case,
         kind=CaseEvent.Kind.COMPENSATION,
@@ -58,7 +58,7 @@ def _record(case: Case, comp: Compensation, *, action: str, actor, at: datetime,
     transaction.on_commit(lambda: compensation_changed.send(sender=Compensation, **payload))
 
 
-def _yuan(amount: Decimal) -> str:
+def yuan(amount: Decimal) -> str:
     return f"¥{money(amount):,}"
 
 
@@ -67,7 +67,16 @@ def ensure_within_authority(case: Case, actor, total: Decimal) -> None:
     if limit is not None and total > limit:
         raise NeedsApproval(
             _("The case's compensation totals %(total)s, above your authority of %(limit)s: a supervisor must approve it first.")
-            % {"total": _yuan(total), "limit": _yuan(limit)}
+            % {"total": yuan(total), "limit": yuan(limit)}
+        )
+
+
+def ensure_offer_open(case: Case) -> None:
+    """An offer under a supervisor's review is not changed under their feet."""
+    if case.offer_approval_requested_at is not None:
+        raise NotAllowed(
+            _("The offer on case %(number)s waits for a supervisor's approval; it can be changed once they decide.")
+            % {"number": case.number}
         )
 
 
@@ -126,7 +135,7 @@ def grant_quick_refund(case: Case, *, actor, at: datetime) -> Compensation | Non
         approved_at=at,
         note=_("Quick refund"),
     )
-    _record(case, comp, action="quick_refund", actor=actor, at=at)
+    record_compensation(case, comp, action="quick_refund", actor=actor, at=at)
     return comp
 
 
@@ -140,7 +149,7 @@ def approve_pending_within_authority(case: Case, live: list[Compensation], *, ac
         ensure_may(comp, "approve", actor)
         comp.approve(by=actor, at=at)
         comp.save(update_fields=["state", "approved_by", "approved_at"])
-        _record(case, comp, action="approve", actor=actor, at=at)
+        record_compensation(case, comp, action="approve", actor=actor, at=at)
     return [comp.pk for comp in pending]
 
 
@@ -152,7 +161,7 @@ def make_approved_payable(case: Case, *, actor, at: datetime) -> list[int]:
         comp.payable = True
         comp.payable_at = at
         comp.save(update_fields=["payable", "payable_at"])
-        _record(case, comp, action="payable", actor=actor, at=at)
+        record_compensation(case, comp, action="payable", actor=actor, at=at)
     return [comp.pk for comp in comps]
 
 
@@ -164,7 +173,7 @@ def void_unpaid(
     for comp in comps:
         comp.void(note=note)
         comp.save(update_fields=["state", "decision_note", "payable"])
-        _record(case, comp, action="void", actor=actor, at=at, note=note)
+        record_compensation(case, comp, action="void", actor=actor, at=at, note=note)
     return [comp.pk for comp in comps]
 
 
@@ -192,6 +201,7 @@ def compensation_add(
                 "state": case.get_state_display(),
             }
         )
+    ensure_offer_open(case)
     if kind == Compensation.Kind.REFUND:
         claim = case_claim_value(case)
         refunds = live_compensation_total(case, kind=Compensation.Kind.REFUND)
@@ -199,14 +209,14 @@ def compensation_add(
             raise ValidationError(
                 {
                     "amount": _("Refunds would total %(total)s, more than the %(claim)s the goods in this case are worth (%(already)s already refunded or offered).")
-                    % {"total": _yuan(refunds + amount), "claim": _yuan(claim), "already": _yuan(refunds)}
+                    % {"total": yuan(refunds + amount), "claim": yuan(claim), "already": yuan(refunds)}
                 }
             )
     comp = Compensation.objects.create(
         case=case, kind=kind, amount=amount, note=(note or "").strip()[:200], proposed_by=actor, proposed_at=at
     )
     save_case(case, actor=actor, at=at)
-    _record(case, comp, action="propose", actor=actor, at=at, note=comp.note)
+    record_compensation(case, comp, action="propose", actor=actor, at=at, note=comp.note)
     announce(case, action="compensation_propose", actor=actor, before=case.state)
     return comp
 
@@ -226,7 +236,7 @@ def compensation_approve(*, compensation_id: int, actor, note: str = "", at: dat
     comp.approve(by=actor, at=at)
     comp.save(update_fields=["state", "approved_by", "approved_at"])
     save_case(case, actor=actor, at=at)
-    _record(case, comp, action="approve", actor=actor, at=at, note=note)
+    record_compensation(case, comp, action="approve", actor=actor, at=at, note=note)
     return comp
 
 
@@ -242,7 +252,7 @@ def compensation_reject(*, compensation_id: int, actor, note: str, at: datetime 
     comp.reject(note=note[:200])
     comp.save(update_fields=["state", "decision_note"])
     save_case(case, actor=actor, at=at)
-    _record(case, comp, action="reject", actor=actor, at=at, note=note)
+    record_compensation(case, comp, action="reject", actor=actor, at=at, note=note)
     return comp
 
 
@@ -267,10 +277,12 @@ def compensation_void(*, compensation_id: int, actor, note: str, at: datetime | 
             _("Case %(number)s is “%(state)s”: the offer can be changed only while it is being worked out.")
             % {"number": case.number, "state": case.get_state_display()}
         )
+    if comp.state == CS.PROPOSED:
+        ensure_offer_open(case)
     comp.void(note=note[:200])
     comp.save(update_fields=["state", "decision_note", "payable"])
     save_case(case, actor=actor, at=at)
-    _record(case, comp, action="void", actor=actor, at=at, note=note)
+    record_compensation(case, comp, action="void", actor=actor, at=at, note=note)
     return comp
 
 
@@ -313,7 +325,7 @@ def compensation_mark_paid(
         raise ValidationError(
             {"payout_reference": _("Reference %(ref)s is already used by another payout.") % {"ref": reference}}
         ) from None
-    _record(case, comp, action="mark_paid", actor=actor, at=at, note=reference)
+    record_compensation(case, comp, action="mark_paid", actor=actor, at=at, note=reference)
     return comp
 
 
@@ -328,5 +340,5 @@ def compensation_mark_failed(*, compensation_id: int, actor, note: str, at: date
     ensure_may(comp, "mark_failed", actor)
     comp.mark_failed(note=note[:200])
     comp.save(update_fields=["state", "decision_note"])
-    _record(case, comp, action="mark_failed", actor=actor, at=at, note=note)
+    record_compensation(case, comp, action="mark_failed", actor=actor, at=at, note=note)
     return comp

@@ -1,0 +1,142 @@
+"""Sending a compensation offer, and the supervisor's approval of offers above an agent's authority.
+
+An agent puts the offer together (``compensation_add``) and sends it
+(``case_submit_offer``). Within their authority the offer goes to the customer
+at once (``propose``); above it, the case waits for a supervisor instead of
+the agent being refused: it appears on the supervisors' approval list, where
+a supervisor approves and sends it (``case_approve_offer``) or returns it to
+the agent with a reason (``case_return_offer``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from aftersales.errors import NotAllowed
+from aftersales.models import Case, CaseEvent, CaseState, CompensationState
+from aftersales.permissions import authority_of, ensure_may
+from aftersales.services._base import announce, lock_case, now, save_case
+from aftersales.services.cases import live_offer, propose_locked
+from aftersales.services.compensations import record_compensation, yuan
+from aftersales.services.events import case_event_record
+
+CS = CompensationState
+
+
+def offer_total(live) -> Decimal:
+    """What an approver answers for: the live compensations other than quick refunds (granted by policy)."""
+    return sum((c.amount for c in live if not c.quick_refund), Decimal("0.00"))
+
+
+def _ensure_awaiting_approval(case: Case) -> None:
+    if case.offer_approval_requested_at is None or case.state != CaseState.COMPENSATION:
+        raise NotAllowed(
+            _("The offer on case %(number)s is not waiting for a supervisor's approval.") % {"number": case.number}
+        )
+
+
+@transaction.atomic
+def case_submit_offer(
+    *, case_id: int, actor, note: str = "", expected_version: int | None = None, at: datetime | None = None
+) -> Case:
+    """Send the offer; above the actor's authority, send it to a supervisor for approval instead.
+
+    Afterwards ``case.state`` is ``awaiting_confirmation`` when the offer went
+    to the customer, or still ``compensation`` with
+    ``offer_approval_requested_at`` set when it waits for a supervisor.
+    """
+    at = now(at)
+    case = lock_case(case_id, expected_version=expected_version)
+    ensure_may(case, "propose", actor)
+    if case.offer_approval_requested_at is not None:
+        raise NotAllowed(
+            _("The offer on case %(number)s already waits for a supervisor's approval.") % {"number": case.number}
+        )
+    live = live_offer(case, note=note)
+    total = offer_total(live)
+    limit = authority_of(actor, case.policy_version)
+    needs_approval = any(c.state == CS.PROPOSED for c in live) and limit is not None and total > limit
+    if not needs_approval:
+        return propose_locked(case, live, actor=actor, at=at, note=note)
+
+    case.offer_approval_requested_at = at
+    case.offer_approval_requested_by = actor
+    save_case(case, actor=actor, at=at, fields={"offer_approval_requested_at", "offer_approval_requested_by"})
+    case_event_record(
+        case=case,
+        kind=CaseEvent.Kind.COMPENSATION,
+        actor=actor,
+        name="offer_approval_requested",
+        note=(note or "").strip()
+        or _("The offer totals %(total)s, above the authority of %(limit)s: sent to a supervisor for approval.")
+        % {"total": yuan(total), "limit": yuan(limit)},
+        data={"total": str(total), "authority": str(limit), "compensations": [c.pk for c in live]},
+        at=at,
+    )
+    announce(case, action="offer_approval_requested", actor=actor, before=case.state)
+    return case
+
+
+@transaction.atomic
+def case_approve_offer(
+    *, case_id: int, actor, note: str = "", expected_version: int | None = None, at: datetime | None = None
+) -> Case:
+    """A supervisor approves an over-authority offer and sends it to the customer."""
+    at = now(at)
+    case = lock_case(case_id, expected_version=expected_version)
+    _ensure_awaiting_approval(case)
+    ensure_may(case, "propose", actor)
+    live = live_offer(case, note=note)
+    limit = authority_of(actor, case.policy_version)
+    total = offer_total(live)
+    if limit is not None and total > limit:
+        raise PermissionDenied(
+            _("The offer totals %(total)s, above your authority of %(limit)s as well.")
+            % {"total": yuan(total), "limit": yuan(limit)}
+        )
+    requested_by = case.offer_approval_requested_by_id
+    return propose_locked(
+        case, live, actor=actor, at=at, note=note, data={"approved_for": requested_by, "over_authority": True}
+    )
+
+
+@transaction.atomic
+def case_return_offer(
+    *, case_id: int, actor, note: str, expected_version: int | None = None, at: datetime | None = None
+) -> Case:
+    """A supervisor refuses an over-authority offer: its proposals are rejected and the agent revises it."""
+    at = now(at)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Tell the agent why the offer goes back.")})
+    case = lock_case(case_id, expected_version=expected_version)
+    _ensure_awaiting_approval(case)
+    pending = list(case.compensations.select_for_update().filter(state=CS.PROPOSED))
+    for comp in pending:
+        ensure_may(comp, "reject", actor)
+    if not actor.has_perm("aftersales.approve_any_compensation"):
+        raise PermissionDenied(_("Only a supervisor may return an offer."))
+    for comp in pending:
+        comp.reject(note=note[:200])
+        comp.save(update_fields=["state", "decision_note"])
+        record_compensation(case, comp, action="reject", actor=actor, at=at, note=note)
+    requested_by = case.offer_approval_requested_by_id
+    case.offer_approval_requested_at = None
+    case.offer_approval_requested_by = None
+    save_case(case, actor=actor, at=at, fields={"offer_approval_requested_at", "offer_approval_requested_by"})
+    case_event_record(
+        case=case,
+        kind=CaseEvent.Kind.COMPENSATION,
+        actor=actor,
+        name="offer_returned",
+        note=note,
+        data={"rejected": [c.pk for c in pending], "requested_by": requested_by},
+        at=at,
+    )
+    announce(case, action="offer_returned", actor=actor, before=case.state)
+    return case

@@ -1,0 +1,74 @@
+"""Small helpers for the workspace pages: money, durations, deadline badges, query strings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django import template
+from django.utils.translation import gettext as _
+
+from aftersales.selectors import deadline_of
+from aftersales.workflow import money
+
+register = template.Library()
+
+
+@register.filter
+def yuan(value) -> str:
+    """``Decimal('1299.5')`` → ``¥1,299.50``."""
+    if value is None or value == "":
+        return "—"
+    return f"¥{money(Decimal(value)):,}"
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A compact, translated duration: ``2d 3h``, ``3h 5m``, ``12m``."""
+    if value is None:
+        return "—"
+    seconds = int(abs(value.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return _("%(days)sd %(hours)sh") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)sh %(minutes)sm") % {"hours": hours, "minutes": minutes}
+    return _("%(minutes)sm") % {"minutes": minutes}
+
+
+def _countdown_text(remaining: timedelta) -> str:
+    if remaining < timedelta(0):
+        return _("%(time)s overdue") % {"time": duration(remaining)}
+    return _("%(time)s left") % {"time": duration(remaining)}
+
+
+@register.inclusion_tag("partials/deadline.html")
+def deadline(case, now=None):
+    """The stage deadline as a coloured countdown: time left, or time overdue (kept ticking by countdown.js)."""
+    info = deadline_of(case, now)
+    if info.remaining is None:
+        return {"info": info}
+    return {
+        "info": info,
+        "text": _countdown_text(info.remaining),
+        "left": _("%(time)s left") % {"time": "{t}"},
+        "over": _("%(time)s overdue") % {"time": "{t}"},
+        "fmt_days": _("%(days)sd %(hours)sh") % {"days": "{d}", "hours": "{h}"},
+        "fmt_hours": _("%(hours)sh %(minutes)sm") % {"hours": "{h}", "minutes": "{m}"},
+        "fmt_minutes": _("%(minutes)sm") % {"minutes": "{m}"},
+    }
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes) -> str:
+    """The current query string with some parameters replaced (``None`` removes one)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"

@@ -1,0 +1,1 @@
+"""The staff workspace: server-rendered pages for agents, QC, supervisors and finance."""

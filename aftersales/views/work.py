@@ -1,0 +1,122 @@
+"""Start pages per role: the QC bench, the supervisor's approvals, finance's payables."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from aftersales.forms import COMPENSATION_ACTIONS, OFFER_ACTIONS, ReceiveForm, action_label
+from aftersales.models import CaseState
+from aftersales.permissions import authority_of
+from aftersales.selectors import (
+    QC_STATES,
+    deadline_of,
+    offers_awaiting_approval,
+    payables,
+    payables_total,
+    qc_worklist_for,
+    start_area,
+)
+from aftersales.views._common import area_required
+from aftersales.views.queue import _page_size
+from config.pagination import CappedCountPaginator
+
+AREA_URLS = {"queue": "desk:queue", "board": "desk:board", "qc": "desk:qc", "finance": "desk:finance"}
+
+
+@login_required
+def home(request):
+    """Each role lands on its own start page."""
+    area = start_area(request.user)
+    if area is None:
+        raise PermissionDenied
+    return redirect(AREA_URLS[area])
+
+
+@area_required("qc")
+def qc(request):
+    """Goods coming back (record receipt here) and goods on the bench (inspect on the case page)."""
+    tab = request.GET.get("tab")
+    if tab not in QC_STATES:
+        tab = CaseState.AWAITING_RETURN
+    term = (request.GET.get("q") or "").strip()
+    cases = qc_worklist_for(request.user, tab).search(term)
+    paginator = CappedCountPaginator(cases, _page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [
+        {"case": case, "deadline": deadline_of(case, now), "form": ReceiveForm(initial={"expected_version": case.version})}
+        for case in page.object_list
+    ]
+    counts = {
+        state: qc_worklist_for(request.user, state).order_by()[: paginator.cap + 1].count() for state in QC_STATES
+    }
+    return render(
+        request,
+        "aftersales/qc.html",
+        {
+            "tab": tab,
+            "tabs": [(state, CaseState(state).label, counts[state]) for state in QC_STATES],
+            "cap": paginator.cap,
+            "q": term,
+            "page": page,
+            "paginator": paginator,
+            "rows": rows,
+        },
+    )
+
+
+@area_required("approvals")
+def approvals(request):
+    """Offers above an agent's authority, waiting for a supervisor."""
+    paginator = CappedCountPaginator(offers_awaiting_approval(), _page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    rows = []
+    for case in page.object_list:
+        requester = case.offer_approval_requested_by
+        total = sum((c.amount for c in case.live_compensations if not c.quick_refund), 0)
+        rows.append(
+            {
+                "case": case,
+                "requester": requester,
+                "authority": authority_of(requester, case.policy_version) if requester else None,
+                "total": total,
+                "forms": [
+                    {
+                        "name": name,
+                        "label": action_label(name),
+                        "form": OFFER_ACTIONS[name].form_class(initial={"expected_version": case.version}),
+                    }
+                    for name in OFFER_ACTIONS
+                ],
+            }
+        )
+    return render(request, "aftersales/approvals.html", {"page": page, "paginator": paginator, "rows": rows})
+
+
+@area_required("finance")
+def finance(request):
+    """Compensations to pay out: mark each paid with its payout reference."""
+    paginator = CappedCountPaginator(payables(), _page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    rows = [
+        {
+            "comp": comp,
+            "forms": [
+                {"name": name, "label": action_label(name), "form": COMPENSATION_ACTIONS[name].form_class()}
+                for name in ("mark_paid", "mark_failed")
+                if comp.state != "failed" or name == "mark_paid"
+            ],
+        }
+        for comp in page.object_list
+    ]
+    return render(
+        request,
+        "aftersales/finance.html",
+        {"page": page, "paginator": paginator, "rows": rows, "total": payables_total()},
+    )
+
+
+__all__ = ["approvals", "finance", "home", "qc"]
