@@ -125,9 +125,14 @@ def sync_role_groups(apps, schema_editor=None) -> None:
 
 
 def roles_of(user) -> set[str]:
+    """The user's role groups, cached on the user object (like Django's permission cache)."""
     if not user or not user.is_authenticated:
         return set()
-    return {group.name for group in user.groups.all()} & set(ROLES)
+    cached = getattr(user, "_aftersales_roles", None)
+    if cached is None:
+        cached = frozenset(name for name in user.groups.values_list("name", flat=True) if name in ROLES)
+        user._aftersales_roles = cached
+    return set(cached)
 
 
 # --------------------------------------------------------------------------

@@ -46,6 +46,23 @@ ACTION_LABELS = {
     "approve_offer": _("approve and send the offer"),
     "return_offer": _("return the offer to the agent"),
     "claim": _("claim"),
+    "triage": _("triage"),
+    "note": _("add a note or reply"),
+}
+
+#: Timeline labels of events that are not transitions (by ``CaseEvent.name``).
+EVENT_LABELS = {
+    "compensation_quick_refund": _("Quick refund granted"),
+    "compensation_propose": _("Compensation proposed"),
+    "compensation_approve": _("Compensation approved"),
+    "compensation_reject": _("Compensation refused"),
+    "compensation_void": _("Compensation voided"),
+    "compensation_payable": _("Compensation payable"),
+    "compensation_mark_paid": _("Paid out"),
+    "compensation_mark_failed": _("Payout failed"),
+    "offer_approval_requested": _("Offer sent for a supervisor's approval"),
+    "offer_returned": _("Offer returned to the agent"),
+    "claim": _("Claimed"),
 }
 
 

@@ -45,6 +45,19 @@ def users(db):
 
 
 @pytest.fixture
+def login(db):
+    """``login(user)`` → a test client signed in as ``user`` (one client per user)."""
+    from django.test import Client
+
+    def _login(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
 def agent(users):
     return users["agent"]
 

@@ -9,7 +9,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from aftersales.selectors import deadline_of
-from aftersales.workflow import money
+from aftersales.workflow import EVENT_LABELS, money
 
 register = template.Library()
 
@@ -72,3 +72,10 @@ def query_with(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def event_label(event) -> str:
+    """What a timeline row says happened (transitions are shown as from → to instead)."""
+    label = EVENT_LABELS.get(event.name)
+    return str(label) if label else event.get_kind_display()

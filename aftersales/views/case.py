@@ -169,8 +169,7 @@ def render_case_page(
             panels.append(bound)
             continue
         panels.append(
-            Panel(name, action_label(name) if name != "note" else _("add a note or reply"),
-                  _action_form(name, case, user), reverse("desk:case_action", args=[case.pk, name]))
+            Panel(name, action_label(name), _action_form(name, case, user), reverse("desk:case_action", args=[case.pk, name]))
         )
 
     may_add = (
@@ -276,8 +275,7 @@ def case_action(request, case_id: int, name: str):
         )
         if response is not None:
             return response
-    label = action_label(name) if name != "note" else _("add a note or reply")
-    panel = Panel(name, label, form, reverse("desk:case_action", args=[case.pk, name]), open=True)
+    panel = Panel(name, action_label(name), form, reverse("desk:case_action", args=[case.pk, name]), open=True)
     return render_case_page(request, case, bound=panel, status=400)
 
 
