@@ -74,8 +74,11 @@ def approvals(request):
     paginator = CappedCountPaginator(offers_awaiting_approval(), _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     rows = []
+    requesters: dict[int, object] = {}  # one user object per agent, so permissions load once per agent
     for case in page.object_list:
         requester = case.offer_approval_requested_by
+        if requester is not None:
+            requester = requesters.setdefault(requester.pk, requester)
         total = sum((c.amount for c in case.live_compensations if not c.quick_refund), 0)
         rows.append(
             {
