@@ -687,6 +687,7 @@ class _Story:
         self.inspection: dict | None = None
         self.reject_reason = self.escalated_from = self.carrier = self.tracking = ""
         self.queue = self.assignee = None
+        self.approval_requested: tuple[int, int] | None = None  # (time, agent id) of an offer waiting for a supervisor
 
     def tell(self) -> None:
         self.plan()
@@ -830,6 +831,27 @@ class _Story:
             self.comps.append(_comp(kind, fen, CS.PROPOSED, by=actor, at=at))
         self.working.append(at)
         self.versions += len(self.offer)
+
+    def request_approval_if_over_authority(self, until: int) -> None:
+        """An offer above its agent's authority waits for a supervisor (``case_submit_offer``)."""
+        pending = [c for c in self.comps if c["state"] == CS.PROPOSED]
+        if not pending:
+            return
+        proposer = next((a for a in self.ref.agents if a.id == pending[0]["proposed_by_id"]), None)
+        if proposer is None:
+            return
+        live = [c for c in self.comps if c["state"] in (CS.PROPOSED, CS.APPROVED) and not c["quick_refund"]]
+        total = cents(sum(c["_fen"] for c in live))
+        limit = proposer.authority if proposer.authority is not None else self.version.default_agent_authority
+        if total <= limit:
+            return
+        at = min(until, max(c["proposed_at"] for c in pending) + self.rng.randint(MINUTE, 15 * MINUTE))
+        self.approval_requested = (at, proposer.id)
+        note = cat.APPROVAL_REQUEST_NOTE.format(total=total, limit=limit)
+        data = {"total": str(total), "authority": str(limit), "compensations": []}
+        self.chunk.patches.append((data, "compensations", pending))
+        self.events.append([at, CaseEvent.Kind.COMPENSATION, "offer_approval_requested", "", "", proposer.id, note, data])
+        self.versions += 1
 
     def make_payable(self, at: int) -> list[dict]:
         """On acceptance: approved compensations become payable; finance pays most later."""
@@ -1049,6 +1071,7 @@ class _Story:
             dwell = max(end - self.entered + MINUTE, rng.randint(5 * MINUTE, int(clock * share)))
             if self.state == S.COMPENSATION:
                 self.propose_comps(self.entered + dwell, probability=0.7)
+                self.request_approval_if_over_authority(self.entered + dwell)
             self.opened_ts = gen.now_ts - self.entered - dwell
             self.waiting_on, self.due = stage_clock(self.state, self.version, to_dt(self.opened_ts + self.entered))
         now = gen.now_ts - self.opened_ts
@@ -1119,6 +1142,8 @@ class _Story:
             "closed_at": at("closed_at"),
             "stage_due_at": self.due,
             "waiting_on": self.waiting_on,
+            "offer_approval_requested_at": to_dt(opened + self.approval_requested[0]) if self.approval_requested else None,
+            "offer_approval_requested_by_id": self.approval_requested[1] if self.approval_requested else None,
             "version": self.versions,
         }
         chunk.cases.append(case)
@@ -1147,7 +1172,7 @@ class _Story:
         })
         self.events.sort(key=_first)  # stable: same-time events keep the services' order
         for t, kind, name, before, after, actor_id, note, data in self.events:
-            if kind == CaseEvent.Kind.COMPENSATION:
+            if kind == CaseEvent.Kind.COMPENSATION and isinstance(data, tuple):
                 comp, state = data
                 data = {"compensation": None, "kind": comp["kind"], "amount": str(comp["amount"]), "state": state}
                 chunk.patches.append((data, "compensation", comp))

@@ -149,7 +149,7 @@ class CopyWriter:
                 existing = log.referenced.get(target, ())
                 attname = field.attname
                 for row in rows:
-                    value = row[attname]
+                    value = row.get(attname)  # a column left to its default is None
                     if value is not None and value not in written and value not in existing:
                         raise IntegrityError(
                             f"seed_demo: {model._meta.label} {row['id']} refers to a missing "

@@ -129,13 +129,17 @@ def _timeline(case: Case, events: list[CaseEvent], now) -> tuple[list[dict], lis
     return rows, stages
 
 
-def _compensation_rows(comps: list[Compensation], user, bound=None) -> list[dict]:
+def _compensation_rows(case: Case, comps: list[Compensation], user, bound=None) -> list[dict]:
+    # While an offer waits for a supervisor, only supervisors act on its items.
+    frozen = case.offer_approval_requested_at is not None and not user.has_perm("aftersales.approve_any_compensation")
     rows = []
     for comp in comps:
         available = {t.name for t in comp.get_available_state_transitions()}
         actions = []
         for name in COMPENSATION_ACTIONS:
             if name not in available or not has_transition_perm(getattr(comp, name), user):
+                continue
+            if frozen and name in ("approve", "reject", "void"):
                 continue
             if name in ("mark_paid", "mark_failed") and not comp.payable:
                 continue
@@ -212,7 +216,7 @@ def render_case_page(
         "goods": goods,
         "claim_value": claim_value,
         "inspections": inspections,
-        "compensations": _compensation_rows(comps, user, comp_bound),
+        "compensations": _compensation_rows(case, comps, user, comp_bound),
         "live_total": live_total,
         "authority": authority,
         "over_authority": authority is not None and live_total > authority,

@@ -292,3 +292,12 @@ def test_a_missing_payout_reference_is_shown_beside_the_field(login, finance, ca
     row = response.context["compensations"][0]
     action = next(a for a in row["actions"] if a["name"] == "mark_paid")
     assert action["open"] and "payout_reference" in action["form"].errors
+
+
+def test_while_an_offer_waits_for_a_supervisor_only_supervisors_act_on_its_items(login, agent, supervisor, jacket_case):
+    services.compensation_add(case_id=jacket_case.pk, actor=agent, kind="refund", amount="1299")
+    services.case_submit_offer(case_id=jacket_case.pk, actor=agent)
+    agent_row = login(agent).get(page(jacket_case)).context["compensations"][0]
+    assert agent_row["actions"] == []
+    supervisor_row = login(supervisor).get(page(jacket_case)).context["compensations"][0]
+    assert {a["name"] for a in supervisor_row["actions"]} == {"approve", "reject", "void"}

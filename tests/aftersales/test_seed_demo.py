@@ -522,3 +522,23 @@ def test_copy_writer_refuses_a_dangling_foreign_key(db):
     gone[get_user_model()] = [missing_user]
     with pytest.raises(IntegrityError, match="no longer exist"), transaction.atomic():
         writer.begin_chunk(gone)
+
+
+def test_open_offers_above_authority_wait_for_a_supervisor_as_the_service_leaves_them(db):
+    from aftersales.permissions import authority_of
+
+    seed_demo("--cases", "600", "--no-copy")
+    waiting = Case.objects.filter(offer_approval_requested_at__isnull=False).select_related(
+        "offer_approval_requested_by", "policy_version"
+    )
+    assert waiting.exists()
+    for case in waiting:
+        assert case.state == S.COMPENSATION, case.number
+        live = case.compensations.filter(state__in=[CS.PROPOSED, CS.APPROVED], quick_refund=False)
+        assert live.filter(state=CS.PROPOSED).exists(), case.number
+        total = sum(c.amount for c in live)
+        assert total > authority_of(case.offer_approval_requested_by, case.policy_version), case.number
+        event = case.events.get(name="offer_approval_requested")
+        assert event.actor_id == case.offer_approval_requested_by_id
+        assert event.created_at == case.offer_approval_requested_at
+        assert sorted(event.data["compensations"]) == sorted(live.filter(state=CS.PROPOSED).values_list("pk", flat=True))
