@@ -793,7 +793,15 @@ class Compensation(ConcurrentTransitionMixin, models.Model):
             ("approve_any_compensation", _("Can approve compensation of any amount")),
             ("pay_compensation", _("Can mark compensation paid")),
         ]
-        indexes = [models.Index(fields=["state", "payable"], name="compensation_state_payable")]
+        indexes = [
+            models.Index(fields=["state", "payable"], name="compensation_state_payable"),
+            # Finance's payouts list: payable and not yet paid, oldest first.
+            models.Index(
+                fields=["payable_at", "id"],
+                name="compensation_to_pay",
+                condition=Q(payable=True, state__in=["approved", "failed"]),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="compensation_amount_positive"),
             models.CheckConstraint(

@@ -52,3 +52,41 @@ def test_admin_switches_to_english_and_back(client, supervisor):
     assert "Supervisor console" in page.content.decode()
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     assert client.get(reverse("admin:index"))["Content-Language"] == "zh-hans"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _source_messages() -> set[str]:
+    """Messages marked in templates (``{% translate "…" %}``) and in Python (``_("…")``, one literal)."""
+    import ast
+    import re
+
+    found: set[str] = set()
+    tag = re.compile(r"""{%\s*(?:translate|trans)\s+(?:"([^"]+)"|'([^']+)')""")
+    for path in (ROOT / "templates").rglob("*.html"):
+        for match in tag.finditer(path.read_text(encoding="utf-8")):
+            found.add(match.group(1) or match.group(2))
+    for app in ("aftersales", "customers", "reports", "config"):
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in {"_", "gettext", "gettext_lazy"}
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                ):
+                    found.add(node.args[0].value)
+    return found
+
+
+def test_every_message_in_the_sources_is_in_the_catalog():
+    po = polib.pofile(str(CATALOG))
+    translated = {entry.msgid for entry in po if entry.translated()}
+    missing = sorted(_source_messages() - translated)
+    assert missing == [], f"run `make makemessages` and translate: {missing}"
+    assert len(_source_messages()) > 300

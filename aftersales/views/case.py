@@ -145,7 +145,8 @@ def _compensation_rows(case: Case, comps: list[Compensation], user, bound=None) 
                 continue
             is_bound = bound is not None and bound[:2] == (comp.pk, name)
             form = bound[2] if is_bound else COMPENSATION_ACTIONS[name].form_class()
-            actions.append({"name": name, "label": action_label(name), "form": form, "open": is_bound})
+            url = reverse("desk:compensation_action", args=[case.pk, comp.pk, name])
+            actions.append({"name": name, "label": action_label(name), "form": form, "open": is_bound, "url": url})
         rows.append({"comp": comp, "actions": actions})
     return rows
 

@@ -129,7 +129,8 @@ def bulk(request):
                 services.case_update(case_id=case_id, actor=request.user, changes={"assignee": assignee})
             done.append(number)
         except (NotAllowed, PermissionDenied, ValidationError, Case.DoesNotExist) as exc:
-            failed.append(f"{number}: {error_text(exc) or _('not allowed')}")
+            reason = error_text(exc) or _("You do not have permission to do that.")
+            failed.append(f"{number}: {reason}")
     if done:
         if action == "claim":
             text = _("Claimed %(count)s case(s): %(numbers)s.")

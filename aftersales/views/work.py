@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils import timezone
 
 from aftersales.forms import COMPENSATION_ACTIONS, OFFER_ACTIONS, ReceiveForm, action_label
@@ -73,6 +75,7 @@ def approvals(request):
     """Offers above an agent's authority, waiting for a supervisor."""
     paginator = CappedCountPaginator(offers_awaiting_approval(), _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
+    back = "?" + urlencode({"next": request.get_full_path()})
     rows = []
     requesters: dict[int, object] = {}  # one user object per agent, so permissions load once per agent
     for case in page.object_list:
@@ -90,7 +93,9 @@ def approvals(request):
                     {
                         "name": name,
                         "label": action_label(name),
+                        "url": reverse("desk:case_action", args=[case.pk, name]) + back,
                         "form": OFFER_ACTIONS[name].form_class(initial={"expected_version": case.version}),
+                        "danger": name == "return_offer",
                     }
                     for name in OFFER_ACTIONS
                 ],
@@ -104,11 +109,17 @@ def finance(request):
     """Compensations to pay out: mark each paid with its payout reference."""
     paginator = CappedCountPaginator(payables(), _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
+    back = "?" + urlencode({"next": request.get_full_path()})
     rows = [
         {
             "comp": comp,
             "forms": [
-                {"name": name, "label": action_label(name), "form": COMPENSATION_ACTIONS[name].form_class()}
+                {
+                    "name": name,
+                    "label": action_label(name),
+                    "url": reverse("desk:compensation_action", args=[comp.case_id, comp.pk, name]) + back,
+                    "form": COMPENSATION_ACTIONS[name].form_class(),
+                }
                 for name in ("mark_paid", "mark_failed")
                 if comp.state != "failed" or name == "mark_paid"
             ],

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from aftersales import services
 from aftersales.models import Case, CaseEvent, CaseState, Compensation
-from tests.factories import OrderLineFactory, UserFactory
+from tests.factories import UserFactory
+from tests.helpers import open_many, queries_of
 
 S = CaseState
 
@@ -30,27 +29,10 @@ def sup_client(admin_client_for, supervisor):
     return admin_client_for(supervisor)
 
 
-def _open_many(agent, count, **kwargs):
-    cases = []
-    for _ in range(count):
-        line = OrderLineFactory()
-        cases.append(
-            services.case_open(actor=agent, order_id=line.order_id, lines=[(line.pk, 1)], request_type="return_refund", **kwargs)
-        )
-    return cases
-
-
-def _queries(client, url) -> list[str]:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200
-    return [q["sql"] for q in ctx.captured_queries]
-
-
 # -- changelist ----------------------------------------------------------------
 def test_case_is_found_by_its_number_or_its_order_number(sup_client, open_case, order, agent):
     case = open_case()
-    _open_many(agent, 3, channel="web")
+    open_many(agent, 3, channel="web")
     url = reverse("admin:aftersales_case_changelist")
     for term in (case.number, order.number):
         response = sup_client.get(url, {"q": term})
@@ -60,17 +42,17 @@ def test_case_is_found_by_its_number_or_its_order_number(sup_client, open_case, 
 
 def test_changelist_costs_the_same_queries_for_3_or_30_cases(sup_client, policy, agent):
     url = reverse("admin:aftersales_case_changelist")
-    _open_many(agent, 3)
+    open_many(agent, 3)
     sup_client.get(url)  # warm caches (content types)
-    few = _queries(sup_client, url)
-    _open_many(agent, 27)
-    many = _queries(sup_client, url)
+    few = queries_of(sup_client, url)
+    open_many(agent, 27)
+    many = queries_of(sup_client, url)
     assert len(few) == len(many)
 
 
 def test_changelist_never_counts_the_whole_table(sup_client, policy, agent):
-    _open_many(agent, 2)
-    sql = _queries(sup_client, reverse("admin:aftersales_case_changelist"))
+    open_many(agent, 2)
+    sql = queries_of(sup_client, reverse("admin:aftersales_case_changelist"))
     counts = [q for q in sql if "COUNT(" in q.upper()]
     assert counts, "the page should count (boundedly)"
     assert all("LIMIT" in q.upper() for q in counts), counts
@@ -80,7 +62,7 @@ def test_capped_count_says_more_than_the_cap(sup_client, policy, agent, monkeypa
     from config.pagination import CappedCountPaginator
 
     monkeypatch.setattr(CappedCountPaginator, "cap", 2)
-    _open_many(agent, 3)
+    open_many(agent, 3)
     response = sup_client.get(reverse("admin:aftersales_case_changelist"))
     assert response.context["cl"].paginator.is_capped
     assert response.context["cl"].result_count == 2
@@ -90,11 +72,11 @@ def test_capped_count_says_more_than_the_cap(sup_client, policy, agent, monkeypa
 def test_case_page_costs_the_same_queries_whatever_its_history(sup_client, case_in, users):
     short = case_in(S.PENDING_REVIEW)
     sup_client.get(reverse("admin:aftersales_case_change", args=[short.pk]))  # warm caches (content types)
-    few = _queries(sup_client, reverse("admin:aftersales_case_change", args=[short.pk]))
+    few = queries_of(sup_client, reverse("admin:aftersales_case_change", args=[short.pk]))
     long = case_in(S.CLOSED, lines=[(short.order.lines.order_by("id")[1].pk, 1)])
     for i in range(5):
         services.case_add_note(case_id=long.pk, actor=users["agent"], text=f"备注{i}")
-    many = _queries(sup_client, reverse("admin:aftersales_case_change", args=[long.pk]))
+    many = queries_of(sup_client, reverse("admin:aftersales_case_change", args=[long.pk]))
     assert long.events.count() > short.events.count() + 5
     assert len(few) == len(many)
 

@@ -1,0 +1,131 @@
+"""``manage.py benchmark``: time the workspace pages on the current database (not a test).
+
+Run it on a big database (``seed_demo --cases 1000000`` on PostgreSQL) and it
+requests each page several times as the demo users (``create_demo_users``),
+then writes the median and worst time and the query count of each page to
+``docs/benchmarks.md`` (between the markers of its section) and to stdout.
+Pages are requested in-process through Django's test client, so the numbers
+are server time: database, ORM and template rendering, without the network.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from aftersales.models import Case, CaseState, Compensation, ProblemCategory
+
+DOC = Path(settings.BASE_DIR) / "docs" / "benchmarks.md"
+START, END = "<!-- benchmark:pages:start -->", "<!-- benchmark:pages:end -->"
+
+
+class Command(BaseCommand):
+    help = "Time the queue, board, case, QC, approvals and payouts pages on this database; write docs/benchmarks.md."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--repeat", type=int, default=5, help="Requests per page (default %(default)s).")
+        parser.add_argument("--no-write", action="store_true", help="Print only; leave docs/benchmarks.md alone.")
+
+    def handle(self, *args, repeat, no_write, **options):
+        User = get_user_model()
+        users = {name: User.objects.filter(username=name).first() for name in ("agent", "qc", "supervisor", "finance")}
+        if not all(users.values()):
+            raise CommandError("Demo users missing: run `manage.py create_demo_users` first.")
+        total = Case.objects.order_by().count()
+        if not total:
+            raise CommandError("No cases: run `manage.py seed_demo --cases N` first.")
+        sample = Case.objects.filter(state=CaseState.CLOSED).order_by("-id").values_list("pk", "number").first()
+        busy = (
+            Case.objects.filter(state=CaseState.COMPENSATION).order_by("-id").values_list("pk", "order__number").first()
+        )
+        leaf = ProblemCategory.objects.filter(level=1).values_list("pk", flat=True).first()
+        comp = Compensation.objects.filter(payable=True).values_list("case_id", flat=True).first()
+
+        queue = reverse("desk:queue")
+        pages = [
+            ("supervisor", "queue (default: open, deadline first)", queue, {}),
+            ("supervisor", "queue: red, breached, VIP", queue, {"priority": "red", "sla": "breached", "vip": "on"}),
+            ("supervisor", "queue: category (level 1) and channel", queue, {"category": leaf, "channel": "app"}),
+            ("supervisor", "queue: any state, newest first", queue, {"state": "any", "sort": "newest"}),
+            ("supervisor", "queue: search by case number", queue, {"q": sample[1] if sample else ""}),
+            ("supervisor", "queue: search by order number", queue, {"q": busy[1] if busy else ""}),
+            ("agent", "queue (agent's scope)", queue, {}),
+            ("agent", "queue: my cases", queue, {"view": "mine"}),
+            ("supervisor", "status board", reverse("desk:board"), {}),
+            ("agent", "status board (agent's scope)", reverse("desk:board"), {}),
+            ("supervisor", "case page (closed case)", reverse("desk:case", args=[sample[0]]) if sample else None, {}),
+            ("supervisor", "case page (compensation)", reverse("desk:case", args=[busy[0]]) if busy else None, {}),
+            ("qc", "QC page: awaiting return", reverse("desk:qc"), {}),
+            ("qc", "QC page: in QC", reverse("desk:qc"), {"tab": "in_qc"}),
+            ("supervisor", "approvals", reverse("desk:approvals"), {}),
+            ("finance", "payouts", reverse("desk:finance"), {}),
+        ]
+        if comp is None:
+            self.stderr.write("No payable compensation: the payouts page will be empty.")
+
+        clients = {}
+        for name, user in users.items():
+            clients[name] = Client()
+            clients[name].force_login(user)
+
+        rows = []
+        for who, label, url, params in pages:
+            if url is None:
+                continue
+            client = clients[who]
+            client.get(url, params)  # warm up (connections, templates)
+            times, queries = [], 0
+            for _ in range(repeat):
+                with CaptureQueriesContext(connection) as ctx:
+                    started = time.perf_counter()
+                    response = client.get(url, params)
+                    times.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    raise CommandError(f"{label}: HTTP {response.status_code}")
+                queries = len(ctx.captured_queries)
+            rows.append((label, who, statistics.median(times), max(times), queries))
+            self.stdout.write(f"{label:45} {who:10} median {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms  {queries} queries")
+
+        vendor = connection.vendor
+        server = ""
+        if vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW server_version")
+                server = f" {cursor.fetchone()[0]}"
+        lines = [
+            START,
+            f"Measured {timezone.localtime():%Y-%m-%d %H:%M} on {vendor}{server}, {total:,} cases, "
+            f"{platform.machine()} with {_cpus()} CPUs; {repeat} requests per page, in-process (no network).",
+            "",
+            "| page | as | median | worst | queries |",
+            "|---|---|---:|---:|---:|",
+            *[f"| {label} | {who} | {median:.0f} ms | {worst:.0f} ms | {queries} |" for label, who, median, worst, queries in rows],
+            END,
+        ]
+        if no_write:
+            return
+        text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\n"
+        block = "\n".join(lines)
+        if START in text and END in text:
+            text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
+        else:
+            text = text.rstrip() + "\n\n## Workspace pages (`manage.py benchmark`)\n\n" + block + "\n"
+        DOC.write_text(text, encoding="utf-8")
+        self.stdout.write(self.style.SUCCESS(f"Written to {DOC.relative_to(settings.BASE_DIR)}"))
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 1
