@@ -198,8 +198,13 @@ def authority_of(user, policy: Policy) -> Decimal | None:
         return None
     if not user.has_perm("aftersales.approve_compensation"):
         return Decimal("0.00")
+    return personal_authority(user, policy)
+
+
+
+def personal_authority(user, policy: Policy) -> Decimal:
+    """An agent's own limit, else the policy's default (no permission lookup: for lists of agents' requests)."""
     profile = getattr(user, "agent_profile", None)
     if profile is not None and profile.authority_limit is not None:
         return profile.authority_limit
     return policy.default_agent_authority
-

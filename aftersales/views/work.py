@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from aftersales.forms import COMPENSATION_ACTIONS, OFFER_ACTIONS, ReceiveForm, action_label
 from aftersales.models import CaseState
-from aftersales.permissions import authority_of
+from aftersales.permissions import personal_authority
 from aftersales.selectors import (
     QC_STATES,
     deadline_of,
@@ -77,17 +77,14 @@ def approvals(request):
     page = paginator.get_page(request.GET.get("page"))
     back = "?" + urlencode({"next": request.get_full_path()})
     rows = []
-    requesters: dict[int, object] = {}  # one user object per agent, so permissions load once per agent
     for case in page.object_list:
         requester = case.offer_approval_requested_by
-        if requester is not None:
-            requester = requesters.setdefault(requester.pk, requester)
         total = sum((c.amount for c in case.live_compensations if not c.quick_refund), 0)
         rows.append(
             {
                 "case": case,
                 "requester": requester,
-                "authority": authority_of(requester, case.policy_version) if requester else None,
+                "authority": personal_authority(requester, case.policy_version) if requester else None,
                 "total": total,
                 "forms": [
                     {
