@@ -24,7 +24,7 @@ from aftersales.models import (
     ProblemCategory,
     Queue,
 )
-from aftersales.permissions import AGENT, SUPERVISOR
+from aftersales.permissions import AGENT, SUPERVISOR, may_reply_to_customers
 from aftersales.workflow import ACTION_LABELS
 
 
@@ -162,6 +162,16 @@ def working_staff():
 class CaseNoteForm(forms.Form):
     text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 3}))
     to_customer = forms.BooleanField(label=_("Send to the customer as a reply"), required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None and not may_reply_to_customers(user):
+            del self.fields["to_customer"]
+
+    def clean(self):
+        data = super().clean()
+        data.setdefault("to_customer", False)
+        return data
 
 
 class CompensationAddForm(forms.Form):

@@ -208,3 +208,8 @@ def personal_authority(user, policy: Policy) -> Decimal:
     if profile is not None and profile.authority_limit is not None:
         return profile.authority_limit
     return policy.default_agent_authority
+
+
+def may_reply_to_customers(user) -> bool:
+    """Agents and supervisors speak to customers; QC and finance write internal notes only."""
+    return bool(user and user.has_perm("aftersales.claim_case"))

@@ -196,21 +196,22 @@ def status_board_for(user, *, at: datetime | None = None) -> list[BoardRow]:
 # --------------------------------------------------------------------------
 # Case page
 # --------------------------------------------------------------------------
-def recent_cases_of_customer(user, case: Case, *, limit: int = 3) -> list[dict]:
-    """The customer's latest other cases; ``visible`` says whether ``user`` may open each (two queries)."""
-    others = list(
+def recent_cases_of_customer(user, case: Case, *, limit: int = 3) -> tuple[list[dict], int]:
+    """The customer's latest other cases that ``user`` may see, and how many of those latest they may not (two queries).
+
+    Cases outside the user's scope are counted, never listed: one scope rule for every list.
+    """
+    latest = list(
         Case.objects.filter(customer_id=case.customer_id)
         .exclude(pk=case.pk)
         .order_by("-opened_at", "-id")
         .values("pk", "number", "state", "request_type", "opened_at")[:limit]
     )
-    if not others:
-        return []
-    visible = set(case_scope_for(user).filter(pk__in=[o["pk"] for o in others]).values_list("pk", flat=True))
-    for other in others:
-        other["visible"] = other["pk"] in visible
-        other["state_label"] = S(other["state"]).label
-    return others
+    if not latest:
+        return [], 0
+    visible = set(case_scope_for(user).filter(pk__in=[o["pk"] for o in latest]).values_list("pk", flat=True))
+    shown = [{**other, "state_label": S(other["state"]).label} for other in latest if other["pk"] in visible]
+    return shown, len(latest) - len(shown)
 
 
 def case_inspections(case: Case) -> list[Inspection]:

@@ -38,7 +38,7 @@ from aftersales.models import (
     Queue,
     RequestType,
 )
-from aftersales.permissions import ensure_may
+from aftersales.permissions import ensure_may, may_reply_to_customers
 from aftersales.services._base import (
     announce,
     case_claim_value,
@@ -403,14 +403,13 @@ def case_inspect(
         inspector=actor,
         inspected_at=at,
     )
-    stored = store_photos(inspection, accepted_photos)
     before = case.state
     case.inspect(at=at, customer_at_fault=customer_at_fault)
     data = {
         "inspection": inspection.pk,
         "grade": grade,
         "responsible_party": responsible_party,
-        "photos": len(stored),
+        "photos": len(accepted_photos),
     }
     fields = {"inspected_at"}
     if customer_at_fault:
@@ -419,6 +418,8 @@ def case_inspect(
         if case.quick_refund:
             data["quick_refund_recovery"] = True
     finish_transition(case, name="inspect", before=before, actor=actor, at=at, note=findings, fields=fields, data=data)
+    # Files last: nothing after them can fail but the commit itself.
+    store_photos(inspection, accepted_photos)
     return case
 
 
@@ -651,6 +652,8 @@ def case_add_note(
     text = _required(text, "text", _("Write the note first."))
     if actor is None or not actor.has_perm("aftersales.view_case"):
         raise PermissionDenied(_("You do not have permission to write on cases."))
+    if to_customer and not may_reply_to_customers(actor):
+        raise PermissionDenied(_("Only agents and supervisors reply to customers; write an internal note instead."))
     case = lock_case(case_id)
     save_case(case, actor=actor, at=at)
     kind = CaseEvent.Kind.REPLY if to_customer else CaseEvent.Kind.NOTE

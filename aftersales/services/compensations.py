@@ -71,8 +71,10 @@ def ensure_within_authority(case: Case, actor, total: Decimal) -> None:
         )
 
 
-def ensure_offer_open(case: Case) -> None:
-    """An offer under a supervisor's review is not changed under their feet."""
+def ensure_offer_open(case: Case, actor=None) -> None:
+    """An offer under a supervisor's review is not changed under their feet (supervisors excepted)."""
+    if actor is not None and actor.has_perm("aftersales.approve_any_compensation"):
+        return
     if case.offer_approval_requested_at is not None:
         raise NotAllowed(
             _("The offer on case %(number)s waits for a supervisor's approval; it can be changed once they decide.")
@@ -232,6 +234,7 @@ def compensation_approve(*, compensation_id: int, actor, note: str = "", at: dat
             _("Case %(number)s is “%(state)s”; its compensation can no longer be approved.")
             % {"number": case.number, "state": case.get_state_display()}
         )
+    ensure_offer_open(case, actor)
     ensure_within_authority(case, actor, live_compensation_total(case, exclude_quick_refund=True))
     comp.approve(by=actor, at=at)
     comp.save(update_fields=["state", "approved_by", "approved_at"])
@@ -249,6 +252,7 @@ def compensation_reject(*, compensation_id: int, actor, note: str, at: datetime 
         raise ValidationError({"note": _("Say why the compensation is refused.")})
     case, comp = _lock_compensation(compensation_id)
     ensure_may(comp, "reject", actor)
+    ensure_offer_open(case, actor)
     comp.reject(note=note[:200])
     comp.save(update_fields=["state", "decision_note"])
     save_case(case, actor=actor, at=at)
@@ -277,8 +281,7 @@ def compensation_void(*, compensation_id: int, actor, note: str, at: datetime | 
             _("Case %(number)s is “%(state)s”: the offer can be changed only while it is being worked out.")
             % {"number": case.number, "state": case.get_state_display()}
         )
-    if comp.state == CS.PROPOSED:
-        ensure_offer_open(case)
+    ensure_offer_open(case, actor)
     comp.void(note=note[:200])
     comp.save(update_fields=["state", "decision_note", "payable"])
     save_case(case, actor=actor, at=at)

@@ -91,6 +91,8 @@ def case_approve_offer(
     case = lock_case(case_id, expected_version=expected_version)
     _ensure_awaiting_approval(case)
     ensure_may(case, "propose", actor)
+    if not actor.has_perm("aftersales.approve_any_compensation"):
+        raise PermissionDenied(_("Only a supervisor may approve an offer above an agent's authority."))
     live = live_offer(case, note=note)
     limit = authority_of(actor, case.policy_version)
     total = offer_total(live)

@@ -57,15 +57,21 @@ def validate_photos(photos: Sequence) -> list[tuple[object, str]]:
 
 
 def store_photos(inspection: Inspection, accepted: list[tuple[object, str]]) -> list[InspectionPhoto]:
-    stored = []
-    for upload, content_type in accepted:
-        photo = InspectionPhoto(
-            inspection=inspection,
-            original_name=(getattr(upload, "name", "") or "")[:200],
-            content_type=content_type,
-            size=upload.size,
-        )
-        photo.image.save(upload.name, upload, save=False)
-        photo.save()
-        stored.append(photo)
+    """Write the files and their rows; if any fails, the files already written are removed again."""
+    stored: list[InspectionPhoto] = []
+    try:
+        for upload, content_type in accepted:
+            photo = InspectionPhoto(
+                inspection=inspection,
+                original_name=(getattr(upload, "name", "") or "")[:200],
+                content_type=content_type,
+                size=upload.size,
+            )
+            photo.image.save(upload.name, upload, save=False)
+            stored.append(photo)
+            photo.save()
+    except BaseException:
+        for photo in stored:
+            photo.image.delete(save=False)
+        raise
     return stored

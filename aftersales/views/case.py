@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_fsm import has_transition_perm
 
 from aftersales import services
@@ -85,7 +85,7 @@ def _action_form(name: str, case: Case, user, data=None, files=None) -> forms.Fo
     if name == "triage":
         return TriageForm(data, initial=TriageForm.initial_for(case))
     if name == "note":
-        return CaseNoteForm(data)
+        return CaseNoteForm(data, user=user)
     action = CASE_ACTIONS.get(name) or OFFER_ACTIONS[name]
     if action.form_class is ApproveForm:
         return ApproveForm(data, files, initial=initial, user=user)
@@ -203,6 +203,7 @@ def render_case_page(
             add_form = CompensationAddForm(
                 initial={"kind": first.kind, "amount": first.amount, "note": first.basis} if first else {}
             )
+    recent = recent_cases_of_customer(user, case)
     live_total = sum((c.amount for c in comps if c.state in LIVE_COMPENSATION_STATES and not c.quick_refund), 0)
     authority = authority_of(user, case.policy_version) if user.has_perm("aftersales.propose_compensation") else None
 
@@ -213,7 +214,8 @@ def render_case_page(
         "customer": case.customer,
         "show_pii": can_see_pii(user),
         "annual_spend": customer_annual_spend(case.customer, as_of=now),
-        "recent_cases": recent_cases_of_customer(user, case),
+        "recent_cases": recent[0],
+        "recent_hidden": recent[1],
         "goods": goods,
         "claim_value": claim_value,
         "inspections": inspections,
@@ -231,7 +233,7 @@ def render_case_page(
     return render(request, "aftersales/case_detail.html", context, status=status)
 
 
-@require_GET
+@require_safe
 @login_required
 def case_detail(request, case_id: int):
     return render_case_page(request, case_for_page(request.user, case_id))
@@ -327,7 +329,7 @@ def compensation_action(request, case_id: int, comp_id: int, name: str):
     return render_case_page(request, case, comp_bound=(comp.pk, name, form), status=400)
 
 
-@require_GET
+@require_safe
 @login_required
 def inspection_photo(request, case_id: int, photo_id: int):
     """A QC photo, for whoever may see the case (the files are never served publicly)."""

@@ -83,14 +83,18 @@ class BulkForm(forms.Form):
     ACTIONS = [("claim", gettext_lazy("claim")), ("assign", gettext_lazy("assign to"))]
 
     action = forms.ChoiceField(choices=ACTIONS)
-    cases = forms.TypedMultipleChoiceField(coerce=int, choices=(), error_messages={"required": gettext_lazy("Select at least one case.")})
+    cases = forms.TypedMultipleChoiceField(
+        coerce=int, choices=(), error_messages={"required": gettext_lazy("Select at least one case.")}
+    )
     assignee = forms.ModelChoiceField(queryset=None, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = working_staff()
-        # Any id is accepted here; the scope check below decides what may be touched.
-        self.fields["cases"].choices = [(value, value) for value in self.data.getlist("cases")][:BULK_LIMIT + 1]
+        # Any well-formed id is accepted here; the scope check below decides what may be touched.
+        self.fields["cases"].choices = [
+            (value, value) for value in self.data.getlist("cases") if value.isdigit() and 0 < int(value) < 2**63
+        ][: BULK_LIMIT + 1]
 
     def clean(self):
         data = super().clean()

@@ -7,6 +7,7 @@ import zlib
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -69,11 +70,13 @@ def test_customer_panel_derives_annual_spend_and_lists_their_last_three_cases(lo
     assert f'href="{page(earlier[3])}"' in html and earlier[0].number not in html
 
 
-def test_recent_cases_outside_the_scope_are_listed_without_a_link(login, qc, case_in, order):
+def test_recent_cases_outside_the_scope_are_counted_not_listed(login, qc, case_in, order):
     first = case_in(S.PENDING_REVIEW)
     second = case_in(S.AWAITING_RETURN, lines=[(order.lines.order_by("id")[1].pk, 1)])
-    html = login(qc).get(page(second)).content.decode()
-    assert first.number in html and f'href="{page(first)}"' not in html
+    response = login(qc).get(page(second))
+    assert response.context["recent_cases"] == [] and response.context["recent_hidden"] == 1
+    html = response.content.decode()
+    assert first.number not in html and 'id="recent-hidden"' in html
 
 
 def test_timeline_shows_the_time_spent_at_each_node(login, agent, open_case):
@@ -171,6 +174,21 @@ def test_notes_and_replies_go_on_the_timeline(login, agent, open_case):
     kinds = list(CaseEvent.objects.filter(case=case, kind__in=["note", "reply"]).values_list("kind", "note"))
     assert kinds == [("note", "顾客来电催促"), ("reply", "您好，已为您加急处理")]
     assert "发给顾客" in client.get(page(case)).content.decode()
+
+
+def test_qc_writes_internal_notes_but_does_not_reply_to_customers(login, qc, case_in):
+    case = case_in(S.AWAITING_RETURN)
+    client = login(qc)
+    note_panel = next(p for p in client.get(page(case)).context["panels"] if p.name == "note")
+    assert "to_customer" not in note_panel.form.fields
+    client.post(act(case, "note"), {"text": "包裹外箱破损", "to_customer": "on"})
+    assert list(CaseEvent.objects.filter(case=case, kind__in=["note", "reply"]).values_list("kind", flat=True)) == ["note"]
+    with pytest.raises(PermissionDenied):
+        services.case_add_note(case_id=case.pk, actor=qc, text="您好", to_customer=True)
+
+
+def test_head_requests_of_the_case_page_are_answered(login, agent, open_case):
+    assert login(agent).head(page(open_case())).status_code == 200
 
 
 def test_supervisor_flags_a_crisis_in_triage(login, supervisor, open_case):

@@ -75,6 +75,32 @@ def test_an_agent_cannot_approve_an_offer_above_their_authority(jacket_case, age
     assert Case.objects.get(pk=jacket_case.pk).state == S.COMPENSATION
 
 
+def test_even_an_agent_with_a_high_limit_cannot_approve_another_agents_request(jacket_case, agent, users):
+    from tests.factories import AgentProfileFactory, UserFactory
+
+    senior = UserFactory(username="senior", roles=["agent"])
+    AgentProfileFactory(user=senior, authority_limit="5000.00")
+    services.compensation_add(case_id=jacket_case.pk, actor=agent, kind="refund", amount="1299")
+    services.case_submit_offer(case_id=jacket_case.pk, actor=agent)
+    with pytest.raises(PermissionDenied):
+        services.case_approve_offer(case_id=jacket_case.pk, actor=senior)
+    assert Case.objects.get(pk=jacket_case.pk).state == S.COMPENSATION
+
+
+def test_the_items_under_review_are_frozen_for_agents_in_every_service(jacket_case, agent, supervisor):
+    comp = services.compensation_add(case_id=jacket_case.pk, actor=agent, kind="refund", amount="1299")
+    services.case_submit_offer(case_id=jacket_case.pk, actor=agent)
+    with pytest.raises(NotAllowed):
+        services.compensation_reject(compensation_id=comp.pk, actor=agent, note="不给了")
+    with pytest.raises(NotAllowed):
+        services.compensation_approve(compensation_id=comp.pk, actor=agent)
+    comp.refresh_from_db()
+    assert comp.state == CS.PROPOSED
+    services.compensation_approve(compensation_id=comp.pk, actor=supervisor)  # a supervisor may decide item by item
+    comp.refresh_from_db()
+    assert comp.state == CS.APPROVED
+
+
 def test_supervisor_returns_the_offer_with_a_reason(jacket_case, agent, supervisor):
     comp = services.compensation_add(case_id=jacket_case.pk, actor=agent, kind="refund", amount="1299")
     services.case_submit_offer(case_id=jacket_case.pk, actor=agent)

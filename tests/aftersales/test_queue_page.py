@@ -176,6 +176,13 @@ def test_bulk_assign_without_an_assignee_is_refused(login, agent, supervisor):
     assert Case.objects.get(pk=case.pk).assignee is None
 
 
+@pytest.mark.parametrize("bad", ["99999999999999999999", "-1", "abc", ""])
+def test_bulk_with_malformed_ids_answers_with_a_message(agent_client, bad):
+    response = agent_client.post(reverse("desk:bulk"), {"action": "claim", "cases": [bad]}, follow=True)
+    assert response.status_code == 200
+    assert list(response.context["messages"])
+
+
 def test_bulk_never_touches_cases_outside_the_scope(agent_client, agent):
     case = open_many(agent, 1)[0]
     Case.objects.filter(pk=case.pk).update(queue=QueueFactory(code="vip", name="VIP", purpose=Queue.Purpose.VIP))
