@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "approve_offer": _("approve and send the offer"),
     "return_offer": _("return the offer to the agent"),
     "claim": _("claim"),
+    "expire": _("cancel: goods never sent back"),
     "triage": _("triage"),
     "note": _("add a note or reply"),
 }
@@ -74,15 +75,17 @@ class StageClock:
     waiting_on: str
     policy_field: str
     unit: str  # "hours" or "days"
+    #: What the sweep does when the deadline passes: a system transition, or an overdue alert.
+    on_timeout: str
 
 
 STAGE_CLOCKS: dict[str, StageClock] = {
-    CaseState.PENDING_REVIEW: StageClock(WaitingOn.MERCHANT, "review_timeout_hours", "hours"),
-    CaseState.AWAITING_RETURN: StageClock(WaitingOn.CUSTOMER, "return_ship_days", "days"),
-    CaseState.IN_QC: StageClock(WaitingOn.WAREHOUSE, "qc_timeout_hours", "hours"),
-    CaseState.COMPENSATION: StageClock(WaitingOn.MERCHANT, "proposal_timeout_hours", "hours"),
-    CaseState.AWAITING_CONFIRMATION: StageClock(WaitingOn.CUSTOMER, "confirm_timeout_hours", "hours"),
-    CaseState.ESCALATED: StageClock(WaitingOn.MERCHANT, "escalation_timeout_hours", "hours"),
+    CaseState.PENDING_REVIEW: StageClock(WaitingOn.MERCHANT, "review_timeout_hours", "hours", "auto_approve"),
+    CaseState.AWAITING_RETURN: StageClock(WaitingOn.CUSTOMER, "return_ship_days", "days", "expire"),
+    CaseState.IN_QC: StageClock(WaitingOn.WAREHOUSE, "qc_timeout_hours", "hours", "alert"),
+    CaseState.COMPENSATION: StageClock(WaitingOn.MERCHANT, "proposal_timeout_hours", "hours", "alert"),
+    CaseState.AWAITING_CONFIRMATION: StageClock(WaitingOn.CUSTOMER, "confirm_timeout_hours", "hours", "auto_confirm"),
+    CaseState.ESCALATED: StageClock(WaitingOn.MERCHANT, "escalation_timeout_hours", "hours", "alert"),
 }
 
 
@@ -117,10 +120,19 @@ def window_deadline(delivered_at: datetime | None, days: int) -> datetime | None
 HIGH_VALUE = Decimal("1000.00")
 
 
-def initial_priority(*, urgency: int, is_vip: bool, claim_value: Decimal) -> str:
-    """Urgency × impact → colour. Red: very urgent, or urgent with a VIP or a high-value claim."""
-    impact = int(is_vip) + int(claim_value >= HIGH_VALUE)
-    if urgency >= 5 or (urgency >= 4 and impact >= 1) or (urgency >= 3 and impact >= 2):
+def initial_priority(
+    *, urgency: int, is_vip: bool, claim_value: Decimal, request_type: str = "", crisis: bool = False
+) -> str:
+    """Urgency × impact → colour.
+
+    Impact counts a VIP (or high-value) customer, a claim worth ¥1,000 or more,
+    and a complaint. Red: a crisis, very urgent, urgent with some impact, or
+    medium urgency with two impacts; yellow: urgent, or any impact.
+    """
+    from aftersales.models import RequestType
+
+    impact = int(is_vip) + int(claim_value >= HIGH_VALUE) + int(request_type == RequestType.COMPLAINT)
+    if crisis or urgency >= 5 or (urgency >= 4 and impact >= 1) or (urgency >= 3 and impact >= 2):
         return Priority.RED
     if urgency >= 4 or impact >= 1:
         return Priority.YELLOW

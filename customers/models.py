@@ -175,3 +175,44 @@ class OrderLine(models.Model):
     @property
     def gross_margin(self) -> Decimal:
         return (self.unit_price - self.unit_cost) * self.quantity
+
+
+class CustomerRiskFlag(models.Model):
+    """A risk flag on a customer with the reasons behind it; cleared only with a written justification."""
+
+    class Kind(models.TextChoices):
+        PROFESSIONAL_CLAIMANT = "professional_claimant", _("Professional claimant")
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    reasons = models.JSONField(_("reasons"), default=list)
+    metrics = models.JSONField(_("figures"), default=dict)
+    flagged_at = models.DateTimeField(_("flagged at"))
+    active = models.BooleanField(_("active"), default=True)
+    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cleared by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    justification = models.TextField(_("justification"), blank=True)
+
+    class Meta:
+        verbose_name = _("customer risk flag")
+        verbose_name_plural = _("customer risk flags")
+        ordering = ["-flagged_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "kind"], condition=Q(active=True), name="customerriskflag_one_active_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(active=True) | (Q(cleared_at__isnull=False) & ~Q(justification="")),
+                name="customerriskflag_cleared_with_justification",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} · {self.get_kind_display()}"

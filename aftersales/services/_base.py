@@ -78,7 +78,8 @@ def finish_transition(
 ) -> None:
     """After ``case.<name>()``: restart the stage clock, save, record the event, announce."""
     case.waiting_on, case.stage_due_at = stage_clock(case.state, case.policy_version, at)
-    fields = {"state", "waiting_on", "stage_due_at", *fields}
+    case.stage_alerted_at = None
+    fields = {"state", "waiting_on", "stage_due_at", "stage_alerted_at", *fields}
     if case.offer_approval_requested_at is not None and case.state != CaseState.COMPENSATION:
         # The offer left the table (sent, escalated, closed): nothing waits for a supervisor any more.
         case.offer_approval_requested_at = None
@@ -96,6 +97,12 @@ def finish_transition(
         data=data,
         at=at,
     )
+    from aftersales.models import AutomationRule
+    from aftersales.rules import run_rules
+    from aftersales.services.notify import notify_customer
+
+    notify_customer(case, name)
+    run_rules(case, AutomationRule.Trigger.STATE_CHANGED, at=at)
     announce(case, action=name, actor=actor, before=before)
 
 

@@ -9,7 +9,7 @@ the change after commit. Nothing is written when any check fails.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +22,9 @@ from django.utils.translation import gettext as _
 from aftersales.errors import NotAllowed
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
+    AutomationRule,
+    LexiconWord,
+    RiskThresholds,
     FINAL_STATES,
     LIVE_COMPENSATION_STATES,
     LINELESS_TYPES,
@@ -53,8 +56,14 @@ from aftersales.services.compensations import (
     make_approved_payable,
     void_unpaid,
 )
+from aftersales.radar import analyse
+from aftersales.risk import crisis_reasons, customer_facts, is_high_value
+from aftersales.rules import CaseContext, run_rules
+from aftersales.services.automation import apply_sla, raise_crisis, route_new_case
 from aftersales.services.events import case_event_record
+from aftersales.services.notify import notify_customer
 from aftersales.services.numbers import case_number_next
+from aftersales.services.risk_flags import customer_flag_refresh
 from aftersales.services.photos import store_photos, validate_photos
 from aftersales.workflow import initial_priority, return_window_days, stage_clock, window_deadline
 from customers.models import Channel, Order
@@ -150,15 +159,6 @@ def _validate_lines(order: Order, lines: Sequence[tuple[int, int]], request_type
     return [(order_lines[line_id], quantity) for line_id, quantity in requested.items()]
 
 
-def _default_queue(*, is_vip: bool) -> Queue | None:
-    queues = list(Queue.objects.filter(Q(is_default=True) | Q(purpose=Queue.Purpose.VIP), active=True))
-    if is_vip:
-        vip = [q for q in queues if q.purpose == Queue.Purpose.VIP]
-        if vip:
-            return vip[0]
-    return next((q for q in queues if q.is_default), None)
-
-
 @transaction.atomic
 def case_open(
     *,
@@ -206,25 +206,50 @@ def case_open(
 
     customer = order.customer
     claim_value = sum((line.unit_price * quantity for line, quantity in validated), Decimal("0.00"))
-    is_vip = customer.is_vip
+    reason = (reason or "").strip()
+
+    # Emotion radar, customer facts, crisis and priority (urgency × impact).
+    radar = analyse(reason)
+    urgency = max(urgency, radar.urgency)
+    thresholds = RiskThresholds.current()
+    facts = customer_facts(customer.pk, at=at)
+    high_value = is_high_value(facts, thresholds)
+    window_cases = Case.objects.filter(
+        customer=customer, opened_at__gt=at - timedelta(days=thresholds.crisis_window_days)
+    ).count()
+    crisis_why = crisis_reasons(
+        abusive_words=[hit["word"] for hit in radar.words if hit["kind"] == LexiconWord.Kind.ABUSIVE],
+        recent_cases=window_cases + 1,
+        thresholds=thresholds,
+    )
     case = Case(
         number=case_number_next(at=at),
         order=order,
         customer=customer,
         request_type=request_type,
         category=category,
-        reason=(reason or "").strip(),
+        reason=reason,
         evidence=list(evidence),
         channel=channel,
         urgency=urgency,
-        priority=initial_priority(urgency=urgency, is_vip=is_vip, claim_value=claim_value),
-        queue=_default_queue(is_vip=is_vip),
-        assignee_id=customer.dedicated_advisor_id if is_vip else None,
+        priority=initial_priority(
+            urgency=urgency, is_vip=customer.is_vip or high_value, claim_value=claim_value, request_type=request_type
+        ),
+        emotion_score=radar.score,
+        emotion_words=radar.words,
         policy=policy,
         policy_version=version,
         opened_at=at,
     )
     case.waiting_on, case.stage_due_at = stage_clock(case.state, version, at)
+    apply_sla(case)
+    route = route_new_case(
+        case,
+        categories=sorted({line.category_id for line, _quantity in validated}),
+        high_value=high_value,
+        crisis=bool(crisis_why),
+    )
+    case.queue, case.assignee = route.queue, route.assignee
     case.save()
     CaseLine.objects.bulk_create(
         [CaseLine(case=case, order_line=line, quantity=quantity) for line, quantity in validated]
@@ -236,9 +261,22 @@ def case_open(
         name="open",
         after=case.state,
         note=case.reason,
-        data={"lines": [[line.pk, quantity] for line, quantity in validated], "claim_value": str(claim_value)},
+        data={
+            "lines": [[line.pk, quantity] for line, quantity in validated],
+            "claim_value": str(claim_value),
+            "route": route.reasons,
+            "radar": radar.words,
+            "high_value": high_value,
+        },
         at=at,
     )
+    if crisis_why:
+        changed = raise_crisis(case, reasons=crisis_why, at=at)
+        if changed:
+            case.save(update_fields=sorted(changed))
+    run_rules(case, AutomationRule.Trigger.OPENED, at=at, ctx=CaseContext(case, at=at, facts=facts, claim_value=claim_value))
+    customer_flag_refresh(customer_id=customer.pk, at=at)
+    notify_customer(case, "open")
     announce(case, action="open", actor=actor)
     return case
 
@@ -523,6 +561,37 @@ def case_decline(
     return case
 
 
+@transaction.atomic
+def case_expire(*, case_id: int, at: datetime | None = None) -> Case:
+    """System: the goods were never sent back in time. Cancelled — or, after a quick refund, escalated."""
+    at = now(at)
+    case = lock_case(case_id)
+    ensure_may(case, "expire", None)
+    if case.stage_due_at is None or case.stage_due_at > at:
+        raise NotAllowed(_("The return deadline of %(number)s has not passed yet.") % {"number": case.number})
+    days = case.policy_version.return_ship_days
+    if _quick_refund_granted(case):
+        before = case.state
+        case.escalate(at=at)
+        note = _("Goods not sent back within %(days)s days after a quick refund: escalated for recovery.") % {"days": days}
+        finish_transition(
+            case, name="escalate", before=before, actor=None, at=at, note=note, fields={"escalated_from", "escalated_at"}
+        )
+        return case
+    void_unpaid(case, actor=None, at=at, note=_("Goods not sent back in time."))
+    before = case.state
+    case.expire(at=at)
+    note = _("Goods not sent back within %(days)s days: cancelled.") % {"days": days}
+    finish_transition(case, name="expire", before=before, actor=None, at=at, note=note, fields={"closed_at"})
+    return case
+
+
+def _quick_refund_granted(case: Case) -> bool:
+    return case.quick_refund and case.compensations.filter(
+        quick_refund=True, state__in=[CompensationState.APPROVED, CompensationState.PAID, CompensationState.FAILED]
+    ).exists()
+
+
 # --------------------------------------------------------------------------
 # Cancel and escalation
 # --------------------------------------------------------------------------
@@ -533,9 +602,7 @@ def case_cancel(
     at = now(at)
     case = lock_case(case_id, expected_version=expected_version)
     ensure_may(case, "cancel", actor)
-    if case.quick_refund and case.compensations.filter(quick_refund=True, state__in=[
-        CompensationState.APPROVED, CompensationState.PAID, CompensationState.FAILED
-    ]).exists():
+    if _quick_refund_granted(case):
         raise NotAllowed(
             _("A quick refund was already granted on %(number)s: the goods must come back, the case cannot be cancelled.")
             % {"number": case.number}
@@ -636,7 +703,10 @@ def case_update(
         case.full_clean(exclude=[f.name for f in Case._meta.fields if f.name not in diff] + ["state"], validate_unique=False)
     except ValidationError as exc:
         raise ValidationError(exc.message_dict) from None
-    save_case(case, actor=actor, at=at, fields=[Case._meta.get_field(name).attname for name in diff])
+    fields = {Case._meta.get_field(name).attname for name in diff}
+    if "priority" in diff:
+        fields |= apply_sla(case)  # a new colour brings its own SLA targets, counted from the opening
+    save_case(case, actor=actor, at=at, fields=fields)
     kind = CaseEvent.Kind.ASSIGNMENT if set(diff) <= {"queue", "assignee"} else CaseEvent.Kind.UPDATE
     case_event_record(case=case, kind=kind, actor=actor, name="update", note=note, data={"changes": diff}, at=at)
     announce(case, action="update", actor=actor, before=case.state)
@@ -658,6 +728,8 @@ def case_add_note(
     save_case(case, actor=actor, at=at)
     kind = CaseEvent.Kind.REPLY if to_customer else CaseEvent.Kind.NOTE
     event = case_event_record(case=case, kind=kind, actor=actor, name=kind, note=text, at=at)
+    if to_customer:
+        notify_customer(case, "reply", reply=text)
     announce(case, action=kind, actor=actor, before=case.state)
     return event
 

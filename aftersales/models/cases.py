@@ -414,6 +414,19 @@ class Case(ConcurrentTransitionMixin, models.Model):
     )
     stage_due_at = models.DateTimeField(_("stage deadline"), null=True, blank=True)
     waiting_on = models.CharField(_("waiting on"), max_length=20, choices=WaitingOn.choices, blank=True)
+    stage_alerted_at = models.DateTimeField(
+        _("stage overdue alert sent at"), null=True, blank=True, help_text=_("Reset whenever the stage clock restarts.")
+    )
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(_("first response target missed at"), null=True, blank=True)
+    sla_breached_at = models.DateTimeField(_("resolution target missed at"), null=True, blank=True)
+    qc_priority = models.BooleanField(_("QC priority"), default=False, help_text=_("Inspect before the others."))
+    vip_upgrade = models.BooleanField(
+        _("VIP compensation upgrade"), default=False, help_text=_("Offer the VIP upgrade on top of the usual compensation.")
+    )
+    emotion_score = models.PositiveSmallIntegerField(_("emotion score"), default=0)
+    emotion_words = models.JSONField(_("emotion words"), default=list, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     version = models.PositiveIntegerField(
         _("version"), default=1, help_text=_("Bumped on every change; pages send it back to detect conflicts.")
@@ -447,6 +460,17 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["customer", "opened_at"], name="case_customer_opened"),
             # The queue page's default order (deadline first) over a million cases.
             models.Index(fields=["stage_due_at", "id"], name="case_due_id"),
+            # SLA sweeps: open cases whose targets may have passed.
+            models.Index(
+                fields=["first_response_due_at"],
+                name="case_first_response_due",
+                condition=Q(first_response_at__isnull=True, first_response_breached_at__isnull=True),
+            ),
+            models.Index(
+                fields=["resolution_due_at"],
+                name="case_resolution_due",
+                condition=Q(sla_breached_at__isnull=True, closed_at__isnull=True),
+            ),
             models.Index(
                 fields=["offer_approval_requested_at"],
                 name="case_offer_approval",
@@ -559,6 +583,16 @@ class Case(ConcurrentTransitionMixin, models.Model):
         permission="aftersales.cancel_case",
     )
     def cancel(self, *, at):
+        self.closed_at = at
+
+    @transition(
+        field=state,
+        source=S.AWAITING_RETURN,
+        target=S.CANCELLED,
+        permission=_system_only,
+        custom={"system": True},
+    )
+    def expire(self, *, at):
         self.closed_at = at
 
     @transition(
@@ -847,3 +881,35 @@ class Compensation(ConcurrentTransitionMixin, models.Model):
     def void(self, *, note):
         self.decision_note = note
         self.payable = False
+
+
+__all__ = [
+    "ESCALATABLE_STATES",
+    "ESCALATION_RESOLUTIONS",
+    "FINAL_STATES",
+    "GOODS_RETURN_TYPES",
+    "LINELESS_TYPES",
+    "LIVE_COMPENSATION_STATES",
+    "MONEY",
+    "OPEN_STATES",
+    "QUICK_REFUND_TYPES",
+    "ZERO",
+    "AgentProfile",
+    "Attribution",
+    "Case",
+    "CaseEvent",
+    "CaseLine",
+    "CaseNumberSequence",
+    "CaseQuerySet",
+    "CaseState",
+    "Compensation",
+    "CompensationState",
+    "Inspection",
+    "InspectionPhoto",
+    "Policy",
+    "Priority",
+    "ProblemCategory",
+    "Queue",
+    "RequestType",
+    "WaitingOn",
+]

@@ -1,0 +1,137 @@
+"""Delivering the outbox: email, or a JSON POST to a chat-group webhook (WeCom robot style).
+
+``deliver_due`` claims due rows in a short transaction (``skip_locked``, so two
+workers never take the same row), sends them outside any transaction, then
+records the outcome: sent, or retried later with exponential back-off. After
+``MAX_ATTEMPTS`` a row is marked failed — kept, visible in the admin, and
+retryable — never dropped. A worker that dies mid-send leaves its rows
+claimed only until ``CLAIM_SECONDS`` pass; then another worker retries them
+(delivery is at least once).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from aftersales.models import Notification, WebhookEndpoint
+
+log = logging.getLogger(__name__)
+
+N = Notification.State
+MAX_ATTEMPTS = 12
+CLAIM_SECONDS = 300
+BACKOFF_FIRST = 30  # seconds; doubles per attempt
+BACKOFF_CAP = 3600
+
+
+class DeliveryError(Exception):
+    pass
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, 4 min … capped at an hour."""
+    return timedelta(seconds=min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(0, attempts - 1)))
+
+
+def _post_json(url: str, payload: dict) -> None:
+    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 - URLs are staff-configured
+            body = response.read(65536)
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(f"HTTP {exc.code}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise DeliveryError(str(getattr(exc, "reason", exc))) from None
+    try:
+        answer = json.loads(body or b"{}")
+    except ValueError:
+        return
+    if isinstance(answer, dict) and answer.get("errcode", 0) != 0:  # WeCom answers 200 with an error code
+        raise DeliveryError(f"errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
+
+
+def webhook_payload(notification: Notification, endpoint: WebhookEndpoint) -> dict:
+    if endpoint.style == WebhookEndpoint.Style.WECOM:
+        return {"msgtype": "text", "text": {"content": f"{notification.subject}\n{notification.body}"}}
+    return {
+        "subject": notification.subject,
+        "text": notification.body,
+        "kind": notification.kind,
+        "data": notification.payload,
+        "id": notification.pk,
+    }
+
+
+def send(notification: Notification) -> None:
+    """Send one message; raises ``DeliveryError`` (or any error of the mail backend) on failure."""
+    if notification.channel == Notification.Channel.EMAIL:
+        send_mail(
+            notification.subject,
+            notification.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [notification.recipient],
+            fail_silently=False,
+        )
+        return
+    endpoint = notification.endpoint
+    if endpoint is None or not endpoint.active:
+        raise DeliveryError("webhook endpoint missing or inactive")
+    _post_json(endpoint.url, webhook_payload(notification, endpoint))
+
+
+def _claim(limit: int, at: datetime) -> list[Notification]:
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(Q(state=N.PENDING) | Q(state=N.SENDING, locked_until__lt=at), next_attempt_at__lte=at)
+            .select_related("endpoint")
+            .order_by("next_attempt_at", "id")[:limit]
+        )
+        if rows:
+            Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
+                state=N.SENDING, locked_until=at + timedelta(seconds=CLAIM_SECONDS)
+            )
+    return rows
+
+
+def deliver_due(*, limit: int = 100, at: datetime | None = None) -> dict[str, int]:
+    """Send what is due; returns ``{"sent": n, "retry": n, "failed": n}``."""
+    at = at or timezone.now()
+    outcome = {"sent": 0, "retry": 0, "failed": 0}
+    for row in _claim(limit, at):
+        try:
+            send(row)
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+            attempts = row.attempts + 1
+            failed = attempts >= MAX_ATTEMPTS
+            Notification.objects.filter(pk=row.pk).update(
+                state=N.FAILED if failed else N.PENDING,
+                attempts=attempts,
+                next_attempt_at=at + backoff(attempts),
+                locked_until=None,
+                last_error=str(exc)[:2000] or exc.__class__.__name__,
+            )
+            outcome["failed" if failed else "retry"] += 1
+            log.warning("notification %s: attempt %s failed: %s", row.pk, attempts, exc)
+        else:
+            Notification.objects.filter(pk=row.pk).update(
+                state=N.SENT, attempts=row.attempts + 1, sent_at=timezone.now(), locked_until=None, last_error=""
+            )
+            outcome["sent"] += 1
+    return outcome
+
+
+def retry_now(queryset) -> int:
+    """Put failed (or waiting) rows back at the front of the queue (admin action)."""
+    return queryset.exclude(state=N.SENT).update(state=N.PENDING, next_attempt_at=timezone.now(), locked_until=None)

@@ -1,0 +1,109 @@
+"""The outbox: every message to a customer or to staff is a row written in the
+same transaction as the change it reports, and delivered after commit by a job
+(email, or a JSON POST to a chat-group webhook in the style of WeCom robots),
+with retries and back-off. A rolled-back change leaves no row; a failed
+endpoint keeps its rows until they are delivered.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.models.cases import Case
+
+
+class WebhookEndpoint(models.Model):
+    """A chat-group robot (WeCom style) or a JSON endpoint that receives staff alerts for some roles."""
+
+    class Style(models.TextChoices):
+        WECOM = "wecom", _("WeCom group robot (msgtype text)")
+        JSON = "json", _("Plain JSON")
+
+    name = models.CharField(_("name"), max_length=60)
+    url = models.URLField(_("URL"), max_length=500)
+    style = models.CharField(_("style"), max_length=10, choices=Style.choices, default=Style.WECOM)
+    audience = models.JSONField(
+        _("roles"),
+        default=list,
+        help_text=_('Staff alerts for these roles go here, e.g. ["supervisor"].'),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        CUSTOMER_PROGRESS = "customer_progress", _("Customer progress")
+        STAFF_ALERT = "staff_alert", _("Staff alert")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        WEBHOOK = "webhook", _("Webhook")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed (gave up; can be retried)")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    recipient = models.CharField(_("recipient"), max_length=254, blank=True, help_text=_("Email address."))
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, verbose_name=_("webhook endpoint"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    dedupe_key = models.CharField(
+        _("deduplication key"),
+        max_length=120,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("The same alert is written once, however often a sweep sees its cause."),
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    locked_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="notification_due",
+                condition=Q(state__in=["pending", "sending"]),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(channel="email") & ~Q(recipient="")) | (Q(channel="webhook") & Q(endpoint__isnull=False)),
+                name="notification_has_a_destination",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.recipient or self.endpoint}: {self.subject}"
+
+
+__all__ = ["Notification", "WebhookEndpoint"]

@@ -1,0 +1,19 @@
+"""Celery tasks: thin wrappers around ``aftersales.jobs`` (the same functions ``run_jobs`` calls)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from aftersales import jobs
+
+
+@shared_task(name="aftersales.tasks.run_job", ignore_result=False)
+def run_job(name: str) -> int:
+    """Run one job by name (beat schedules every job this way)."""
+    return jobs.run_job(name)
+
+
+@shared_task(name="aftersales.tasks.deliver_notifications")
+def deliver_notifications() -> int:
+    """Deliver the outbox now (queued right after a commit that wrote notifications)."""
+    return jobs.deliver_notifications()
