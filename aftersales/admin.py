@@ -119,6 +119,7 @@ class PolicyAdmin(SimpleHistoryAdmin):
                     "quick_refund_min_credit",
                     "quick_refund_max_amount",
                     "shipping_insurance",
+                    "return_shipping_allowance",
                     "default_agent_authority",
                 )
             },
@@ -610,3 +611,7 @@ def _error_text(exc: Exception) -> str:
         return " ".join(exc.messages)
     return str(exc) or str(_("You do not have permission to do that."))
 
+
+
+# Automation, notifications and risk configuration live in their own module.
+from aftersales import admin_automation  # noqa: E402, F401

@@ -14,6 +14,7 @@ NAV = [
     ("qc", "desk:qc", _("QC")),
     ("approvals", "desk:approvals", _("Approvals")),
     ("finance", "desk:finance", _("Payouts")),
+    ("risk", "desk:claimants", _("Risk customers")),
 ]
 
 

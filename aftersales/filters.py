@@ -59,7 +59,12 @@ class CaseQueueFilter(django_filters.FilterSet):
     sla = django_filters.ChoiceFilter(
         label=_("deadline"),
         empty_label=_("any"),
-        choices=[("breached", _("breached")), ("soon", _("due within the hour")), ("ok", _("on track"))],
+        choices=[
+            ("breached", _("breached")),
+            ("soon", _("due within the hour")),
+            ("ok", _("on track")),
+            ("sla_missed", _("SLA target missed")),
+        ],
         method="filter_sla",
     )
     queue = django_filters.ModelChoiceFilter(
@@ -111,6 +116,8 @@ class CaseQueueFilter(django_filters.FilterSet):
             return queryset.filter(stage_due_at__gte=self.now, stage_due_at__lte=self.now + DUE_SOON)
         if value == "ok":
             return queryset.filter(stage_due_at__gt=self.now + DUE_SOON)
+        if value == "sla_missed":
+            return queryset.filter(Q(sla_breached_at__isnull=False) | Q(first_response_breached_at__isnull=False))
         return queryset
 
     def filter_vip(self, queryset, name, value):

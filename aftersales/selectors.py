@@ -49,6 +49,7 @@ AREAS: dict[str, set[str]] = {
     "qc": {QC, SUPERVISOR},
     "approvals": {SUPERVISOR},
     "finance": {FINANCE},
+    "risk": {SUPERVISOR},
 }
 
 
@@ -253,8 +254,12 @@ def offers_awaiting_approval() -> QuerySet[Case]:
 
 
 def qc_worklist_for(user, state: str) -> QuerySet[Case]:
-    """Goods coming back (``awaiting_return``) or on the bench (``in_qc``), oldest deadline first."""
-    return case_list_for(user).filter(state=state)
+    """Goods coming back (``awaiting_return``) or on the bench (``in_qc``): QC-priority cases first, then by deadline."""
+    return (
+        case_list_for(user)
+        .filter(state=state)
+        .order_by("-qc_priority", F("stage_due_at").asc(nulls_last=True), "id")
+    )
 
 
 def payables() -> QuerySet[Compensation]:

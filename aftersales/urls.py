@@ -1,6 +1,6 @@
 from django.urls import path
 
-from aftersales.views import case, queue, work
+from aftersales.views import case, queue, risk, work
 
 app_name = "desk"
 
@@ -21,4 +21,6 @@ urlpatterns = [
     path("qc/", work.qc, name="qc"),
     path("approvals/", work.approvals, name="approvals"),
     path("finance/", work.finance, name="finance"),
+    path("risk/claimants/", risk.claimants, name="claimants"),
+    path("risk/claimants/<int:flag_id>/clear/", risk.claimant_clear, name="claimant_clear"),
 ]

@@ -80,6 +80,27 @@ def artifacts() -> Path:
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_BROKER_URL = ""
+
+
+@pytest.fixture(autouse=True)
+def _automation_defaults(request):
+    """The SLA targets, thresholds and lexicon the data migration creates (transactional tests flush them)."""
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    if "transactional_db" in names or "live_server" in names or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or marker:
+        request.getfixturevalue("db")
+    else:
+        return
+    from importlib import import_module
+
+    from aftersales.models import SlaPolicy
+
+    if not SlaPolicy.objects.exists():
+        import_module("aftersales.migrations.0005_automation_defaults").forwards(django_apps, None)
 
 
 @pytest.fixture

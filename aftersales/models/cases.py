@@ -460,6 +460,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["customer", "opened_at"], name="case_customer_opened"),
             # The queue page's default order (deadline first) over a million cases.
             models.Index(fields=["stage_due_at", "id"], name="case_due_id"),
+            # The QC bench: QC-priority cases first, then by deadline.
+            models.Index(fields=["state", "-qc_priority", "stage_due_at", "id"], name="case_qc_worklist"),
             # SLA sweeps: open cases whose targets may have passed.
             models.Index(
                 fields=["first_response_due_at"],

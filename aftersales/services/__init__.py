@@ -31,6 +31,7 @@ from aftersales.services.compensations import (
 from aftersales.services.assignment import case_claim
 from aftersales.services.events import case_event_record
 from aftersales.services.numbers import case_number_next
+from aftersales.services.risk_flags import customer_flag_clear, customer_flag_refresh
 from aftersales.services.offers import case_approve_offer, case_return_offer, case_submit_offer
 
 __all__ = [
@@ -63,5 +64,7 @@ __all__ = [
     "compensation_mark_paid",
     "compensation_reject",
     "compensation_void",
+    "customer_flag_clear",
+    "customer_flag_refresh",
     "policy_for_channel",
 ]
