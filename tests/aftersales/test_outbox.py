@@ -1,0 +1,172 @@
+"""The outbox: written with the change, delivered after commit, retried with back-off, never lost."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+
+from aftersales import services
+from aftersales.delivery import MAX_ATTEMPTS, backoff, deliver_due, retry_now
+from aftersales.models import Case, Notification, WebhookEndpoint
+from aftersales.permissions import SUPERVISOR
+from aftersales.services.notify import alert_staff
+
+N = Notification.State
+
+
+class Robot:
+    """A local chat-group robot: answers with ``status`` (and a WeCom-style errcode), records what it got."""
+
+    def __init__(self):
+        self.status, self.errcode, self.received = 200, 0, []
+        robot = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                robot.received.append(json.loads(body))
+                payload = json.dumps({"errcode": robot.errcode, "errmsg": "ok" if not robot.errcode else "bad"}).encode()
+                self.send_response(robot.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin/webhook/send?key=test"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def robot():
+    server = Robot()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def supervisors_endpoint(robot, db):
+    return WebhookEndpoint.objects.create(name="售后主管群", url=robot.url, audience=[SUPERVISOR])
+
+
+@pytest.fixture
+def customer_email(order):
+    order.customer.email = "buyer@example.com"
+    order.customer.save()
+    return order.customer.email
+
+
+def test_each_step_writes_a_customer_message_delivered_by_email(open_case, agent, customer_email):
+    case = open_case()
+    services.case_approve(case_id=case.pk, actor=agent)
+    rows = list(Notification.objects.filter(case=case, kind="customer_progress").order_by("id"))
+    assert [row.payload["action"] for row in rows] == ["open", "approve"]
+    assert all(row.recipient == customer_email and row.state == N.PENDING for row in rows)
+    assert "寄回" in rows[1].body  # the goods come back: the customer is told to send them
+    assert deliver_due() == {"sent": 2, "retry": 0, "failed": 0}
+    assert [m.to for m in mail.outbox] == [[customer_email], [customer_email]]
+    assert case.number in mail.outbox[0].subject
+    assert set(Notification.objects.filter(case=case).values_list("state", flat=True)) == {N.SENT}
+
+
+def test_a_rolled_back_change_sends_nothing(open_case, agent, customer_email):
+    case = open_case()
+    Notification.objects.all().delete()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.case_approve(case_id=case.pk, actor=agent)
+        raise RuntimeError("something later in the same transaction failed")
+    assert Case.objects.get(pk=case.pk).state == "pending_review"
+    assert not Notification.objects.exists()
+    deliver_due()
+    assert mail.outbox == []
+
+
+def test_a_reply_reaches_the_customer_word_for_word(open_case, agent, customer_email):
+    case = open_case()
+    services.case_add_note(case_id=case.pk, actor=agent, text="您好，退货地址已发送，请查收。", to_customer=True)
+    services.case_add_note(case_id=case.pk, actor=agent, text="内部：顾客很着急")
+    bodies = list(Notification.objects.filter(case=case, payload__action="reply").values_list("body", flat=True))
+    assert bodies == ["您好，退货地址已发送，请查收。"]
+
+
+def test_staff_alerts_go_to_the_webhook_in_wecom_style(robot, supervisors_endpoint, db):
+    assert alert_staff([SUPERVISOR], subject="危机：AS1", body="顾客辱骂并多次投诉", key="crisis:1") == 1
+    assert alert_staff([SUPERVISOR], subject="危机：AS1", body="顾客辱骂并多次投诉", key="crisis:1") == 0  # idempotent
+    assert deliver_due()["sent"] == 1
+    assert robot.received == [{"msgtype": "text", "text": {"content": "危机：AS1\n顾客辱骂并多次投诉"}}]
+
+
+def test_a_down_endpoint_is_retried_with_back_off_and_delivered_when_it_recovers(robot, supervisors_endpoint, db):
+    robot.status = 500
+    alert_staff([SUPERVISOR], subject="SLA 超时", body="AS2 超过处理时限", key="sla:2")
+    start = timezone.now()
+    assert deliver_due(at=start) == {"sent": 0, "retry": 1, "failed": 0}
+    row = Notification.objects.get()
+    assert row.state == N.PENDING and row.attempts == 1 and "500" in row.last_error
+    assert row.next_attempt_at == start + backoff(1)
+    assert deliver_due(at=start + timedelta(seconds=5))["retry"] == 0  # not due yet: nothing tried
+    robot.status = 200
+    assert deliver_due(at=start + backoff(1)) == {"sent": 1, "retry": 0, "failed": 0}
+    row.refresh_from_db()
+    assert row.state == N.SENT and row.attempts == 2 and row.last_error == ""
+    assert len(robot.received) == 2  # one failed POST, one delivered
+
+
+def test_a_wecom_error_code_counts_as_a_failure(robot, supervisors_endpoint, db):
+    robot.errcode = 93000
+    alert_staff([SUPERVISOR], subject="x", body="y", key="k")
+    assert deliver_due()["retry"] == 1
+    assert "93000" in Notification.objects.get().last_error
+
+
+def test_after_many_failures_nothing_is_lost_and_it_can_be_retried(robot, supervisors_endpoint, db):
+    robot.status = 503
+    alert_staff([SUPERVISOR], subject="x", body="y", key="k")
+    at = timezone.now()
+    for _attempt in range(MAX_ATTEMPTS):
+        deliver_due(at=at)
+        at += timedelta(hours=2)
+    row = Notification.objects.get()
+    assert row.state == N.FAILED and row.attempts == MAX_ATTEMPTS
+    assert deliver_due(at=at)["retry"] == 0  # gave up: the row stays, visible
+    robot.status = 200
+    assert retry_now(Notification.objects.all()) == 1
+    assert deliver_due()["sent"] == 1
+
+
+def test_an_abandoned_claim_is_taken_over(robot, supervisors_endpoint, db):
+    alert_staff([SUPERVISOR], subject="x", body="y", key="k")
+    Notification.objects.update(state=N.SENDING, locked_until=timezone.now() - timedelta(seconds=1))
+    assert deliver_due()["sent"] == 1
+
+
+def test_back_off_doubles_and_is_capped():
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert backoff(30).total_seconds() == 3600
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_deliver_each_message_once(robot, supervisors_endpoint):
+    from tests.aftersales.test_concurrency import race
+
+    for n in range(20):
+        alert_staff([SUPERVISOR], subject=f"alert {n}", body="…", key=f"k{n}")
+    results = race(deliver_due, deliver_due)
+    assert sum(r["sent"] for r in results) == 20, results
+    assert len(robot.received) == 20
+    assert Notification.objects.filter(state=N.SENT).count() == 20

@@ -1,0 +1,198 @@
+"""Stage clocks and SLA targets, swept with a frozen clock: each deadline is acted on once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from aftersales import jobs, services
+from aftersales.models import Case, CaseEvent, CaseState, Compensation, Notification, Priority, SlaPolicy
+
+S = CaseState
+
+
+@pytest.fixture
+def staff_emails(users):
+    for role, user in users.items():
+        user.email = f"{role}@shop.example.com"
+        user.save(update_fields=["email"])
+    return users
+
+
+def events(case, name) -> int:
+    return CaseEvent.objects.filter(case=case, name=name).count()
+
+
+# -- review timeout → auto_approve -------------------------------------------------------
+def test_a_request_past_its_review_timeout_is_approved_once(open_case):
+    opened = timezone.now()
+    case = open_case(at=opened)  # default policy: 48 hours to review
+    with time_machine.travel(opened + timedelta(hours=47), tick=False):
+        assert jobs.sweep_review_timeouts() == 0
+    with time_machine.travel(opened + timedelta(hours=48, minutes=1), tick=False):
+        assert jobs.sweep_review_timeouts() == 1
+        assert jobs.sweep_review_timeouts() == 0
+    case.refresh_from_db()
+    assert case.state == S.AWAITING_RETURN and events(case, "auto_approve") == 1
+    event = CaseEvent.objects.get(case=case, name="auto_approve")
+    assert event.actor is None and "48" in event.note
+
+
+def test_the_sweep_leaves_cases_someone_already_handled(open_case, agent):
+    opened = timezone.now() - timedelta(hours=60)
+    case = open_case(at=opened)
+    services.case_reject(case_id=case.pk, actor=agent, reason="超出退货期")
+    assert jobs.sweep_review_timeouts() == 0
+    assert Case.objects.get(pk=case.pk).state == S.REJECTED
+
+
+# -- confirmation timeout → auto_confirm -------------------------------------------------
+def test_an_unanswered_offer_is_accepted_when_the_confirmation_deadline_passes(case_in):
+    case = case_in(S.AWAITING_CONFIRMATION)
+    with time_machine.travel(case.stage_due_at + timedelta(minutes=1), tick=False):
+        assert jobs.sweep_confirmation_timeouts() == 1
+    case.refresh_from_db()
+    assert case.state == S.CLOSED and events(case, "auto_confirm") == 1
+    assert Compensation.objects.get(case=case).payable
+
+
+# -- goods never sent back → expire -----------------------------------------------------------
+def test_goods_never_sent_back_cancel_the_case(case_in):
+    case = case_in(S.AWAITING_RETURN)  # 7 days to send the goods back
+    with time_machine.travel(case.stage_due_at - timedelta(hours=1), tick=False):
+        assert jobs.sweep_return_expiry() == 0
+    with time_machine.travel(case.stage_due_at + timedelta(hours=1), tick=False):
+        assert jobs.sweep_return_expiry() == 1
+    case.refresh_from_db()
+    assert case.state == S.CANCELLED and events(case, "expire") == 1
+
+
+def test_after_a_quick_refund_unreturned_goods_escalate_instead(case_in, order):
+    order.customer.credit_score = 800
+    order.customer.save()
+    case = case_in(S.AWAITING_RETURN)
+    assert case.quick_refund
+    with time_machine.travel(case.stage_due_at + timedelta(hours=1), tick=False):
+        jobs.sweep_return_expiry()
+    case.refresh_from_db()
+    assert case.state == S.ESCALATED and "极速退款" in CaseEvent.objects.get(case=case, name="escalate").note
+
+
+# -- overdue stages without a transition → one alert ---------------------------------------------
+def test_an_overdue_qc_stage_alerts_qc_and_supervisors_once(case_in, staff_emails):
+    case = case_in(S.IN_QC)
+    with time_machine.travel(case.stage_due_at + timedelta(minutes=5), tick=False):
+        assert jobs.sweep_stage_alerts() == 1
+        assert jobs.sweep_stage_alerts() == 0
+    case.refresh_from_db()
+    assert case.stage_alerted_at is not None and events(case, "stage_overdue") == 1
+    recipients = set(Notification.objects.filter(case=case, kind="staff_alert").values_list("recipient", flat=True))
+    assert recipients == {"qc@shop.example.com", "supervisor@shop.example.com"}
+
+
+def test_a_new_stage_gets_its_own_alert(case_in, staff_emails, users):
+    case = case_in(S.IN_QC)
+    with time_machine.travel(case.stage_due_at + timedelta(minutes=5), tick=False):
+        jobs.sweep_stage_alerts()
+    case = services.case_inspect(
+        case_id=case.pk, actor=users["qc"], grade="C", responsible_party="merchant", disposition="refurbish", findings="起球"
+    )
+    assert case.stage_alerted_at is None  # the clock restarted
+    with time_machine.travel(case.stage_due_at + timedelta(minutes=5), tick=False):
+        assert jobs.sweep_stage_alerts() == 1
+    assert events(case, "stage_overdue") == 2
+
+
+# -- SLA -----------------------------------------------------------------------------------------------
+def test_first_response_target_missed_alerts_the_supervisors(open_case, staff_emails):
+    case = open_case(urgency=5)  # red: 15 minutes to answer
+    assert case.priority == Priority.RED
+    assert case.first_response_due_at == case.opened_at + timedelta(minutes=15)
+    with time_machine.travel(case.opened_at + timedelta(minutes=16), tick=False):
+        assert jobs.sweep_sla() == 1
+        assert jobs.sweep_sla() == 0
+    case.refresh_from_db()
+    assert case.first_response_breached_at is not None and events(case, "first_response_missed") == 1
+    assert Notification.objects.filter(case=case, recipient="supervisor@shop.example.com").count() == 1
+
+
+def test_a_first_response_in_time_is_no_breach(open_case, agent):
+    case = open_case(urgency=5)
+    services.case_add_note(case_id=case.pk, actor=agent, text="已收到，正在处理", to_customer=True)
+    with time_machine.travel(case.opened_at + timedelta(minutes=16), tick=False):
+        jobs.sweep_sla()
+    assert Case.objects.get(pk=case.pk).first_response_breached_at is None
+
+
+def test_resolution_breach_raises_to_red_escalates_when_configured_and_notifies(open_case, staff_emails, users):
+    SlaPolicy.objects.filter(priority="green").update(resolution_minutes=60, breach_action="escalate")
+    case = open_case(urgency=1)
+    assert case.priority == Priority.GREEN
+    services.case_add_note(case_id=case.pk, actor=users["agent"], text="处理中")  # answered in time
+    with time_machine.travel(case.opened_at + timedelta(minutes=61), tick=False):
+        assert jobs.sweep_sla() == 1
+    case.refresh_from_db()
+    assert case.sla_breached_at is not None and case.priority == Priority.RED
+    assert case.state == S.ESCALATED and events(case, "sla_breach") == 1
+    subjects = list(Notification.objects.filter(case=case, kind="staff_alert").values_list("subject", flat=True))
+    assert any(case.number in s and "SLA" in s for s in subjects)
+
+
+def test_no_resolution_breach_while_the_case_waits_on_the_customer(case_in):
+    SlaPolicy.objects.filter(priority="green").update(resolution_minutes=60)
+    case = case_in(S.AWAITING_RETURN, urgency=1)
+    assert case.waiting_on == "customer"
+    with time_machine.travel(case.opened_at + timedelta(hours=5), tick=False):
+        jobs.sweep_sla()
+    assert Case.objects.get(pk=case.pk).sla_breached_at is None
+
+
+def test_triage_to_another_colour_brings_its_sla(open_case, supervisor):
+    case = open_case(urgency=1)
+    green_due = case.resolution_due_at
+    case = services.case_update(case_id=case.pk, actor=supervisor, changes={"priority": "red"})
+    assert case.resolution_due_at == case.opened_at + timedelta(minutes=120) < green_due
+
+
+# -- several sweeps at once (PostgreSQL row locks) ---------------------------------------------------
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_the_same_time_approve_a_timed_out_case_once(open_case):
+    from tests.aftersales.test_concurrency import race
+
+    case = open_case(at=timezone.now() - timedelta(hours=49))
+    results = race(jobs.sweep_review_timeouts, jobs.sweep_review_timeouts, jobs.sweep_review_timeouts)
+    assert all(isinstance(r, int) for r in results) and sum(results) == 1, results
+    case.refresh_from_db()
+    assert case.state == S.AWAITING_RETURN
+    assert CaseEvent.objects.filter(case=case, name="auto_approve").count() == 1
+
+
+# -- the runner ---------------------------------------------------------------------------------------------
+def test_run_jobs_once_runs_every_job(open_case, capsys):
+    from django.core.management import call_command
+
+    open_case(at=timezone.now() - timedelta(hours=49))
+    call_command("run_jobs", "--once")
+    out = capsys.readouterr().out
+    for name in jobs.JOBS:
+        assert f"{name}:" in out
+    assert "review_timeouts: 1" in out
+
+
+def test_run_jobs_refuses_unknown_jobs():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="nightly"):
+        call_command("run_jobs", "--once", "--only", "nightly")
+
+
+def test_celery_beat_schedules_every_job():
+    from config.celery import _beat_schedule
+
+    schedule = _beat_schedule()
+    assert {entry["args"][0] for entry in schedule.values()} == set(jobs.JOBS)
+    assert all(entry["task"] == "aftersales.tasks.run_job" for entry in schedule.values())
