@@ -93,7 +93,7 @@ def send(notification: Notification) -> None:
 def _claim(limit: int, at: datetime) -> list[Notification]:
     with transaction.atomic():
         rows = list(
-            Notification.objects.select_for_update(skip_locked=True)
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(Q(state=N.PENDING) | Q(state=N.SENDING, locked_until__lt=at), next_attempt_at__lte=at)
             .select_related("endpoint")
             .order_by("next_attempt_at", "id")[:limit]
