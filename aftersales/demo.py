@@ -48,6 +48,7 @@ from aftersales.models import (
     GOODS_RETURN_TYPES,
     AgentProfile,
     Attribution,
+    AutomationRule,
     Case,
     CaseEvent,
     CaseLine,
@@ -60,6 +61,7 @@ from aftersales.models import (
     ProblemCategory,
     Queue,
     RequestType,
+    SlaPolicy,
     WaitingOn,
 )
 from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR
@@ -364,7 +366,55 @@ def ensure_reference_data() -> Reference:
     default_queue = Queue.objects.filter(is_default=True).first() or queues["general"]
     policies = _ensure_policies()
     agents, qc, supervisors, finance, channel_accounts = _ensure_staff(queues)
+    _ensure_rules()
     return Reference(products, leaves, queues, default_queue, policies, agents, qc, supervisors, finance, channel_accounts)
+
+
+DEMO_RULES = [
+    {
+        "name": "高价值质量问题 → VIP专席并优先质检",
+        "description": "订单金额不低于 1000 元且属于商品质量问题的售后，转 VIP 专席，退回商品优先质检。",
+        "trigger": "opened",
+        "position": 10,
+        "active": True,
+        "conditions": [
+            {"field": "order.value", "op": "gte", "value": 1000},
+            {"field": "case.attribution", "op": "eq", "value": "product_quality"},
+        ],
+        "actions": [{"type": "route_to_queue", "value": "vip"}, {"type": "qc_priority", "value": True}],
+    },
+    {
+        "name": "VIP 普通退货 → 补偿升级",
+        "description": "VIP 顾客的普通退货退款，提供 VIP 补偿升级选项。",
+        "trigger": "opened",
+        "position": 20,
+        "active": True,
+        "conditions": [
+            {"field": "customer.tier", "op": "eq", "value": "vip"},
+            {"field": "case.request_type", "op": "in", "value": ["return_refund", "refund_only"]},
+        ],
+        "actions": [{"type": "vip_upgrade", "value": True}],
+    },
+    {
+        "name": "升级处理超时 → 通知主管（草稿）",
+        "description": "试运行中的规则：升级处理的售后单超过时限时通知主管群。",
+        "trigger": "deadline_passed",
+        "position": 30,
+        "active": False,
+        "conditions": [{"field": "case.state", "op": "eq", "value": "escalated"}],
+        "actions": [{"type": "notify_group", "value": "supervisor"}],
+    },
+]
+
+
+def _ensure_rules() -> None:
+    """A few example automation rules (saved one by one, so each has its first version)."""
+    if AutomationRule.objects.exists():
+        return
+    for data in DEMO_RULES:
+        rule = AutomationRule(**data)
+        rule.full_clean()
+        rule.save()
 
 
 # --------------------------------------------------------------------------
@@ -418,6 +468,11 @@ class DemoGenerator:
         self.agents_by_id = {agent.id: agent for agent in ref.agents}
         self.working_ids = {s.id for s in (*ref.agents, *ref.qc, *ref.supervisors)}
         self.order_counters = self._order_counters()
+        #: priority → (first-response, resolution) minutes, as case_open sets the SLA deadlines.
+        self.sla = {
+            sla.priority: (sla.first_response_minutes, sla.resolution_minutes)
+            for sla in SlaPolicy.objects.filter(active=True)
+        }
 
     # -- numbers -----------------------------------------------------------
     def _order_counters(self) -> dict[str, int]:
@@ -832,6 +887,9 @@ class _Story:
         self.working.append(at)
         self.versions += len(self.offer)
 
+    def sla_breach_stamp(self, opened: int, resolution_minutes: int | None, stamps: dict) -> datetime | None:
+        return _sla_breach_stamp(self, opened, resolution_minutes, stamps)
+
     def request_approval_if_over_authority(self, until: int) -> None:
         """An offer above its agent's authority waits for a supervisor (``case_submit_offer``)."""
         pending = [c for c in self.comps if c["state"] == CS.PROPOSED]
@@ -1108,6 +1166,11 @@ class _Story:
         def at(key: str) -> datetime | None:
             return to_dt(opened + stamps[key]) if key in stamps else None
 
+        priority = initial_priority(
+            urgency=self.urgency, is_vip=self.is_vip, claim_value=cents(self.value), request_type=self.rtype
+        )
+        first_minutes, resolution_minutes = gen.sla.get(priority, (None, None))
+
         case = {
             "number": None,  # reserved when the chunk is written
             "order_id": self.order,
@@ -1118,7 +1181,7 @@ class _Story:
             "evidence": evidence,
             "channel": self.channel,
             "urgency": self.urgency,
-            "priority": initial_priority(urgency=self.urgency, is_vip=self.is_vip, claim_value=cents(self.value)),
+            "priority": priority,
             "queue_id": self.queue.pk,
             "assignee_id": self.assignee.id if self.assignee else None,
             "state": self.state,
@@ -1141,6 +1204,14 @@ class _Story:
             "escalated_at": at("escalated_at"),
             "closed_at": at("closed_at"),
             "stage_due_at": self.due,
+            "first_response_due_at": to_dt(opened + first_minutes * MINUTE) if first_minutes else None,
+            "resolution_due_at": to_dt(opened + resolution_minutes * MINUTE) if resolution_minutes else None,
+            # Deadlines already handled when the data was made: no sweep re-alerts the past.
+            "first_response_breached_at": to_dt(opened + first_minutes * MINUTE)
+            if first_minutes and (not self.working or min(self.working) > first_minutes * MINUTE)
+            and opened + first_minutes * MINUTE < gen.now_ts
+            else None,
+            "sla_breached_at": self.sla_breach_stamp(opened, resolution_minutes, stamps),
             "waiting_on": self.waiting_on,
             "offer_approval_requested_at": to_dt(opened + self.approval_requested[0]) if self.approval_requested else None,
             "offer_approval_requested_by_id": self.approval_requested[1] if self.approval_requested else None,
@@ -1186,6 +1257,17 @@ class _Story:
 
 def _first(item):
     return item[0]
+
+
+def _sla_breach_stamp(story, opened: int, resolution_minutes: int | None, stamps: dict) -> datetime | None:
+    """When the resolution target was missed, if it was (the sweep's mark, so it does not fire again)."""
+    if not resolution_minutes:
+        return None
+    due = opened + resolution_minutes * MINUTE
+    finished = opened + stamps["closed_at"] if "closed_at" in stamps else None
+    if due >= story.gen.now_ts or (finished is not None and finished <= due):
+        return None
+    return to_dt(due)
 
 
 def _comp(kind: str, fen: int, state: str, *, by: Staff | None, at: int, approved: bool = False,
@@ -1255,8 +1337,9 @@ def seed(
     referenced = ref.referenced_rows()
     if pipeline is None:
         pipeline = connection.vendor == "postgresql" and not connection.in_atomic_block
-    total_customers = max(50, round(cases / 5))
-    total_extra = round(cases / 2)
+    # About one after-sales case a year per customer who has any (most customers never claim).
+    total_customers = max(50, round(cases / 1.5))
+    total_extra = round(cases * 1.5)
     progress = _Progress(cases, batch, started, log)
 
     def chunks():

@@ -71,8 +71,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('claims_90d', models.PositiveSmallIntegerField(default=5, verbose_name='claims in 90 days')),
-                ('claim_order_ratio', models.DecimalField(decimal_places=2, default=Decimal('0.50'), max_digits=4, verbose_name='claims per order (365 days)')),
-                ('min_orders_for_ratio', models.PositiveSmallIntegerField(default=4, verbose_name='orders needed before the ratio counts')),
+                ('claim_order_ratio', models.DecimalField(decimal_places=2, default=Decimal('0.80'), max_digits=4, verbose_name='claims per order (365 days)')),
+                ('min_orders_for_ratio', models.PositiveSmallIntegerField(default=5, verbose_name='orders needed before the ratio counts')),
                 ('compensation_30d', models.DecimalField(decimal_places=2, default=Decimal('1000.00'), max_digits=12, verbose_name='compensation in 30 days')),
                 ('high_value_spend', models.DecimalField(decimal_places=2, default=Decimal('10000.00'), max_digits=12, verbose_name='high-value customer: annual spend from')),
                 ('high_value_max_claims', models.PositiveSmallIntegerField(default=2, verbose_name='high-value customer: at most this many claims in 365 days')),
@@ -159,8 +159,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('claims_90d', models.PositiveSmallIntegerField(default=5, verbose_name='claims in 90 days')),
-                ('claim_order_ratio', models.DecimalField(decimal_places=2, default=Decimal('0.50'), max_digits=4, verbose_name='claims per order (365 days)')),
-                ('min_orders_for_ratio', models.PositiveSmallIntegerField(default=4, verbose_name='orders needed before the ratio counts')),
+                ('claim_order_ratio', models.DecimalField(decimal_places=2, default=Decimal('0.80'), max_digits=4, verbose_name='claims per order (365 days)')),
+                ('min_orders_for_ratio', models.PositiveSmallIntegerField(default=5, verbose_name='orders needed before the ratio counts')),
                 ('compensation_30d', models.DecimalField(decimal_places=2, default=Decimal('1000.00'), max_digits=12, verbose_name='compensation in 30 days')),
                 ('high_value_spend', models.DecimalField(decimal_places=2, default=Decimal('10000.00'), max_digits=12, verbose_name='high-value customer: annual spend from')),
                 ('high_value_max_claims', models.PositiveSmallIntegerField(default=2, verbose_name='high-value customer: at most this many claims in 365 days')),

@@ -144,10 +144,10 @@ class RiskThresholds(models.Model):
 
     claims_90d = models.PositiveSmallIntegerField(_("claims in 90 days"), default=5)
     claim_order_ratio = models.DecimalField(
-        _("claims per order (365 days)"), max_digits=4, decimal_places=2, default=Decimal("0.50")
+        _("claims per order (365 days)"), max_digits=4, decimal_places=2, default=Decimal("0.80")
     )
     min_orders_for_ratio = models.PositiveSmallIntegerField(
-        _("orders needed before the ratio counts"), default=4
+        _("orders needed before the ratio counts"), default=5
     )
     compensation_30d = models.DecimalField(_("compensation in 30 days"), default=Decimal("1000.00"), **MONEY)
     high_value_spend = models.DecimalField(

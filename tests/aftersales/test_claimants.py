@@ -27,7 +27,7 @@ def claim(agent, customer, *, at=None):
 @pytest.fixture
 def thresholds(db):
     row = RiskThresholds.current()
-    row.claims_90d = 3
+    row.claims_90d, row.claim_order_ratio, row.min_orders_for_ratio = 3, Decimal("0.50"), 4
     row.save()
     return row
 

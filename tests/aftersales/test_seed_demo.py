@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from zoneinfo import ZoneInfo
@@ -37,6 +37,7 @@ from aftersales.models import (
     Policy,
     ProblemCategory,
     Queue,
+    SlaPolicy,
 )
 from aftersales.permissions import AGENT, FINANCE, QC, ROLES, SUPERVISOR, sync_role_groups
 from aftersales.services.numbers import format_case_number
@@ -133,8 +134,8 @@ def test_seed_creates_the_reference_data_and_scaled_bulk_data(seeded):
     assert AgentProfile.objects.filter(authority_limit__isnull=False).exists()
     assert Queue.objects.get(code="general").members.filter(groups__name=AGENT).count() == 10
 
-    assert Customer.objects.count() == 50  # N/5, at least 50
-    assert Order.objects.count() == N * 3 // 2
+    assert Customer.objects.count() == 80  # N/1.5: about one case a year per customer who claims at all
+    assert Order.objects.count() == N * 5 // 2  # each case on its own order, and 1.5 orders nobody complained about
     assert Customer.objects.filter(tier="vip").exists()
     assert not Customer.objects.exclude(phone__regex=r"^1[3-9]\d{9}$").exists()
     assert not Customer.objects.exclude(credit_score__range=(350, 950)).exists()
@@ -158,6 +159,8 @@ def test_every_state_appears_and_cases_are_consistent_with_their_order(seeded):
     assert not seeded.exclude(category__level=3).exists()
     assert not seeded.filter(reason="").exists()
     now = timezone.now()
+    sla = dict(SlaPolicy.objects.values_list("priority", "first_response_minutes"))
+    assert seeded.filter(first_response_due_at__isnull=False).count() == N
     for case in seeded.select_related("customer", "order", "policy_version", "queue"):
         assert case.policy_version.id == case.policy_id
         assert case.policy_version == case.policy.history.latest()
@@ -167,7 +170,11 @@ def test_every_state_appears_and_cases_are_consistent_with_their_order(seeded):
         if case.order.delivered_at is not None:
             assert case.order.placed_at <= case.order.delivered_at < case.opened_at
         claim = services._base.case_claim_value(case)
-        assert case.priority == initial_priority(urgency=case.urgency, is_vip=case.customer.is_vip, claim_value=claim)
+        assert case.priority == initial_priority(
+            urgency=case.urgency, is_vip=case.customer.is_vip, claim_value=claim, request_type=case.request_type
+        )
+        if case.first_response_due_at is not None:  # SLA deadlines as case_open sets them
+            assert case.first_response_due_at - case.opened_at == timedelta(minutes=sla[case.priority])
         if case.customer.is_vip and case.escalated_at is None:
             assert case.queue.code == "vip"
         if case.state in FINAL_STATES:
