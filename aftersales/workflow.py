@@ -157,6 +157,9 @@ PRICE_ADJUSTMENT_SHARE = Decimal("0.10")
 #: Goodwill coupon for a complaint, regular and VIP customers.
 COMPLAINT_COUPON = Decimal("20.00")
 COMPLAINT_COUPON_VIP = Decimal("50.00")
+#: The VIP compensation upgrade (offered by a rule): a coupon of a share of the goods' value, with a floor.
+VIP_UPGRADE_SHARE = Decimal("0.10")
+VIP_UPGRADE_MIN = Decimal("30.00")
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ def suggest_compensation(
     responsible_party: str | None,
     policy,
     is_vip: bool,
+    vip_upgrade: bool = False,
 ) -> list[Suggestion]:
     """What an agent would offer, with the reason for each amount.
 
@@ -205,6 +209,12 @@ def suggest_compensation(
     elif request_type == RequestType.COMPLAINT:
         coupon = COMPLAINT_COUPON_VIP if is_vip else COMPLAINT_COUPON
         add(K.COUPON, coupon, _("Goodwill coupon for the trouble (VIP rate).") if is_vip else _("Goodwill coupon for the trouble."))
+    if vip_upgrade and request_type != RequestType.COMPLAINT:
+        add(
+            K.COUPON,
+            max(VIP_UPGRADE_MIN, claim_value * VIP_UPGRADE_SHARE),
+            _("VIP compensation upgrade: a coupon of 10% of the goods' value (at least ¥30)."),
+        )
     if grade is not None and merchant_side and not policy.shipping_insurance:
         add(K.RETURN_SHIPPING, policy.return_shipping_allowance, _("Return postage: the merchant's side is at fault and no shipping insurance covers it."))
     return out

@@ -197,6 +197,7 @@ def render_case_page(
             responsible_party=latest.responsible_party if latest else None,
             policy=case.policy_version,
             is_vip=case.customer.is_vip,
+            vip_upgrade=case.vip_upgrade,
         )
         if add_form is None:
             first = suggestions[0] if suggestions else None

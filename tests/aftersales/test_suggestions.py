@@ -11,7 +11,7 @@ POLICY = SimpleNamespace(shipping_insurance=True, return_shipping_allowance=Deci
 NO_INSURANCE = SimpleNamespace(shipping_insurance=False, return_shipping_allowance=Decimal("15.00"))
 
 
-def suggest(request_type, *, value="1299.00", already=None, grade=None, party=None, policy=POLICY, vip=False):
+def suggest(request_type, *, value="1299.00", already=None, grade=None, party=None, policy=POLICY, vip=False, upgrade=False):
     return [
         (s.kind, s.amount)
         for s in suggest_compensation(
@@ -22,6 +22,7 @@ def suggest(request_type, *, value="1299.00", already=None, grade=None, party=No
             responsible_party=party,
             policy=policy,
             is_vip=vip,
+            vip_upgrade=upgrade,
         )
     ]
 
@@ -53,3 +54,8 @@ def test_exchange_repair_price_adjustment_and_complaint():
     assert suggest("price_adjustment", value="99.95") == [("refund", Decimal("10.00"))]
     assert suggest("complaint", value="0") == [("coupon", Decimal("20.00"))]
     assert suggest("complaint", value="0", vip=True) == [("coupon", Decimal("50.00"))]
+
+
+def test_the_vip_upgrade_adds_a_coupon_with_a_floor():
+    assert suggest("return_refund", upgrade=True) == [("refund", Decimal("1299.00")), ("coupon", Decimal("129.90"))]
+    assert suggest("return_refund", value="99.00", upgrade=True) == [("refund", Decimal("99.00")), ("coupon", Decimal("30.00"))]

@@ -36,8 +36,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--repeat", type=int, default=5, help="Requests per page (default %(default)s).")
         parser.add_argument("--no-write", action="store_true", help="Print only; leave docs/benchmarks.md alone.")
+        parser.add_argument(
+            "--jobs",
+            action="store_true",
+            help="Also time one run of each background job. It ACTS on the due rows (a benchmark database only).",
+        )
 
-    def handle(self, *args, repeat, no_write, **options):
+    def handle(self, *args, repeat, no_write, jobs, **options):
         User = get_user_model()
         users = {name: User.objects.filter(username=name).first() for name in ("agent", "qc", "supervisor", "finance")}
         if not all(users.values()):
@@ -97,6 +102,8 @@ class Command(BaseCommand):
             rows.append((label, who, statistics.median(times), max(times), queries))
             self.stdout.write(f"{label:45} {who:10} median {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms  {queries} queries")
 
+        job_rows = self._time_jobs() if jobs else []
+
         vendor = connection.vendor
         server = ""
         if vendor == "postgresql":
@@ -111,6 +118,18 @@ class Command(BaseCommand):
             "| page | as | median | worst | queries |",
             "|---|---|---:|---:|---:|",
             *[f"| {label} | {who} | {median:.0f} ms | {worst:.0f} ms | {queries} |" for label, who, median, worst, queries in rows],
+            *(
+                [
+                    "",
+                    "Background jobs, one run each (a sweep handles at most 200 due cases per run):",
+                    "",
+                    "| job | rows acted on | time | queries |",
+                    "|---|---:|---:|---:|",
+                    *[f"| {name} | {done} | {ms:.0f} ms | {queries} |" for name, done, ms, queries in job_rows],
+                ]
+                if job_rows
+                else []
+            ),
             END,
         ]
         if no_write:
@@ -123,6 +142,19 @@ class Command(BaseCommand):
             text = text.rstrip() + "\n\n## Workspace pages (`manage.py benchmark`)\n\n" + block + "\n"
         DOC.write_text(text, encoding="utf-8")
         self.stdout.write(self.style.SUCCESS(f"Written to {DOC.relative_to(settings.BASE_DIR)}"))
+
+    def _time_jobs(self) -> list[tuple]:
+        from aftersales.jobs import JOBS
+
+        rows = []
+        for name, job in JOBS.items():
+            with CaptureQueriesContext(connection) as ctx:
+                started = time.perf_counter()
+                done = job.run()
+                elapsed = (time.perf_counter() - started) * 1000
+            rows.append((name, done, elapsed, len(ctx.captured_queries)))
+            self.stdout.write(f"job {name:25} {done:5} rows  {elapsed:8.1f} ms  {len(ctx.captured_queries)} queries")
+        return rows
 
 
 def _cpus() -> int:
