@@ -14,7 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from aftersales.delivery import retry_now
 from aftersales.models import AutomationRule, LexiconWord, Notification, RiskThresholds, SlaPolicy, WebhookEndpoint
-from aftersales.rules import ACTIONS, FIELDS, OPS_BY_TYPE, describe_action, dry_run
+from aftersales.rules import ACTIONS, DRY_RUN_MAX, FIELDS, OPS_BY_TYPE, describe_action, dry_run
 from config.pagination import CappedCountAdminMixin
 from customers.models import CustomerRiskFlag
 
@@ -46,7 +46,6 @@ class AutomationRuleAdmin(SimpleHistoryAdmin):
     form = RuleForm
     list_display = ("name", "trigger", "position", "active", "summary", "stop_processing", "updated_at")
     list_display_links = ("name",)
-    list_editable = ("position", "active")
     list_filter = ("trigger", "active")
     search_fields = ("name", "description")
     actions = ("dry_run_selected",)
@@ -91,7 +90,7 @@ class AutomationRuleAdmin(SimpleHistoryAdmin):
             raise PermissionDenied
         try:
             ids = [int(v) for v in request.GET.get("ids", "").split(",") if v.strip()]
-            last = max(1, min(int(request.GET.get("last", 200)), 2000))
+            last = max(1, min(int(request.GET.get("last", 200)), DRY_RUN_MAX))
         except ValueError:
             ids, last = [], 200
         rules = list(AutomationRule.objects.filter(pk__in=ids).order_by("trigger", "position", "id")) if ids else []
@@ -111,6 +110,7 @@ class AutomationRuleAdmin(SimpleHistoryAdmin):
             "results": results,
             "errors": errors,
             "last": last,
+            "max_last": DRY_RUN_MAX,
             "ids": ",".join(map(str, ids)),
         }
         return TemplateResponse(request, "admin/aftersales/automationrule/dry_run.html", context)

@@ -90,7 +90,7 @@ def send(notification: Notification) -> None:
     _post_json(endpoint.url, webhook_payload(notification, endpoint))
 
 
-def _claim(limit: int, at: datetime) -> list[Notification]:
+def _claim(limit: int, at: datetime, claim: datetime) -> list[Notification]:
     with transaction.atomic():
         rows = list(
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
@@ -99,23 +99,37 @@ def _claim(limit: int, at: datetime) -> list[Notification]:
             .order_by("next_attempt_at", "id")[:limit]
         )
         if rows:
-            Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
-                state=N.SENDING, locked_until=at + timedelta(seconds=CLAIM_SECONDS)
-            )
+            Notification.objects.filter(pk__in=[r.pk for r in rows]).update(state=N.SENDING, locked_until=claim)
     return rows
 
 
+def _renew(row: Notification, claim: datetime) -> datetime | None:
+    """Extend this worker's claim on ``row`` just before sending; ``None`` when another worker took it over."""
+    renewed = timezone.now() + timedelta(seconds=CLAIM_SECONDS)
+    taken = Notification.objects.filter(pk=row.pk, state=N.SENDING, locked_until=claim).update(locked_until=renewed)
+    return renewed if taken else None
+
+
 def deliver_due(*, limit: int = 100, at: datetime | None = None) -> dict[str, int]:
-    """Send what is due; returns ``{"sent": n, "retry": n, "failed": n}``."""
+    """Send what is due; returns ``{"sent": n, "retry": n, "failed": n}``.
+
+    Each row's claim is renewed right before it is sent and checked when the
+    outcome is written, so a slow batch never overlaps another worker's.
+    """
     at = at or timezone.now()
     outcome = {"sent": 0, "retry": 0, "failed": 0}
-    for row in _claim(limit, at):
+    claim = at + timedelta(seconds=CLAIM_SECONDS)
+    for row in _claim(limit, at, claim):
+        mine = _renew(row, claim)
+        if mine is None:
+            continue  # reclaimed by another worker after our claim ran out: theirs now
+        ours = Notification.objects.filter(pk=row.pk, state=N.SENDING, locked_until=mine)
         try:
             send(row)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
             attempts = row.attempts + 1
             failed = attempts >= MAX_ATTEMPTS
-            Notification.objects.filter(pk=row.pk).update(
+            ours.update(
                 state=N.FAILED if failed else N.PENDING,
                 attempts=attempts,
                 next_attempt_at=at + backoff(attempts),
@@ -125,13 +139,16 @@ def deliver_due(*, limit: int = 100, at: datetime | None = None) -> dict[str, in
             outcome["failed" if failed else "retry"] += 1
             log.warning("notification %s: attempt %s failed: %s", row.pk, attempts, exc)
         else:
-            Notification.objects.filter(pk=row.pk).update(
-                state=N.SENT, attempts=row.attempts + 1, sent_at=timezone.now(), locked_until=None, last_error=""
-            )
+            ours.update(state=N.SENT, attempts=row.attempts + 1, sent_at=timezone.now(), locked_until=None, last_error="")
             outcome["sent"] += 1
     return outcome
 
 
 def retry_now(queryset) -> int:
-    """Put failed (or waiting) rows back at the front of the queue (admin action)."""
-    return queryset.exclude(state=N.SENT).update(state=N.PENDING, next_attempt_at=timezone.now(), locked_until=None)
+    """Put failed (or waiting) rows back at the front of the queue (admin action); rows being sent are left alone."""
+    now = timezone.now()
+    return (
+        queryset.exclude(state=N.SENT)
+        .exclude(state=N.SENDING, locked_until__gt=now)
+        .update(state=N.PENDING, next_attempt_at=now, locked_until=None)
+    )

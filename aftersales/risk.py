@@ -96,7 +96,10 @@ def claimant_reasons(facts: CustomerFacts, thresholds: RiskThresholds) -> list[s
             _("%(count)s claims in 90 days (threshold %(limit)s).")
             % {"count": facts.claims_90d, "limit": thresholds.claims_90d}
         )
-    if facts.orders_365d >= thresholds.min_orders_for_ratio and facts.claim_order_ratio >= thresholds.claim_order_ratio:
+    if (
+        facts.orders_365d >= thresholds.min_orders_for_ratio
+        and facts.claims_365d >= thresholds.claim_order_ratio * facts.orders_365d  # exact, not the rounded ratio
+    ):
         reasons.append(
             _("%(claims)s claims on %(orders)s orders in 365 days: %(ratio)s per order (threshold %(limit)s).")
             % {

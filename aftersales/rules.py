@@ -206,16 +206,28 @@ def validate_actions(actions) -> None:
 class CaseContext:
     """Field values of one case, computed on first use (customer facts cost three queries)."""
 
-    def __init__(self, case: Case, *, at: datetime | None = None, facts=None, claim_value: Decimal | None = None):
+    def __init__(
+        self,
+        case: Case,
+        *,
+        at: datetime | None = None,
+        facts=None,
+        claim_value: Decimal | None = None,
+        exclude_self: bool = False,
+    ):
         self.case, self.at = case, at or timezone.now()
         self._facts, self._claim_value = facts, claim_value
+        #: Customer figures without this case (as case_open saw them before the case existed).
+        self.exclude_self = exclude_self
         self._cache: dict[str, object] = {}
 
     def facts(self):
         if self._facts is None:
             from aftersales.risk import customer_facts
 
-            self._facts = customer_facts(self.case.customer_id, at=self.at)
+            self._facts = customer_facts(
+                self.case.customer_id, at=self.at, exclude_case_id=self.case.pk if self.exclude_self else None
+            )
         return self._facts
 
     def __getitem__(self, name: str):
@@ -369,15 +381,23 @@ class DryRunRow:
     reasons: list[str]
 
 
+#: The most recent cases a dry run looks at (each may cost a few queries for customer figures).
+DRY_RUN_MAX = 500
+
+
 def dry_run(rule: AutomationRule, *, last: int = 200, at: datetime | None = None) -> list[DryRunRow]:
-    """Evaluate ``rule`` (saved or not, active or not) on the last ``last`` cases. Writes nothing."""
+    """Evaluate ``rule`` (saved or not, active or not) on the last ``last`` cases. Writes nothing.
+
+    Customer figures are taken as of each case's opening, without the case itself
+    (as ``case_open`` saw them); the case's own fields are as they are now.
+    """
     validate_conditions(rule.conditions)
     cases = (
         Case.objects.select_related("order", "customer", "category__parent__parent")
-        .order_by("-id")[: max(1, min(last, 2000))]
+        .order_by("-id")[: max(1, min(last, DRY_RUN_MAX))]
     )
     rows = []
     for case in cases:
-        verdict = evaluate(rule, CaseContext(case, at=at or case.opened_at))
+        verdict = evaluate(rule, CaseContext(case, at=at or case.opened_at, exclude_self=True))
         rows.append(DryRunRow(case, verdict.fired, verdict.reasons))
     return rows

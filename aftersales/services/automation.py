@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from aftersales.models import (
@@ -65,22 +65,30 @@ def case_categories(case: Case) -> list[int]:
 def least_loaded_member(queue: Queue, categories: list[int]):
     """The queue member (agent or supervisor) with the fewest open cases, preferring those skilled in ``categories``.
 
-    Returns ``(user, skilled)``, or ``(None, False)`` for a queue without members.
+    Returns ``(user, skilled)``, or ``(None, False)`` for a queue without members. Three queries on indexed
+    columns: the members, their open cases (``case_assignee_state``), their skills.
     """
-    members = (
-        get_user_model()
-        .objects.filter(case_queues=queue, is_active=True, groups__name__in=[AGENT, SUPERVISOR])
-        .annotate(load=Count("assigned_cases", filter=Q(assigned_cases__state__in=OPEN_STATES), distinct=True))
+    User = get_user_model()
+    member_ids = list(
+        User.objects.filter(case_queues=queue, is_active=True, groups__name__in=[AGENT, SUPERVISOR])
+        .values_list("pk", flat=True)
         .distinct()
     )
-    if categories:
-        skilled = set(
-            AgentProfile.objects.filter(user__in=members, skills__in=categories).values_list("user_id", flat=True)
-        )
-    else:
-        skilled = set()
-    ranked = sorted(members, key=lambda user: (user.pk not in skilled, user.load, user.pk))
-    return (ranked[0], ranked[0].pk in skilled) if ranked else (None, False)
+    if not member_ids:
+        return None, False
+    load = dict(
+        Case.objects.filter(assignee_id__in=member_ids, state__in=OPEN_STATES)
+        .order_by()
+        .values_list("assignee_id")
+        .annotate(n=Count("id"))
+    )
+    skilled = (
+        set(AgentProfile.objects.filter(user_id__in=member_ids, skills__in=categories).values_list("user_id", flat=True))
+        if categories
+        else set()
+    )
+    best = min(member_ids, key=lambda pk: (pk not in skilled, load.get(pk, 0), pk))
+    return User.objects.get(pk=best), best in skilled
 
 
 def route_new_case(case: Case, *, categories: list[int], high_value: bool, crisis: bool) -> Route:
@@ -164,6 +172,12 @@ def apply_actions(case: Case, actions: list[dict], *, at: datetime, rule) -> lis
                 changes.append(_("queue → %(queue)s") % {"queue": queue})
                 case.queue = queue
                 fields.add("queue")
+                if not any(a.get("type") == "assign" for a in actions) and not _serves(case.assignee_id, queue):
+                    # The agent picked for the old queue does not work this one: pick again within it.
+                    user = least_loaded_member(queue, case_categories(case))[0]
+                    changes.append(_("assignee → %(user)s") % {"user": user or "—"})
+                    case.assignee = user
+                    fields.add("assignee")
         elif kind == "assign":
             user = _assignee_for(case, value)
             if user is not None and case.assignee_id != user.pk:
@@ -204,3 +218,7 @@ def _assignee_for(case: Case, value: str):
     if value == "least_loaded":
         return least_loaded_member(case.queue, case_categories(case))[0] if case.queue_id else None
     return get_user_model().objects.filter(username=value, is_active=True).first()
+
+
+def _serves(user_id: int | None, queue: Queue) -> bool:
+    return user_id is not None and queue.members.filter(pk=user_id).exists()

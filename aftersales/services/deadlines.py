@@ -116,7 +116,7 @@ def case_sla_breach(*, case_id: int, at: datetime | None = None) -> Case:
         or case.waiting_on == WaitingOn.CUSTOMER
     ):
         raise NotAllowed(_("Case %(number)s has not breached its resolution target.") % {"number": case.number})
-    sla = SlaPolicy.objects.filter(priority=case.priority).first()
+    sla = SlaPolicy.objects.filter(priority=case.priority, active=True).first()
     case.sla_breached_at = at
     fields = {"sla_breached_at"}
     if case.priority != Priority.RED:

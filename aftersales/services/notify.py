@@ -119,7 +119,7 @@ def alert_staff(
             body=body,
             payload=payload,
             case=case,
-            dedupe_key=f"{key}:m:{email}"[:120] if key else None,
+            dedupe_key=_dedupe(key, f"m:{email}") if key else None,
         )
         for email in sorted(set(emails))
     ]
@@ -132,7 +132,7 @@ def alert_staff(
             body=body,
             payload=payload,
             case=case,
-            dedupe_key=f"{key}:w:{endpoint.pk}"[:120] if key else None,
+            dedupe_key=_dedupe(key, f"w:{endpoint.pk}") if key else None,
         )
         for endpoint in endpoints
     ]
@@ -147,3 +147,13 @@ def alert_staff(
     Notification.objects.bulk_create(rows, ignore_conflicts=bool(key))
     _deliver_soon()
     return len(rows)
+
+
+def _dedupe(key: str, destination: str) -> str:
+    """``key`` + destination, hashed when too long for the column (never truncated into a collision)."""
+    import hashlib
+
+    full = f"{key}:{destination}"
+    if len(full) <= 120:
+        return full
+    return f"{key[:50]}:{hashlib.sha256(full.encode()).hexdigest()}"

@@ -76,13 +76,15 @@ def customer_flag_clear(*, flag_id: int, actor, justification: str, at: datetime
         raise ValidationError(
             {"justification": _("Write why the flag is cleared (at least %(count)s characters).") % {"count": MIN_JUSTIFICATION}}
         )
-    try:
-        flag = CustomerRiskFlag.objects.select_for_update().select_related("customer").get(pk=flag_id)
-    except CustomerRiskFlag.DoesNotExist:
-        raise ValidationError({"flag": _("Unknown risk flag %(id)s.") % {"id": flag_id}}) from None
+    customer_id = CustomerRiskFlag.objects.filter(pk=flag_id).values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        raise ValidationError({"flag": _("Unknown risk flag %(id)s.") % {"id": flag_id}})
+    # Customer row first, then the flag: the same order as opening a case and the sweep (no deadlock).
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    flag = CustomerRiskFlag.objects.select_for_update().select_related("customer").get(pk=flag_id)
     if not flag.active:
         raise NotAllowed(_("This flag was already cleared on %(date)s.") % {"date": flag.cleared_at.date().isoformat()})
     flag.active, flag.cleared_at, flag.cleared_by, flag.justification = False, at, actor, justification
     flag.save(update_fields=["active", "cleared_at", "cleared_by", "justification"])
-    _sync_customer_flags(Customer.objects.select_for_update().get(pk=flag.customer_id))
+    _sync_customer_flags(customer)
     return flag

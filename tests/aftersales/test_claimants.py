@@ -99,3 +99,45 @@ def test_a_cleared_customer_is_flagged_again_only_after_a_new_claim(policy, orde
     assert not CustomerRiskFlag.objects.filter(active=True).exists()
     claim(agent, order.customer, at=timezone.now() + timedelta(minutes=1))
     assert CustomerRiskFlag.objects.filter(active=True, customer=order.customer).count() == 1
+
+
+def test_the_ratio_is_compared_exactly_not_after_rounding(db):
+    from aftersales.risk import CustomerFacts
+
+    row = RiskThresholds(claim_order_ratio=Decimal("0.80"), min_orders_for_ratio=5, claims_90d=99, compensation_30d=Decimal("99999"))
+    facts = CustomerFacts(Decimal("0"), 0, 0, 35, 44, Decimal("0"))  # 0.795…, shown as 0.80
+    assert claimant_reasons(facts, row) == []
+    assert claimant_reasons(CustomerFacts(Decimal("0"), 0, 0, 36, 45, Decimal("0")), row) != []  # exactly 0.80
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_clearing_a_flag_while_the_customer_opens_a_case_does_not_deadlock(policy, order, agent, supervisor, monkeypatch):
+    """Opening a case holds the customer row and then updates their flag; clearing must take the same order."""
+    import time
+
+    from aftersales.services import cases
+    from tests.aftersales.test_concurrency import race
+
+    row = RiskThresholds.current()
+    row.claims_90d = 2
+    row.save()
+    claim(agent, order.customer)
+    claim(agent, order.customer)
+    flag = CustomerRiskFlag.objects.get(active=True)
+    refresh = cases.customer_flag_refresh
+
+    def slow_refresh(**kwargs):
+        time.sleep(0.4)  # opening holds the customer row (locked with the order) while it gets here
+        return refresh(**kwargs)
+
+    monkeypatch.setattr(cases, "customer_flag_refresh", slow_refresh)
+
+    def clear_a_moment_later():
+        time.sleep(0.15)
+        return services.customer_flag_clear(flag_id=flag.pk, actor=supervisor, justification="企业客户批量采购，已核实")
+
+    results = race(lambda: claim(agent, order.customer), clear_a_moment_later)
+    assert not any(isinstance(r, Exception) for r in results), results
+    flag.refresh_from_db()
+    assert not flag.active

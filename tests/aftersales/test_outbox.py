@@ -170,3 +170,23 @@ def test_two_workers_deliver_each_message_once(robot, supervisors_endpoint):
     assert sum(r["sent"] for r in results) == 20, results
     assert len(robot.received) == 20
     assert Notification.objects.filter(state=N.SENT).count() == 20
+
+
+def test_a_row_another_worker_took_over_is_not_sent_twice(robot, supervisors_endpoint, db, monkeypatch):
+    from aftersales import delivery
+
+    alert_staff([SUPERVISOR], subject="first", body="…", key="k1")
+    alert_staff([SUPERVISOR], subject="second", body="…", key="k2")
+    real_send = delivery.send
+    second = Notification.objects.get(subject="second")
+
+    def slow_send(row):
+        real_send(row)
+        # Meanwhile our claim on the second row ran out and another worker claimed it.
+        Notification.objects.filter(pk=second.pk).update(locked_until=timezone.now() + timedelta(minutes=9))
+
+    monkeypatch.setattr(delivery, "send", slow_send)
+    assert deliver_due()["sent"] == 1
+    second.refresh_from_db()
+    assert second.state == N.SENDING and [m["text"]["content"][:5] for m in robot.received] == ["first"]
+    assert retry_now(Notification.objects.filter(pk=second.pk)) == 0  # being sent elsewhere: left alone

@@ -165,3 +165,24 @@ def test_bad_rules_are_refused_naming_the_entry(db, vip_queue, conditions, actio
         rule.full_clean()
     messages = " ".join(excinfo.value.message_dict[field])
     assert fragment in messages
+
+
+def test_routing_to_another_queue_picks_an_agent_of_that_queue(policy, agent, vip_queue, quality):
+    from tests.factories import UserFactory
+
+    general_agent, vip_agent = UserFactory(username="general_agent", roles=["agent"]), UserFactory(username="vip_agent", roles=["agent"])
+    Queue.objects.get(code="general").members.add(general_agent)
+    vip_queue.members.add(vip_agent)
+    make_rule()
+    routed = open_case_on(agent, price="1299.00", category=quality)
+    assert routed.queue == vip_queue and routed.assignee == vip_agent
+    stays = open_case_on(agent, price="99.00", category=quality)
+    assert stays.assignee == general_agent
+
+
+def test_the_dry_run_sees_customer_figures_as_the_live_run_did(policy, agent, vip_queue):
+    rule = make_rule(conditions=[{"field": "customer.claims_90d", "op": "gte", "value": 1}], actions=[{"type": "qc_priority", "value": True}])
+    first = open_case_on(agent, price="99.00")
+    assert not first.qc_priority  # the customer's first claim: no earlier claims
+    rows = {row.case.pk: row.fired for row in dry_run(rule, last=10)}
+    assert rows[first.pk] is False
