@@ -1,4 +1,4 @@
-"""The workspace navigation, by role (evaluated only by pages that show it)."""
+"""The workspace navigation and the report tabs, by role (evaluated only by pages that show them)."""
 
 from __future__ import annotations
 
@@ -15,20 +15,34 @@ NAV = [
     ("approvals", "desk:approvals", _("Approvals")),
     ("finance", "desk:finance", _("Payouts")),
     ("risk", "desk:claimants", _("Risk customers")),
+    ("money_reports", "reports:compensation", _("Compensation report")),
+    ("analytics", "reports:dashboard", _("Dashboard")),
+]
+
+REPORT_TABS = [
+    ("money_reports", "reports:compensation", _("Compensation")),
+    ("money_reports", "reports:costs", _("Cost funnel and ratio")),
+    ("analytics", "reports:dashboard", _("KPIs")),
+    ("analytics", "reports:heatmap", _("Waiting heatmap")),
+    ("analytics", "reports:words", _("Defect words")),
+    ("analytics", "reports:team", _("Team")),
 ]
 
 
-def workspace(request):
-    def build():
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return []
-        path = request.path
-        items = []
-        for area, url_name, label in NAV:
-            if may_use(user, area):
-                url = reverse(url_name)
-                items.append({"area": area, "url": url, "label": label, "active": path == url})
-        return items
+def _links(request, entries) -> list[dict]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    links = []
+    for area, url_name, label in entries:
+        if may_use(user, area):
+            url = reverse(url_name)
+            links.append({"area": area, "url": url, "label": label, "active": request.path == url})
+    return links
 
-    return {"desk_nav": SimpleLazyObject(build)}
+
+def workspace(request):
+    return {
+        "desk_nav": SimpleLazyObject(lambda: _links(request, NAV)),
+        "report_tabs": SimpleLazyObject(lambda: _links(request, REPORT_TABS)),
+    }

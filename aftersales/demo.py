@@ -51,6 +51,7 @@ from aftersales.models import (
     AutomationRule,
     Case,
     CaseEvent,
+    CaseKeyword,
     CaseLine,
     CaseNumberSequence,
     CaseState,
@@ -65,6 +66,7 @@ from aftersales.models import (
     WaitingOn,
 )
 from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR
+from aftersales.radar import keywords
 from aftersales.services.numbers import format_case_number
 from aftersales.workflow import initial_priority, quick_refund_eligible, stage_clock
 from customers.models import Channel, Customer, Order, OrderLine, ProductCategory
@@ -431,6 +433,7 @@ class _Chunk:
         self.cases: list[dict] = []
         self.case_ts: list[int] = []  # opened_at as epoch seconds, parallel to cases
         self.case_lines: list[dict] = []
+        self.keywords: list[dict] = []
         self.inspections: list[dict] = []
         self.compensations: list[dict] = []
         self.events: list[dict] = []
@@ -468,11 +471,18 @@ class DemoGenerator:
         self.agents_by_id = {agent.id: agent for agent in ref.agents}
         self.working_ids = {s.id for s in (*ref.agents, *ref.qc, *ref.supervisors)}
         self.order_counters = self._order_counters()
+        self._keywords: dict[str, list[str]] = {}  # reasons repeat: segment each text once
         #: priority → (first-response, resolution) minutes, as case_open sets the SLA deadlines.
         self.sla = {
             sla.priority: (sla.first_response_minutes, sla.resolution_minutes)
             for sla in SlaPolicy.objects.filter(active=True)
         }
+
+    def keywords_of(self, reason: str) -> list[str]:
+        words = self._keywords.get(reason)
+        if words is None:
+            words = self._keywords[reason] = keywords(reason)
+        return words
 
     # -- numbers -----------------------------------------------------------
     def _order_counters(self) -> dict[str, int]:
@@ -660,6 +670,7 @@ class DemoGenerator:
         writer.insert(OrderLine, chunk.order_lines, ["order_id"], log=log)
         writer.insert(Case, chunk.cases, ["order_id", "customer_id"], log=log)
         writer.insert(CaseLine, chunk.case_lines, ["case_id", "order_line_id"], log=log)
+        writer.insert(CaseKeyword, chunk.keywords, ["case_id"], log=log)
         writer.insert(Inspection, chunk.inspections, ["case_id"], log=log)
         for comp in chunk.compensations:
             del comp["_fen"], comp["_serial"]
@@ -1221,6 +1232,15 @@ class _Story:
         chunk.case_ts.append(opened)
         for line, qty in self.case_lines:
             chunk.case_lines.append({"case_id": case, "order_line_id": line, "quantity": qty})
+        main_line = max(self.case_lines, key=lambda pair: pair[0]["_price"] * pair[1])[0] if self.case_lines else None
+        for word in gen.keywords_of(case["reason"]):
+            chunk.keywords.append({
+                "case_id": case,
+                "word": word,
+                "opened_at": case["opened_at"],
+                "product_category_id": main_line["category_id"] if main_line else None,
+                "sku": main_line["sku"] if main_line else "",
+            })
         if self.inspection is not None:
             self.inspection["case_id"] = case
             self.inspection["inspected_at"] = to_dt(opened + self.inspection["inspected_at"])

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import F, Q
+from datetime import datetime, time, timedelta
+
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.forms import working_staff
-from aftersales.models import OPEN_STATES, CaseState, Priority, ProblemCategory, Queue, RequestType
+from aftersales.models import OPEN_STATES, CaseKeyword, CaseLine, CaseState, Priority, ProblemCategory, Queue, RequestType
 from aftersales.selectors import DUE_SOON, _my_queue_ids
-from customers.models import Channel, Customer
+from customers.models import Channel, Customer, ProductCategory
 
 OPEN, ANY = "open", "any"
 
@@ -73,6 +75,17 @@ class CaseQueueFilter(django_filters.FilterSet):
     assignee = django_filters.ModelChoiceFilter(label=_("assignee"), queryset=working_staff(), empty_label=_("any"))
     vip = django_filters.BooleanFilter(label=_("VIP only"), method="filter_vip", widget=forms.CheckboxInput)
     crisis = django_filters.BooleanFilter(label=_("crisis only"), method="filter_crisis", widget=forms.CheckboxInput)
+    keyword = django_filters.CharFilter(label=_("keyword"), method="filter_keyword")
+    opened_from = django_filters.DateFilter(
+        label=_("opened from"), method="filter_opened_from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    opened_to = django_filters.DateFilter(
+        label=_("opened to"), method="filter_opened_to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    product = django_filters.ModelChoiceFilter(
+        label=_("product category"), queryset=ProductCategory.objects.all(), method="filter_product", empty_label=_("any")
+    )
+    sku = django_filters.CharFilter(label=_("SKU"), method="filter_sku")
     sort = django_filters.ChoiceFilter(
         label=_("order by"),
         empty_label=_("deadline, most urgent first"),
@@ -126,6 +139,21 @@ class CaseQueueFilter(django_filters.FilterSet):
     def filter_crisis(self, queryset, name, value):
         return queryset.filter(Q(crisis=True) | Q(queue__purpose=Queue.Purpose.CRISIS)) if value else queryset
 
+    def filter_keyword(self, queryset, name, value):
+        return queryset.filter(pk__in=CaseKeyword.objects.filter(word=value.strip()).values("case_id"))
+
+    def filter_opened_from(self, queryset, name, value):
+        return queryset.filter(opened_at__gte=_local_midnight(value))
+
+    def filter_opened_to(self, queryset, name, value):
+        return queryset.filter(opened_at__lt=_local_midnight(value + timedelta(days=1)))
+
+    def filter_product(self, queryset, name, value):
+        return queryset.filter(Exists(CaseLine.objects.filter(case_id=OuterRef("pk"), order_line__category_id=value.pk)))
+
+    def filter_sku(self, queryset, name, value):
+        return queryset.filter(Exists(CaseLine.objects.filter(case_id=OuterRef("pk"), order_line__sku=value.strip())))
+
     def filter_sort(self, queryset, name, value):
         orderings = {
             "newest": ("-opened_at", "-id"),
@@ -138,3 +166,7 @@ class CaseQueueFilter(django_filters.FilterSet):
         if not self.form.cleaned_data.get("state"):
             queryset = queryset.filter(state__in=OPEN_STATES)
         return super().filter_queryset(queryset)
+
+
+def _local_midnight(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))

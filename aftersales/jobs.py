@@ -119,6 +119,33 @@ def sweep_claimant_flags(at: datetime | None = None, *, since: timedelta = timed
     return flagged
 
 
+def cost_ratio_alerts(at: datetime | None = None) -> int:
+    """This month's after-sales cost above a third of the gross margin, per product category: alert the supervisors once."""
+    from django.utils.translation import gettext as _
+
+    from aftersales.permissions import SUPERVISOR
+    from aftersales.services.notify import alert_staff
+    from reports.periods import month_of
+    from reports.selectors import cost_ratio
+
+    at = at or timezone.now()
+    month = month_of(timezone.localtime(at).date())
+    written = 0
+    for row in cost_ratio(month):
+        if not row.alert:
+            continue
+        share = f"{row.ratio * 100:.1f}%" if row.ratio is not None else "∞"
+        with transaction.atomic():
+            written += alert_staff(
+                [SUPERVISOR],
+                subject=_("After-sales cost above a third of the margin: %(category)s") % {"category": row.category},
+                body=_("%(month)s, %(category)s: after-sales cost ¥%(cost)s against a gross margin of ¥%(margin)s (%(share)s).")
+                % {"month": f"{row.month:%Y-%m}", "category": row.category, "cost": row.cost, "margin": row.margin, "share": share},
+                key=f"cost_ratio:{row.month:%Y-%m}:{row.category_id or 'none'}",
+            )
+    return written
+
+
 def deliver_notifications(at: datetime | None = None) -> int:
     outcome = deliver_due(at=at)
     return outcome["sent"]
@@ -140,6 +167,7 @@ JOBS: dict[str, Job] = {
         Job("stage_alerts", sweep_stage_alerts, 60),
         Job("sla", sweep_sla, 60),
         Job("claimant_flags", sweep_claimant_flags, 3600),
+        Job("cost_ratio_alerts", cost_ratio_alerts, 3600),
         Job("deliver_notifications", deliver_notifications, 10),
     ]
 }

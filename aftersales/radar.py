@@ -6,12 +6,14 @@ weight; the urgency it suggests is a fixed step function of the total weight.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
 from aftersales.models import LexiconWord
 
 _lock = threading.Lock()
+logging.getLogger("jieba").setLevel(logging.WARNING)
 _added: set[str] = set()
 
 
@@ -62,3 +64,22 @@ def analyse(text: str) -> Radar:
         if word in tokens
     ]
     return Radar(hits, sum(hit["weight"] for hit in hits))
+
+
+#: Words that say nothing about a defect.
+STOPWORDS = frozenset(
+    "收到 一次 一样 申请 售后 要求 问题 还是 就是 已经 没有 什么 一下 麻烦 谢谢 商品 东西 我们 你们 我的 这个 那个 "
+    "现在 今天 昨天 时候 感觉 怎么 可以 希望 处理 一直 而且 但是 然后 不是 需要 发现 直接 几天 两次 三天 一周 刚收 "
+    "一件 两件 下单 不了 新买 刚买 突然 这次 之后 以后 收货 到货 一个 两个 一点".split()
+)
+
+
+def keywords(text: str, *, top: int = 6) -> list[str]:
+    """The reason's keywords for the defect word cloud (jieba TF-IDF, without stopwords, digits and single characters)."""
+    import jieba.analyse
+
+    text = (text or "").strip()
+    if not text:
+        return []
+    words = jieba.analyse.extract_tags(text, topK=top + 6)
+    return [w for w in words if len(w) > 1 and not w.isdigit() and w not in STOPWORDS and len(w) <= 30][:top]

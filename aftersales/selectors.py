@@ -50,6 +50,8 @@ AREAS: dict[str, set[str]] = {
     "approvals": {SUPERVISOR},
     "finance": {FINANCE},
     "risk": {SUPERVISOR},
+    "money_reports": {FINANCE, SUPERVISOR},
+    "analytics": {SUPERVISOR},
 }
 
 

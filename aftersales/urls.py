@@ -21,6 +21,7 @@ urlpatterns = [
     path("qc/", work.qc, name="qc"),
     path("approvals/", work.approvals, name="approvals"),
     path("finance/", work.finance, name="finance"),
+    path("finance/batch/", work.finance_batch, name="finance_batch"),
     path("risk/claimants/", risk.claimants, name="claimants"),
     path("risk/claimants/<int:flag_id>/clear/", risk.claimant_clear, name="claimant_clear"),
 ]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("reports/", include("reports.urls")),
     path("", include("aftersales.urls")),
 ]
 # Uploaded QC photos are never served from MEDIA_URL: the case page's photo view checks who may see them.

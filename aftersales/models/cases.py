@@ -679,7 +679,11 @@ class CaseEvent(models.Model):
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["case", "created_at"], name="caseevent_case_time")]
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="caseevent_case_time"),
+            # Reports over a period (the waiting-time heatmap).
+            models.Index(fields=["created_at"], name="caseevent_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.name or self.kind} @ {self.created_at:%Y-%m-%d %H:%M}"
@@ -687,6 +691,36 @@ class CaseEvent(models.Model):
     @property
     def actor_label(self) -> str:
         return str(self.actor) if self.actor_id else str(_("System"))
+
+
+class CaseKeyword(models.Model):
+    """A keyword of the customer's reason (jieba), kept per case for the defect word cloud.
+
+    The opening time and the case's main product category and SKU (its most valuable line) are
+    copied here so the word cloud is one indexed GROUP BY, whatever the number of cases.
+    """
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="keywords")
+    word = models.CharField(_("word"), max_length=30)
+    opened_at = models.DateTimeField(_("opened at"))
+    product_category = models.ForeignKey(
+        ProductCategory, verbose_name=_("product category"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    sku = models.CharField(_("SKU"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("case keyword")
+        verbose_name_plural = _("case keywords")
+        constraints = [models.UniqueConstraint(fields=["case", "word"], name="casekeyword_unique_word_per_case")]
+        indexes = [
+            models.Index(fields=["opened_at", "word"], name="casekeyword_opened_word"),
+            models.Index(fields=["product_category", "opened_at"], name="casekeyword_category_opened"),
+            models.Index(fields=["sku", "opened_at"], name="casekeyword_sku_opened"),
+            models.Index(fields=["word", "opened_at"], name="casekeyword_word_opened"),
+        ]
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class Inspection(models.Model):
@@ -807,7 +841,7 @@ class Compensation(ConcurrentTransitionMixin, models.Model):
         blank=True,
         related_name="+",
     )
-    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True, db_index=True)
     paid_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("paid by"),
@@ -900,6 +934,7 @@ __all__ = [
     "Attribution",
     "Case",
     "CaseEvent",
+    "CaseKeyword",
     "CaseLine",
     "CaseNumberSequence",
     "CaseQuerySet",

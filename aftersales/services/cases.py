@@ -31,6 +31,7 @@ from aftersales.models import (
     OPEN_STATES,
     Case,
     CaseEvent,
+    CaseKeyword,
     CaseLine,
     CaseState,
     Compensation,
@@ -56,7 +57,7 @@ from aftersales.services.compensations import (
     make_approved_payable,
     void_unpaid,
 )
-from aftersales.radar import analyse
+from aftersales.radar import analyse, keywords
 from aftersales.risk import crisis_reasons, customer_facts, is_high_value
 from aftersales.rules import CaseContext, run_rules
 from aftersales.services.automation import apply_sla, raise_crisis, route_new_case
@@ -253,6 +254,19 @@ def case_open(
     case.save()
     CaseLine.objects.bulk_create(
         [CaseLine(case=case, order_line=line, quantity=quantity) for line, quantity in validated]
+    )
+    main_line = max(validated, key=lambda pair: pair[0].unit_price * pair[1])[0] if validated else None
+    CaseKeyword.objects.bulk_create(
+        [
+            CaseKeyword(
+                case=case,
+                word=word,
+                opened_at=at,
+                product_category_id=main_line.category_id if main_line else None,
+                sku=main_line.sku if main_line else "",
+            )
+            for word in keywords(reason)
+        ]
     )
     case_event_record(
         case=case,

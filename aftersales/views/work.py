@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from aftersales import services
+from aftersales.errors import NotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -21,7 +30,7 @@ from aftersales.selectors import (
     qc_worklist_for,
     start_area,
 )
-from aftersales.views._common import area_required
+from aftersales.views._common import area_required, error_text, safe_next
 from aftersales.views.queue import _page_size
 from config.pagination import CappedCountPaginator
 
@@ -131,3 +140,47 @@ def finance(request):
 
 
 __all__ = ["approvals", "finance", "home", "qc"]
+
+
+class BatchPayoutForm(forms.Form):
+    batch_reference = forms.CharField(
+        label=gettext_lazy("Batch reference"),
+        max_length=48,
+        help_text=gettext_lazy("Each compensation is recorded as <batch reference>-<compensation number>."),
+    )
+    compensations = forms.TypedMultipleChoiceField(coerce=int, choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["compensations"].choices = [
+            (value, value) for value in self.data.getlist("compensations") if value.isdigit() and int(value) < 2**63
+        ][:200]
+
+
+@require_POST
+@area_required("finance")
+def finance_batch(request):
+    """Mark several payable compensations paid under one batch reference; each is its own service call."""
+    form = BatchPayoutForm(request.POST)
+    back = safe_next(request, reverse("desk:finance"))
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields and form.fields[field].label else ""
+            for error in errors:
+                messages.error(request, f"{label}: {error}" if label else error)
+        return HttpResponseRedirect(back)
+    batch = form.cleaned_data["batch_reference"].strip()
+    paid, failed = [], []
+    for comp_id in form.cleaned_data["compensations"]:
+        try:
+            services.compensation_mark_paid(compensation_id=comp_id, actor=request.user, payout_reference=f"{batch}-{comp_id}")
+            paid.append(str(comp_id))
+        except (NotAllowed, PermissionDenied, ValidationError) as exc:
+            failed.append(f"#{comp_id}: {error_text(exc) or _('You do not have permission to do that.')}")
+    if paid:
+        messages.success(
+            request, _("%(count)s payout(s) recorded under %(batch)s: #%(ids)s.") % {"count": len(paid), "batch": batch, "ids": ", #".join(paid)}
+        )
+    for message in failed:
+        messages.error(request, message)
+    return HttpResponseRedirect(back)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("compensation/", views.compensation_report, name="compensation"),
+    path("compensation/export/<slug:fmt>/", views.compensation_export, name="compensation_export"),
+    path("costs/", views.costs, name="costs"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("heatmap/", views.heatmap, name="heatmap"),
+    path("words/", views.words, name="words"),
+    path("team/", views.team, name="team"),
+]

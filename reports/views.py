@@ -1,0 +1,235 @@
+"""Report pages: finance's compensation report and exports, the cost funnel and ratio, and the
+supervisors' KPI dashboard, waiting-time heatmap, defect word cloud and team performance."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django import forms
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aftersales.models import CaseState, Compensation
+from aftersales.views._common import area_required
+from aftersales.views.queue import _page_size
+from config.pagination import CappedCountPaginator
+from customers.masking import can_see_pii
+from customers.models import ProductCategory
+from reports import charts, exports, selectors
+from reports.filters import CompensationReportFilter
+from reports.periods import Period, month_of, parse_period, today
+
+WEEKDAYS = [gettext_lazy("Mon"), gettext_lazy("Tue"), gettext_lazy("Wed"), gettext_lazy("Thu"), gettext_lazy("Fri"), gettext_lazy("Sat"), gettext_lazy("Sun")]
+
+
+class PeriodForm(forms.Form):
+    date_from = forms.DateField(label=gettext_lazy("from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=gettext_lazy("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def period(self, default_days: int) -> Period:
+        data = self.cleaned_data if self.is_valid() else {}
+        return parse_period(data.get("date_from"), data.get("date_to"), default_days=default_days)
+
+
+def _period_form(request, default_days: int, extra: type[forms.Form] | None = None):
+    form = (extra or PeriodForm)(request.GET or None)
+    return form, form.period(default_days)
+
+
+# --------------------------------------------------------------------------
+# Compensation report (finance)
+# --------------------------------------------------------------------------
+def _report_filter(request) -> CompensationReportFilter:
+    return CompensationReportFilter(request.GET, queryset=Compensation.objects.all())
+
+
+@area_required("money_reports")
+def compensation_report(request):
+    report = _report_filter(request)
+    queryset = report.qs
+    totals = selectors.compensation_totals(queryset, report.basis_field)
+    paginator = CappedCountPaginator(selectors.compensation_rows(queryset), _page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    chart = charts.stacked_bars(
+        _("Compensation by day and kind"),
+        [f"{entry['day']:%m-%d}" for entry in totals.days],
+        [(label, [entry["by_kind"].get(kind, 0) for entry in totals.days]) for kind, label in totals.kinds],
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "reports/compensation.html",
+        {
+            "filter": report,
+            "period": report.period,
+            "totals": totals,
+            "chart": chart,
+            "page": page,
+            "paginator": paginator,
+            "show_pii": can_see_pii(request.user),
+            "csv_url": f"{reverse('reports:compensation_export', args=['csv'])}?{query.urlencode()}",
+            "xlsx_url": f"{reverse('reports:compensation_export', args=['xlsx'])}?{query.urlencode()}",
+        },
+    )
+
+
+@area_required("money_reports")
+def compensation_export(request, fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    report = _report_filter(request)
+    basis = (report.form.cleaned_data.get("basis") if report.form.is_valid() else None) or "paid"
+    filename = f"compensation_{basis}_{report.period.label()}"
+    queryset = selectors.compensation_rows(report.qs)
+    show_pii = can_see_pii(request.user)
+    if fmt == "csv":
+        return exports.csv_response(queryset, filename=filename, show_pii=show_pii)
+    return exports.xlsx_response(queryset, filename=filename, show_pii=show_pii, sheet_title=_("Compensation"))
+
+
+# --------------------------------------------------------------------------
+# Cost funnel and cost ratio (finance and supervisors)
+# --------------------------------------------------------------------------
+@area_required("money_reports")
+def costs(request):
+    form, period = _period_form(request, default_days=90)
+    funnel_rows = selectors.cost_funnel(period)
+    ratio_rows = selectors.cost_ratio(period)
+    this_month = month_of(today()).start
+    alerts = [row for row in ratio_rows if row.month == this_month and row.alert]
+    by_month: dict[date, dict] = {}
+    for row in ratio_rows:
+        entry = by_month.setdefault(row.month, {"month": row.month, "cost": Decimal(0), "margin": Decimal(0)})
+        entry["cost"] += row.cost
+        entry["margin"] += row.margin
+    months = []
+    for entry in sorted(by_month.values(), key=lambda e: e["month"]):
+        ratio = (entry["cost"] / entry["margin"] * 100).quantize(Decimal("0.1")) if entry["margin"] > 0 else None
+        months.append({**entry, "ratio": ratio, "alert": ratio is not None and ratio > Decimal("33.3")})
+    return render(
+        request,
+        "reports/costs.html",
+        {
+            "form": form,
+            "period": period,
+            "funnel": funnel_rows,
+            "funnel_chart": charts.funnel(_("Compensation cost funnel"), funnel_rows),
+            "ratio_rows": ratio_rows,
+            "months": months,
+            "ratio_chart": charts.hbars(
+                _("After-sales cost as a share of gross margin"),
+                [(f"{m['month']:%Y-%m}", float(m["ratio"] or 0), f"{m['ratio']}%" if m["ratio"] is not None else "—") for m in months],
+                color=charts.PALETTE[3],
+            ),
+            "alerts": alerts,
+            "threshold": "33.3",
+        },
+    )
+
+
+# --------------------------------------------------------------------------
+# Supervisors: KPI dashboard, waiting-time heatmap, word cloud, team
+# --------------------------------------------------------------------------
+def _fmt_kpi(kpi, value) -> str:
+    if value is None:
+        return "—"
+    return f"{value}{kpi.unit}" if kpi.unit in ("%", "h", "/5") else f"{value}"
+
+
+@area_required("analytics")
+def dashboard(request):
+    form, period = _period_form(request, default_days=56)
+    data = selectors.kpis(period)
+    labels = [f"{week['week']:%m-%d}" for week in data["weeks"]]
+    cards = []
+    for kpi in selectors.KPIS:
+        value = data["overall"][kpi.key]
+        cards.append(
+            {
+                "kpi": kpi,
+                "value": _fmt_kpi(kpi, value),
+                "target": _fmt_kpi(kpi, kpi.target),
+                "status": selectors.kpi_status(kpi, value),
+                "better": kpi.better,
+                "chart": charts.trend(
+                    str(kpi.label), labels, [week[kpi.key] for week in data["weeks"]], target=kpi.target, unit=kpi.unit, better=kpi.better
+                ),
+            }
+        )
+    return render(request, "reports/dashboard.html", {"form": form, "period": period, "cards": cards, "counts": data["counts"]})
+
+
+class HeatmapForm(PeriodForm):
+    node = forms.ChoiceField(
+        label=gettext_lazy("node"),
+        required=False,
+        choices=[("", gettext_lazy("all nodes where the customer waits on us"))]
+        + [(state, CaseState(state).label) for state in selectors.WAITING_NODES],
+    )
+
+
+def _duration(seconds: float) -> str:
+    hours = seconds / 3600
+    if hours >= 24:
+        return _("%(days).1f days") % {"days": hours / 24}
+    if hours >= 1:
+        return _("%(hours).1f h") % {"hours": hours}
+    return _("%(minutes).0f min") % {"minutes": seconds / 60}
+
+
+@area_required("analytics")
+def heatmap(request):
+    form, period = _period_form(request, default_days=30, extra=HeatmapForm)
+    node = form.cleaned_data.get("node") if form.is_valid() else ""
+    data = selectors.waiting_heatmap(period, node or None)
+    chart = charts.heatmap(
+        _("Median customer waiting time by weekday and hour"), data["grid"], rows=[str(d) for d in WEEKDAYS], peak=data["max"], fmt=_duration
+    )
+    cells = sum(cell["count"] for cell in data["grid"].values())
+    return render(request, "reports/heatmap.html", {"form": form, "period": period, "chart": chart, "waits": cells})
+
+
+class WordsForm(PeriodForm):
+    category = forms.ModelChoiceField(
+        label=gettext_lazy("product category"), queryset=ProductCategory.objects.all(), required=False, empty_label=gettext_lazy("all")
+    )
+    sku = forms.CharField(label=gettext_lazy("SKU"), required=False, max_length=40)
+
+
+@area_required("analytics")
+def words(request):
+    form, period = _period_form(request, default_days=30, extra=WordsForm)
+    data = form.cleaned_data if form.is_valid() else {}
+    category, sku = data.get("category"), (data.get("sku") or "").strip()
+    cloud = selectors.word_cloud(period, category=category.pk if category else None, sku=sku)
+    queue = reverse("desk:queue")
+
+    def url(word: str) -> str:
+        params = {"keyword": word, "state": "any", "opened_from": period.start.isoformat(), "opened_to": period.end.isoformat()}
+        if category:
+            params["product"] = category.pk
+        if sku:
+            params["sku"] = sku
+        return f"{queue}?{urlencode(params)}"
+
+    for item in cloud:
+        item["url"] = url(item["word"])
+    chart = charts.word_cloud(_("Defect keywords"), cloud, url=url)
+    return render(request, "reports/words.html", {"form": form, "period": period, "cloud": cloud, "chart": chart})
+
+
+@area_required("analytics")
+def team(request):
+    form, period = _period_form(request, default_days=30)
+    rows = selectors.team_performance(period)
+    chart = charts.hbars(
+        _("Cases per agent"), [(row["name"], row["cases"], str(row["cases"])) for row in rows[:20]], color=charts.PALETTE[0]
+    )
+    return render(request, "reports/team.html", {"form": form, "period": period, "rows": rows, "chart": chart})
+
