@@ -56,7 +56,7 @@ def parse_period(start: date | None, end: date | None, *, default_days: int = 30
     if start is None:
         start = end - timedelta(days=default_days - 1)
     if end is None:
-        end = min(today(), start + timedelta(days=default_days - 1))
+        end = max(start, today())
     if end < start:
         start, end = end, start
     if (end - start).days + 1 > max_days:

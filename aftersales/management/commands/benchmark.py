@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import platform
 import statistics
+import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -75,6 +77,13 @@ class Command(BaseCommand):
             ("qc", "QC page: in QC", reverse("desk:qc"), {"tab": "in_qc"}),
             ("supervisor", "approvals", reverse("desk:approvals"), {}),
             ("finance", "payouts", reverse("desk:finance"), {}),
+            ("finance", "report: compensation, paid, 30 days", reverse("reports:compensation"), {}),
+            ("finance", "report: compensation, approved, 365 days", reverse("reports:compensation"), {"basis": "approved", "date_from": _days_ago(364)}),
+            ("finance", "report: cost funnel and ratio, 90 days", reverse("reports:costs"), {}),
+            ("supervisor", "report: KPI dashboard, 8 weeks", reverse("reports:dashboard"), {}),
+            ("supervisor", "report: waiting heatmap, 30 days", reverse("reports:heatmap"), {}),
+            ("supervisor", "report: defect word cloud, 30 days", reverse("reports:words"), {}),
+            ("supervisor", "report: team performance, 30 days", reverse("reports:team"), {}),
         ]
         if comp is None:
             self.stderr.write("No payable compensation: the payouts page will be empty.")
@@ -102,6 +111,7 @@ class Command(BaseCommand):
             rows.append((label, who, statistics.median(times), max(times), queries))
             self.stdout.write(f"{label:45} {who:10} median {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms  {queries} queries")
 
+        export_rows = [self._time_export(clients["finance"], fmt, days) for fmt, days in (("csv", 365), ("xlsx", 365))]
         job_rows = self._time_jobs() if jobs else []
 
         vendor = connection.vendor
@@ -118,6 +128,12 @@ class Command(BaseCommand):
             "| page | as | median | worst | queries |",
             "|---|---|---:|---:|---:|",
             *[f"| {label} | {who} | {median:.0f} ms | {worst:.0f} ms | {queries} |" for label, who, median, worst, queries in rows],
+            "",
+            "Exports of the compensation report (approved in the last 365 days), streamed to the end:",
+            "",
+            "| export | rows | time | growth of the process's peak memory |",
+            "|---|---:|---:|---:|",
+            *[f"| {fmt.upper()} | {count:,} | {seconds:.1f} s | {peak / 1e6:.1f} MB |" for fmt, count, seconds, peak in export_rows],
             *(
                 [
                     "",
@@ -143,6 +159,33 @@ class Command(BaseCommand):
         DOC.write_text(text, encoding="utf-8")
         self.stdout.write(self.style.SUCCESS(f"Written to {DOC.relative_to(settings.BASE_DIR)}"))
 
+    def _time_export(self, client, fmt: str, days: int) -> tuple:
+        """Stream an export to the end, counting its rows: time, and how far the process's peak memory grew."""
+        import resource
+
+        url = reverse("reports:compensation_export", args=[fmt])
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        started = time.perf_counter()
+        response = client.get(url, {"basis": "approved", "date_from": _days_ago(days - 1)})
+        size, lines = 0, 0
+        for chunk in response.streaming_content:
+            size += len(chunk)
+            if fmt == "csv":
+                lines += chunk.count(b"\n") if isinstance(chunk, bytes) else chunk.count("\n")
+        seconds = time.perf_counter() - started
+        peak = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before)
+        if fmt == "xlsx":
+            from openpyxl import load_workbook
+
+            response = client.get(url, {"basis": "approved", "date_from": _days_ago(days - 1)})
+            with tempfile.TemporaryFile() as handle:
+                for chunk in response.streaming_content:
+                    handle.write(chunk)
+                handle.seek(0)
+                lines = sum(1 for _row in load_workbook(handle, read_only=True).worksheets[0].iter_rows())
+        self.stdout.write(f"export {fmt}: {lines - 1:,} rows, {size / 1e6:.1f} MB in {seconds:.1f} s, peak memory +{peak / 1e6:.1f} MB")
+        return fmt, lines - 1, seconds, peak
+
     def _time_jobs(self) -> list[tuple]:
         from aftersales.jobs import JOBS
 
@@ -155,6 +198,10 @@ class Command(BaseCommand):
             rows.append((name, done, elapsed, len(ctx.captured_queries)))
             self.stdout.write(f"job {name:25} {done:5} rows  {elapsed:8.1f} ms  {len(ctx.captured_queries)} queries")
         return rows
+
+
+def _days_ago(days: int) -> str:
+    return (timezone.localdate() - timedelta(days=days)).isoformat()
 
 
 def _cpus() -> int:
