@@ -20,7 +20,7 @@ NAV = [
 ]
 
 REPORT_TABS = [
-    ("money_reports", "reports:compensation", _("Compensation")),
+    ("money_reports", "reports:compensation", _("Compensation report")),
     ("money_reports", "reports:costs", _("Cost funnel and ratio")),
     ("analytics", "reports:dashboard", _("KPIs")),
     ("analytics", "reports:heatmap", _("Waiting heatmap")),

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from aftersales.models import LexiconWord
 
 _lock = threading.Lock()
-logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+def _jieba():
+    """jieba, quiet (it logs its dictionary loading at DEBUG level to stderr otherwise)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
 _added: set[str] = set()
 
 
@@ -39,8 +46,7 @@ class Radar:
 
 
 def _tokens(text: str, words: list[str]) -> set[str]:
-    import jieba
-
+    jieba = _jieba()
     with _lock:
         for word in words:
             if word not in _added:
@@ -76,6 +82,7 @@ STOPWORDS = frozenset(
 
 def keywords(text: str, *, top: int = 6) -> list[str]:
     """The reason's keywords for the defect word cloud (jieba TF-IDF, without stopwords, digits and single characters)."""
+    _jieba()
     import jieba.analyse
 
     text = (text or "").strip()
