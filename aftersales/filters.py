@@ -76,6 +76,10 @@ class CaseQueueFilter(django_filters.FilterSet):
     vip = django_filters.BooleanFilter(label=_("VIP only"), method="filter_vip", widget=forms.CheckboxInput)
     crisis = django_filters.BooleanFilter(label=_("crisis only"), method="filter_crisis", widget=forms.CheckboxInput)
     keyword = django_filters.CharFilter(label=_("keyword"), method="filter_keyword")
+    keyword_category = django_filters.ModelChoiceFilter(
+        queryset=ProductCategory.objects.all(), method="keep", widget=forms.HiddenInput
+    )
+    keyword_sku = django_filters.CharFilter(method="keep", widget=forms.HiddenInput)
     opened_from = django_filters.DateFilter(
         label=_("opened from"), method="filter_opened_from", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -140,13 +144,22 @@ class CaseQueueFilter(django_filters.FilterSet):
         return queryset.filter(Q(crisis=True) | Q(queue__purpose=Queue.Purpose.CRISIS)) if value else queryset
 
     def filter_keyword(self, queryset, name, value):
-        return queryset.filter(pk__in=CaseKeyword.objects.filter(word=value.strip()).values("case_id"))
+        words = CaseKeyword.objects.filter(word=value.strip())
+        data = self.form.cleaned_data
+        if data.get("keyword_category"):
+            words = words.filter(product_category=data["keyword_category"])
+        if data.get("keyword_sku"):
+            words = words.filter(sku=data["keyword_sku"].strip())
+        return queryset.filter(pk__in=words.values("case_id"))
+
+    def keep(self, queryset, name, value):
+        return queryset  # read by filter_keyword
 
     def filter_opened_from(self, queryset, name, value):
         return queryset.filter(opened_at__gte=_local_midnight(value))
 
     def filter_opened_to(self, queryset, name, value):
-        return queryset.filter(opened_at__lt=_local_midnight(value + timedelta(days=1)))
+        return queryset.filter(opened_at__lt=_local_midnight(value) + timedelta(days=1))
 
     def filter_product(self, queryset, name, value):
         return queryset.filter(Exists(CaseLine.objects.filter(case_id=OuterRef("pk"), order_line__category_id=value.pk)))
@@ -169,4 +182,6 @@ class CaseQueueFilter(django_filters.FilterSet):
 
 
 def _local_midnight(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+    from reports.periods import clamp
+
+    return timezone.make_aware(datetime.combine(clamp(day), time.min))

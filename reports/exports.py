@@ -118,6 +118,17 @@ def rows(queryset, *, show_pii: bool) -> Iterator[list]:
         ]
 
 
+#: A cell starting with one of these is a formula to a spreadsheet program: the export quotes it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value):
+    """Text for a spreadsheet cell: never a formula (CSV/formula injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -131,7 +142,7 @@ def csv_response(queryset, *, filename: str, show_pii: bool) -> StreamingHttpRes
         yield writer.writerow(columns())
         for row in rows(queryset, show_pii=show_pii):
             yield writer.writerow(
-                [value.strftime("%Y-%m-%d %H:%M:%S") if hasattr(value, "strftime") else value for value in row]
+                [value.strftime("%Y-%m-%d %H:%M:%S") if hasattr(value, "strftime") else safe_text(value) for value in row]
             )
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
@@ -153,9 +164,12 @@ def xlsx_response(queryset, *, filename: str, show_pii: bool, sheet_title: str) 
         cell.font = bold
         header.append(cell)
     sheet.append(header)
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     money_column = 7
     for row in rows(queryset, show_pii=show_pii):
         # Plain values are fastest; openpyxl formats the datetimes itself. Only the amount gets a money format.
+        row = [safe_text(ILLEGAL_CHARACTERS_RE.sub("", v)) if isinstance(v, str) else v for v in row]
         amount = WriteOnlyCell(sheet, value=row[money_column])
         amount.number_format = "#,##0.00"
         row[money_column] = amount

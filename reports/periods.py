@@ -49,8 +49,17 @@ def month_of(day: date) -> Period:
     return Period(start, following - timedelta(days=1))
 
 
+#: Dates outside these years are clamped (a typo like 0001-01-01 must not overflow).
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def clamp(day: date | None) -> date | None:
+    return None if day is None else min(max(day, EARLIEST), LATEST)
+
+
 def parse_period(start: date | None, end: date | None, *, default_days: int = 30, max_days: int = 400) -> Period:
     """A period from optional bounds: missing ones default to the last ``default_days``; reversed ones are swapped."""
+    start, end = clamp(start), clamp(end)
     if start is None and end is None:
         return last_days(default_days)
     if start is None:

@@ -31,7 +31,6 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import (
     FINAL_STATES,
-    GOODS_RETURN_TYPES,
     Case,
     CaseEvent,
     CaseKeyword,
@@ -176,7 +175,11 @@ class CostRow:
 
     @property
     def alert(self) -> bool:
-        return (self.margin <= 0 and self.cost > 0) or (self.ratio is not None and self.ratio > COST_RATIO_ALERT)
+        """Cost above a third of the margin, compared exactly (not the rounded ratio). Complaints without goods
+        have no margin of their own: their row is shown, never alerted."""
+        if self.category_id is None:
+            return False
+        return self.cost > 0 and self.cost * 3 > self.margin
 
 
 def cost_ratio(period: Period) -> list[CostRow]:
@@ -274,7 +277,7 @@ def kpis(period: Period) -> dict:
                 filter=Q(state=S.CLOSED, escalated_at__isnull=True)
                 & ~Q(Exists(CaseEvent.objects.filter(case_id=OuterRef("pk"), name="decline"))),
             ),
-            returns=Count("id", filter=Q(request_type__in=GOODS_RETURN_TYPES) | Q(request_type=RequestType.REFUND_ONLY)),
+            returns=Count("id", filter=Q(request_type__in=(RequestType.RETURN_REFUND, RequestType.REFUND_ONLY))),
             complaints=Count("id", filter=Q(request_type=RequestType.COMPLAINT)),
             responded=Count("id", filter=Q(first_response_at__isnull=False)),
             response=Avg(response, filter=Q(first_response_at__isnull=False)),
@@ -291,12 +294,13 @@ def kpis(period: Period) -> dict:
             response_sum += row["response"] * row["responded"]
 
     rated = (
-        Case.objects.filter(rated_at__gte=period.since, rated_at__lt=period.until, csat__isnull=False)
+        Case.objects.filter(rated_at__gte=period.since, rated_at__lt=period.until)
+        .filter(Q(csat__isnull=False) | Q(nps__isnull=False))
         .order_by()
         .annotate(week=TruncWeek("rated_at", tzinfo=local))
         .values("week")
         .annotate(
-            n=Count("id"),
+            n=Count("csat"),
             csat_avg=Avg("csat"),
             promoters=Count("id", filter=Q(nps__gte=9)),
             detractors=Count("id", filter=Q(nps__lte=6)),
@@ -311,7 +315,8 @@ def kpis(period: Period) -> dict:
         totals["promoters"] += row["promoters"]
         totals["detractors"] += row["detractors"]
         totals["nps_n"] += row["nps_n"]
-        csat_sum += Decimal(str(row["csat_avg"])) * row["n"]
+        if row["csat_avg"] is not None:
+            csat_sum += Decimal(str(row["csat_avg"])) * row["n"]
 
     orders = (
         Order.objects.filter(placed_at__gte=period.since, placed_at__lt=period.until)
@@ -324,27 +329,30 @@ def kpis(period: Period) -> dict:
         weekly[_to_date(row["week"])]["orders"] = row["n"]
         totals["orders"] += row["n"]
 
-    repurchase = (
+    closed_cases = (
         Case.objects.filter(state=S.CLOSED, closed_at__gte=period.since, closed_at__lt=period.until)
         .order_by()
-        .annotate(
-            week=TruncWeek("closed_at", tzinfo=local),
-            again=Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("closed_at"))),
-        )
+        .annotate(again=Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("closed_at"))))
+    )
+    repurchase = (
+        closed_cases.annotate(week=TruncWeek("closed_at", tzinfo=local))
         .values("week")
         .annotate(n=Count("customer_id", distinct=True), back=Count("customer_id", distinct=True, filter=Q(again=True)))
     )
     for row in repurchase:
         weekly[_to_date(row["week"])]["repurchase"] = row
-        totals["closed_customers"] += row["n"]
-        totals["came_back"] += row["back"]
+    # The whole period in one query: a customer with cases closed in two weeks counts once.
+    whole = closed_cases.aggregate(n=Count("customer_id", distinct=True), back=Count("customer_id", distinct=True, filter=Q(again=True)))
+    totals["closed_customers"], totals["came_back"] = whole["n"], whole["back"]
 
     def figures(data: dict, *, response=None, csat=None) -> dict:
         rated_row = data.get("rated") or {}
         rep = data.get("repurchase") or {}
         nps_n = rated_row.get("nps_n", 0)
         return {
-            "first_response_hours": (Decimal(response.total_seconds()) / 3600).quantize(Decimal("0.1")) if response else None,
+            "first_response_hours": (
+                (Decimal(response.total_seconds()) / 3600).quantize(Decimal("0.1")) if response is not None else None
+            ),
             "resolution_rate": _pct(data.get("finished", 0), data.get("n", 0)),
             "first_contact_resolution": _pct(data.get("one_pass", 0), data.get("closed", 0)),
             "csat": Decimal(str(csat)).quantize(Decimal("0.01")) if csat is not None else None,
@@ -372,6 +380,7 @@ def kpis(period: Period) -> dict:
     overall = figures(
         overall_data,
         response=(response_sum / totals["responded"]) if totals["responded"] else None,
+        # (``response`` may be exactly zero: answered at once)
         csat=(csat_sum / totals["rated"]) if totals["rated"] else None,
     )
     return {"overall": overall, "weeks": weeks, "counts": dict(totals)}
@@ -388,6 +397,8 @@ def kpi_status(kpi: Kpi, value) -> str:
 # --------------------------------------------------------------------------
 # Waiting-time heatmap
 # --------------------------------------------------------------------------
+#: How far back the heatmap looks for the event that began a wait (waits longer than this are left out).
+LOOKBACK_DAYS = 120
 #: Nodes where the customer waits on the merchant's side.
 WAITING_NODES = (S.PENDING_REVIEW, S.IN_QC, S.COMPENSATION, S.ESCALATED)
 
@@ -401,7 +412,9 @@ def waiting_heatmap(period: Period, node: str | None = None) -> dict:
     """
     nodes = [node] if node in WAITING_NODES else list(WAITING_NODES)
     offset = timezone.localtime(period.since).utcoffset() or timedelta(0)
-    params = [period.since - timedelta(days=60), period.until, period.since, period.until, *nodes]
+    adapt = connection.ops.adapt_datetimefield_value  # SQLite compares datetimes as UTC text
+    bounds = [adapt(value) for value in (period.since - timedelta(days=LOOKBACK_DAYS), period.until, period.since, period.until)]
+    params = [*bounds, *nodes]
     placeholders = ", ".join(["%s"] * len(nodes))
     events = CaseEvent._meta.db_table
     base = f"""

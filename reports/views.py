@@ -111,7 +111,7 @@ def costs(request):
     months = []
     for entry in sorted(by_month.values(), key=lambda e: e["month"]):
         ratio = (entry["cost"] / entry["margin"] * 100).quantize(Decimal("0.1")) if entry["margin"] > 0 else None
-        months.append({**entry, "ratio": ratio, "alert": ratio is not None and ratio > Decimal("33.3")})
+        months.append({**entry, "ratio": ratio, "alert": entry["cost"] > 0 and entry["cost"] * 3 > entry["margin"]})
     return render(
         request,
         "reports/costs.html",
@@ -213,9 +213,9 @@ def words(request):
     def url(word: str) -> str:
         params = {"keyword": word, "state": "any", "opened_from": period.start.isoformat(), "opened_to": period.end.isoformat()}
         if category:
-            params["product"] = category.pk
+            params["keyword_category"] = category.pk  # the same main category the cloud counted by
         if sku:
-            params["sku"] = sku
+            params["keyword_sku"] = sku
         return f"{queue}?{urlencode(params)}"
 
     for item in cloud:

@@ -126,3 +126,31 @@ def test_team_performance(november, users):
     assert agent["csat"] == D("4.00") and agent["rated"] == 2
     assert agent["granted"] == D("70.00")  # refund 40 + cash 30 (the coupon was refused)
     assert rows["supervisor"]["granted"] == D("1012.00") and rows["supervisor"]["cases"] == 0
+
+
+def test_the_heatmap_period_starts_at_local_midnight(november):
+    # C2's review ended Fri 11-06 06:00 local (= 11-05 22:00 UTC): it belongs to the 6th.
+    sixth = selectors.waiting_heatmap(Period(date(2026, 11, 6), date(2026, 11, 6)), "pending_review")
+    assert set(sixth["grid"]) == {(4, 22)}
+    fifth = selectors.waiting_heatmap(Period(date(2026, 11, 5), date(2026, 11, 5)), "pending_review")
+    assert fifth["grid"] == {}
+
+
+def test_repurchase_counts_each_customer_once_over_the_period(november, users):
+    from aftersales import services
+    from tests.reports.conftest import local
+
+    c3 = november["cases"][2]
+    services.compensation_add(case_id=c3.pk, actor=users["supervisor"], kind="coupon", amount="10", at=local(11, 16, 9))
+    services.case_propose(case_id=c3.pk, actor=users["supervisor"], at=local(11, 16, 10))
+    services.case_confirm(case_id=c3.pk, actor=users["channel"], at=local(11, 17, 10))  # A: a second closed case, another week
+    assert selectors.kpis(NOV)["overall"]["repurchase_rate"] == D("50.0")  # A (no new order) and B (ordered again)
+
+
+def test_the_complaints_row_is_shown_but_never_alerted_and_the_third_is_exact(november):
+    row = selectors.CostRow(date(2026, 11, 1), None, "无商品", cost=D("5"), margin=D("0"))
+    assert not row.alert
+    just_above = selectors.CostRow(date(2026, 11, 1), 1, "x", cost=D("100.01"), margin=D("300.00"))
+    exactly = selectors.CostRow(date(2026, 11, 1), 1, "x", cost=D("100.00"), margin=D("300.00"))
+    assert just_above.alert and not exactly.alert
+    assert just_above.ratio == D("0.3334")

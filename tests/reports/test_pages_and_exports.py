@@ -126,3 +126,38 @@ def test_word_cloud_links_to_the_cases_behind_a_word(login, users, november):
     battery = next(item for item in cloud if item["word"] == "电池")
     queue = client.get(battery["url"])
     assert {row["case"].pk for row in queue.context["rows"]} == {november["cases"][0].pk, november["cases"][2].pk}
+
+
+def test_exports_never_hand_a_formula_or_a_control_character_to_a_spreadsheet(login, users, november):
+    from openpyxl import load_workbook
+
+    from customers.models import Customer
+
+    Customer.objects.filter(name="顾客乙").update(name='=HYPERLINK("http://evil.example","点我")\x0b')
+    client = login(users["finance"])
+    rows = _csv(client.get(reverse("reports:compensation_export", args=["csv"]), MONTH))
+    names = {row[4] for row in rows[1:]}
+    assert all(not name.startswith("=") for name in names) and any(name.startswith("'=") for name in names)
+    response = client.get(reverse("reports:compensation_export", args=["xlsx"]), MONTH)
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    cells = [row[4] for row in sheet.iter_rows(min_row=2)]
+    assert all(cell.data_type == "s" for cell in cells)
+    assert any(cell.value.startswith("'=HYPERLINK") and "\x0b" not in cell.value for cell in cells)
+
+
+@pytest.mark.parametrize("query", [{"date_to": "0001-01-01"}, {"date_from": "9999-12-31"}, {"date_from": "abc"}])
+def test_absurd_dates_are_clamped_not_crashing(login, users, query):
+    client = login(users["supervisor"])
+    for name in ["reports:compensation", "reports:dashboard", "reports:heatmap", "reports:costs", "reports:words", "reports:team"]:
+        assert client.get(reverse(name), query).status_code == 200, name
+    assert client.get(reverse("reports:compensation_export", args=["csv"]), query).status_code == 200
+    assert client.get(reverse("desk:queue"), {"opened_to": "9999-12-31", "opened_from": "0001-01-01"}).status_code == 200
+
+
+def test_a_word_filtered_by_category_links_to_exactly_its_cases(login, users, november):
+    client = login(users["supervisor"])
+    digital = november["categories"]["digital"]
+    cloud = client.get(reverse("reports:words"), {**MONTH, "category": digital.pk}).context["cloud"]
+    battery = next(item for item in cloud if item["word"] == "电池")
+    queue = client.get(battery["url"])
+    assert len(queue.context["rows"]) == battery["count"] == 1
