@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_fsm import has_transition_perm
-from simple_history.admin import SimpleHistoryAdmin
+from aftersales.admin_versions import VersionedAdmin
 
 from aftersales import services
 from aftersales.errors import NotAllowed
@@ -79,7 +79,7 @@ class ProblemCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Policy)
-class PolicyAdmin(SimpleHistoryAdmin):
+class PolicyAdmin(VersionedAdmin):
     list_display = (
         "name",
         "channel",
@@ -128,6 +128,14 @@ class PolicyAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # cases pin policy versions; deactivate instead
+
+    change_form_template = "admin/aftersales/policy/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from aftersales.services.templates import policy_version_effects
+
+        extra_context = {**(extra_context or {}), "version_effects": policy_version_effects(int(object_id)) if str(object_id).isdigit() else []}
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(AgentProfile)
@@ -613,5 +621,5 @@ def _error_text(exc: Exception) -> str:
 
 
 
-# Automation, notifications and risk configuration live in their own module.
-from aftersales import admin_automation  # noqa: E402, F401
+# Automation, notifications, risk configuration and response templates live in their own modules.
+from aftersales import admin_automation, admin_templates  # noqa: E402, F401

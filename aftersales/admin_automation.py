@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
+from aftersales.admin_versions import VersionedAdmin
 
 from aftersales.delivery import retry_now
 from aftersales.models import AutomationRule, LexiconWord, Notification, RiskThresholds, SlaPolicy, WebhookEndpoint
@@ -20,9 +20,8 @@ from customers.models import CustomerRiskFlag
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(SimpleHistoryAdmin):
+class SlaPolicyAdmin(VersionedAdmin):
     list_display = ("priority", "first_response_minutes", "resolution_minutes", "breach_action", "active")
-    list_editable = ("first_response_minutes", "resolution_minutes", "breach_action", "active")
     history_list_display = ("first_response_minutes", "resolution_minutes", "breach_action")
 
     def has_delete_permission(self, request, obj=None):
@@ -42,7 +41,7 @@ class RuleForm(forms.ModelForm):
 
 
 @admin.register(AutomationRule)
-class AutomationRuleAdmin(SimpleHistoryAdmin):
+class AutomationRuleAdmin(VersionedAdmin):
     form = RuleForm
     list_display = ("name", "trigger", "position", "active", "summary", "stop_processing", "updated_at")
     list_display_links = ("name",)
@@ -125,7 +124,7 @@ class LexiconWordAdmin(admin.ModelAdmin):
 
 
 @admin.register(RiskThresholds)
-class RiskThresholdsAdmin(SimpleHistoryAdmin):
+class RiskThresholdsAdmin(VersionedAdmin):
     list_display = ("__str__", "claims_90d", "claim_order_ratio", "compensation_30d", "high_value_spend", "crisis_min_cases", "updated_at")
 
     def has_add_permission(self, request):

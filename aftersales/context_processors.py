@@ -26,6 +26,8 @@ REPORT_TABS = [
     ("analytics", "reports:heatmap", _("Waiting heatmap")),
     ("analytics", "reports:words", _("Defect words")),
     ("analytics", "reports:team", _("Team")),
+    ("analytics", "reports:template_effects", _("Templates")),
+    ("analytics", "reports:health_list", _("Template health")),
 ]
 
 

@@ -62,6 +62,7 @@ from aftersales.models import (
     ProblemCategory,
     Queue,
     RequestType,
+    ResponseTemplate,
     SlaPolicy,
     WaitingOn,
 )
@@ -369,6 +370,7 @@ def ensure_reference_data() -> Reference:
     policies = _ensure_policies()
     agents, qc, supervisors, finance, channel_accounts = _ensure_staff(queues)
     _ensure_rules()
+    _ensure_templates()
     return Reference(products, leaves, queues, default_queue, policies, agents, qc, supervisors, finance, channel_accounts)
 
 
@@ -407,6 +409,28 @@ DEMO_RULES = [
         "actions": [{"type": "notify_group", "value": "supervisor"}],
     },
 ]
+
+
+def _ensure_templates() -> None:
+    """The demo library of reply templates (saved one by one, so each has its first version)."""
+    if ResponseTemplate.objects.exists():
+        return
+    categories = dict(ProductCategory.objects.values_list("code", "pk"))
+    for code, title, scenario, rtype, pcat, segment, tone, channel, body in cat.RESPONSE_TEMPLATES:
+        template = ResponseTemplate(
+            code=code,
+            title=title,
+            scenario=scenario,
+            request_type=rtype,
+            product_category_id=categories.get(pcat) if pcat else None,
+            segment=segment,
+            tone=tone,
+            channel=channel,
+            body=body,
+        )
+        template.full_clean()
+        template._change_reason = "示例话术库"
+        template.save()
 
 
 def _ensure_rules() -> None:
@@ -898,6 +922,11 @@ class _Story:
         self.working.append(at)
         self.versions += len(self.offer)
 
+    def main_category_id(self) -> int | None:
+        if not self.case_lines:
+            return None
+        return max(self.case_lines, key=lambda pair: pair[0]["_price"] * pair[1])[0]["category_id"]
+
     def sla_breach_stamp(self, opened: int, resolution_minutes: int | None, stamps: dict) -> datetime | None:
         return _sla_breach_stamp(self, opened, resolution_minutes, stamps)
 
@@ -1190,6 +1219,7 @@ class _Story:
             "category_id": self.leaf.id,
             "reason": rng.choice(self.leaf.reasons).format(product=self.product),
             "evidence": evidence,
+            "main_category_id": self.main_category_id(),
             "channel": self.channel,
             "urgency": self.urgency,
             "priority": priority,

@@ -324,3 +324,87 @@ SUPERVISOR_NAMES = ["胡军", "郭琳"]
 FINANCE_NAMES = ["林芳", "何伟"]
 #: Service accounts of the channel systems, acting for customers (group "channel").
 CHANNEL_ACCOUNTS = {"app": "App渠道", "mini_program": "小程序渠道", "live_stream": "直播渠道", "web": "网页渠道"}
+
+
+# --------------------------------------------------------------------------
+# Response templates (话术): (code, title, scenario, request type, product category code,
+# segment, tone, channel, body). Empty strings mean "any".
+# --------------------------------------------------------------------------
+RESPONSE_TEMPLATES = [
+    # acknowledge
+    ("ack-general", "受理确认（通用）", "acknowledge", "", "", "", "warm", "",
+     "{customer_name}您好，您的售后申请{case_number}（订单{order_number}）我们已收到，会在{deadline}前给您答复，请您放心。"),
+    ("ack-vip", "受理确认（VIP专席）", "acknowledge", "", "", "vip", "warm", "",
+     "尊敬的{customer_name}，您好！我是您的专属售后顾问{agent_name}。您的申请{case_number}已优先受理，处理进展我会第一时间告诉您。"),
+    ("ack-new", "受理确认（新顾客）", "acknowledge", "", "", "new", "warm", "",
+     "{customer_name}您好，欢迎您来到本店！您的售后申请{case_number}已收到。首次购物遇到问题给您添麻烦了，我们会认真处理。"),
+    ("ack-return", "退货寄回指引", "acknowledge", "return_refund", "", "", "fast", "",
+     "{customer_name}您好，申请{case_number}已通过。请在{return_days}天内将{product_name}寄回，填写退货单号后我们收货即安排质检。"),
+    ("ack-exchange", "换货受理", "acknowledge", "exchange", "", "", "fast", "",
+     "{customer_name}您好，换货申请{case_number}已受理。请在{return_days}天内寄回{product_name}，我们收到后立即为您发出新品。"),
+    ("ack-live", "直播间售后受理", "acknowledge", "", "", "", "fast", "live_stream",
+     "宝宝您好～直播间订单{order_number}的售后{case_number}已收到啦，主播团队会在{deadline}前处理完毕，请留意消息哦！"),
+    ("ack-mini", "小程序售后受理", "acknowledge", "", "", "", "fast", "mini_program",
+     "您好，您在小程序提交的售后{case_number}已受理，可在“我的-售后”中随时查看进度。"),
+    ("ack-baby", "母婴商品受理", "acknowledge", "", "mother_baby", "", "empathetic", "",
+     "{customer_name}您好，宝宝用品出问题一定很着急，我们非常理解。申请{case_number}已加急处理，请先暂停使用{product_name}。"),
+    # apologise
+    ("sorry-general", "致歉（通用）", "apologise", "", "", "", "empathetic", "",
+     "{customer_name}您好，非常抱歉给您带来了不好的购物体验。关于{case_number}，我们一定给您一个满意的处理结果。"),
+    ("sorry-logistics", "物流问题致歉", "apologise", "", "", "", "empathetic", "",
+     "{customer_name}您好，快递运输造成的问题让您久等了，非常抱歉。我们已联系物流公司核实，{case_number}会优先为您处理。"),
+    ("sorry-digital", "数码故障致歉", "apologise", "", "digital", "", "fast", "",
+     "{customer_name}您好，抱歉{product_name}出现故障。请您先停止充电使用，{case_number}我们马上安排检测，结果出来第一时间通知您。"),
+    ("sorry-vip", "VIP致歉", "apologise", "", "", "vip", "formal", "",
+     "尊敬的{customer_name}，作为我们的VIP顾客，您遇到这样的问题我们深感歉意。{agent_name}将全程跟进{case_number}，直至您满意为止。"),
+    # request evidence
+    ("evidence-photo", "补充凭证（照片）", "request_evidence", "", "", "", "fast", "",
+     "{customer_name}您好，为了尽快处理{case_number}，麻烦您补充{product_name}问题部位的清晰照片（2–3张），谢谢配合！"),
+    ("evidence-video", "补充凭证（开机视频）", "request_evidence", "", "digital", "", "fast", "",
+     "{customer_name}您好，请您拍一段{product_name}开机及故障现象的短视频上传，方便工程师判断故障原因，{case_number}会优先处理。"),
+    ("evidence-apparel", "补充凭证（服饰）", "request_evidence", "", "apparel", "", "warm", "",
+     "{customer_name}您好，麻烦您在自然光下拍一下{product_name}的吊牌、洗标和问题位置，我们核实后马上为您处理{case_number}。"),
+    ("evidence-beauty", "补充凭证（美妆）", "request_evidence", "", "beauty", "", "empathetic", "",
+     "{customer_name}您好，请您提供{product_name}的批号照片和过敏部位照片，如有就医记录也请一并提供，我们会认真核实。"),
+    # QC result
+    ("qc-merchant", "质检结果（商家责任）", "qc_result", "", "", "", "empathetic", "",
+     "{customer_name}您好，{product_name}已质检完毕：{findings}。确认为商品问题，我们会按规则为您补偿，方案稍后发送。"),
+    ("qc-digital", "质检结果（数码）", "qc_result", "", "digital", "", "fast", "",
+     "{customer_name}您好，工程师检测结论：{findings}。{case_number}的处理方案将在今天内发出，请留意。"),
+    ("qc-baby", "质检结果（母婴）", "qc_result", "", "mother_baby", "", "empathetic", "",
+     "{customer_name}您好，宝宝用品的检测已完成：{findings}。宝宝的安全是第一位的，我们已为您准备好处理方案。"),
+    # compensation offer
+    ("offer-refund", "补偿方案（退款）", "compensation_offer", "", "", "", "fast", "",
+     "{customer_name}您好，{case_number}的处理方案：退款{refund_amount}，原路退回。请在{deadline}前确认，确认后1–3个工作日到账。"),
+    ("offer-total", "补偿方案（组合）", "compensation_offer", "", "", "", "warm", "",
+     "{customer_name}您好，针对{case_number}我们为您准备了补偿方案，合计{compensation_total}。请在{deadline}前确认，如有疑问随时联系我们。"),
+    ("offer-vip", "补偿方案（VIP升级）", "compensation_offer", "", "", "vip", "formal", "",
+     "尊敬的{customer_name}，除退款{refund_amount}外，我们额外为您准备了VIP专属补偿，方案合计{compensation_total}，期待您的确认。"),
+    ("offer-exchange", "换货方案", "compensation_offer", "exchange", "", "", "fast", "",
+     "{customer_name}您好，新的{product_name}已为您备好，确认方案后24小时内发出，运费由我们承担。"),
+    ("offer-price", "价保补差方案", "compensation_offer", "price_adjustment", "", "", "fast", "",
+     "{customer_name}您好，价保申请{case_number}已核实，补差{refund_amount}将退回原支付账户，请确认。"),
+    # rejection
+    ("reject-window", "驳回（超出退货期）", "rejection", "", "", "", "formal", "",
+     "{customer_name}您好，很抱歉，{case_number}的申请已超出退货期限，暂时无法受理：{reject_reason}。如商品存在质量问题，欢迎补充凭证后重新申请。"),
+    ("reject-used", "驳回（影响二次销售）", "rejection", "", "apparel", "", "formal", "",
+     "{customer_name}您好，经质检{product_name}已影响二次销售（{findings}），本次无法退货，商品会原路寄回给您，敬请谅解。"),
+    ("reject-food", "驳回（食品已拆封）", "rejection", "", "food", "", "formal", "",
+     "{customer_name}您好，食品类商品拆封后不支持无理由退货，{case_number}无法受理。若有变质等质量问题，请提供照片，我们会再核实。"),
+    # follow-up visit
+    ("follow-general", "售后回访", "follow_up", "", "", "", "warm", "",
+     "{customer_name}您好，{case_number}已处理完成。想了解一下您对这次处理是否满意？您的评价对我们很重要。"),
+    ("follow-vip", "VIP回访", "follow_up", "", "", "vip", "warm", "",
+     "尊敬的{customer_name}，{case_number}已圆满完成。{agent_name}在这里再次感谢您的信任，下次购物有任何需要都可以直接找我。"),
+    ("follow-baby", "母婴回访", "follow_up", "", "mother_baby", "", "empathetic", "",
+     "{customer_name}您好，宝宝这几天用新换的{product_name}还习惯吗？有任何问题随时告诉我们。"),
+    ("follow-home", "家居回访", "follow_up", "", "home", "", "warm", "",
+     "{customer_name}您好，{product_name}的问题已处理完毕，使用中如需安装指导，我们可安排师傅上门。"),
+    # crisis
+    ("crisis-calm", "危机安抚", "crisis", "", "", "", "empathetic", "",
+     "{customer_name}您好，我是售后主管{agent_name}，您的情况我已全部了解。非常抱歉让您如此失望，我会亲自负责{case_number}，今天内给您答复。"),
+    ("crisis-callback", "危机回电承诺", "crisis", "", "", "", "formal", "",
+     "{customer_name}您好，关于{case_number}，主管将在30分钟内致电您，当面沟通解决方案，请保持电话畅通。"),
+    ("crisis-flagged", "风险顾客规范回复", "crisis", "", "", "flagged", "formal", "",
+     "{customer_name}您好，{case_number}我们将严格按照平台规则处理，处理结果会以书面形式发送给您。"),
+]

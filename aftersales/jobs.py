@@ -146,6 +146,19 @@ def cost_ratio_alerts(at: datetime | None = None) -> int:
     return written
 
 
+def template_health(at: datetime | None = None) -> int:
+    """On the 1st of a month (or the first run after it), the health report of the month before (once)."""
+    from aftersales.models import HealthReport
+    from aftersales.services.health import health_report_generate, previous_month
+
+    at = at or timezone.now()
+    month = previous_month(timezone.localtime(at).date())
+    if HealthReport.objects.filter(month=month).exists():
+        return 0
+    health_report_generate(month=month, at=at)
+    return 1
+
+
 def deliver_notifications(at: datetime | None = None) -> int:
     outcome = deliver_due(at=at)
     return outcome["sent"]
@@ -168,6 +181,7 @@ JOBS: dict[str, Job] = {
         Job("sla", sweep_sla, 60),
         Job("claimant_flags", sweep_claimant_flags, 3600),
         Job("cost_ratio_alerts", cost_ratio_alerts, 3600),
+        Job("template_health", template_health, 3600),
         Job("deliver_notifications", deliver_notifications, 10),
     ]
 }

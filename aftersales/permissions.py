@@ -27,6 +27,7 @@ ROLES = (*STAFF_ROLES, CHANNEL)
 
 _READ_CASES = [
     "aftersales.view_case",
+    "aftersales.view_responsetemplate",
     "aftersales.view_caseline",
     "aftersales.view_caseevent",
     "aftersales.view_inspection",
@@ -92,6 +93,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.view_notification",
         "aftersales.change_notification",
         "customers.view_customerriskflag",
+        "aftersales.add_responsetemplate",
+        "aftersales.change_responsetemplate",
+        "aftersales.view_templateuse",
+        "aftersales.view_healthreport",
         "customers.view_customer_pii",
         "customers.change_customer",
         "customers.add_productcategory",

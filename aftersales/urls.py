@@ -12,6 +12,7 @@ urlpatterns = [
     path("cases/<int:case_id>/", case.case_detail, name="case"),
     path("cases/<int:case_id>/do/<slug:name>/", case.case_action, name="case_action"),
     path("cases/<int:case_id>/compensation/", case.compensation_add, name="compensation_add"),
+    path("cases/<int:case_id>/reply/", case.case_template_reply, name="case_template_reply"),
     path(
         "cases/<int:case_id>/compensation/<int:comp_id>/<slug:name>/",
         case.compensation_action,

@@ -22,7 +22,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
 )
 from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
@@ -34,7 +33,6 @@ from aftersales.models import (
     Case,
     CaseEvent,
     CaseKeyword,
-    CaseLine,
     CaseState,
     Compensation,
     CompensationState,
@@ -148,17 +146,6 @@ def cost_funnel(period: Period) -> list[dict]:
     ]
 
 
-def _main_category():
-    """The product category of a compensation's case: that of its most valuable line (complaints: none)."""
-    lines = (
-        CaseLine.objects.filter(case_id=OuterRef("case_id"))
-        .annotate(value=ExpressionWrapper(F("quantity") * F("order_line__unit_price"), output_field=MONEY))
-        .order_by("-value", "id")
-        .values("order_line__category_id")[:1]
-    )
-    return Subquery(lines)
-
-
 @dataclass
 class CostRow:
     month: date
@@ -188,7 +175,7 @@ def cost_ratio(period: Period) -> list[CostRow]:
     costs = (
         Compensation.objects.filter(state__in=GRANTED, approved_at__gte=period.since, approved_at__lt=period.until)
         .order_by()
-        .annotate(month=TruncMonth("approved_at", tzinfo=tz()), category=_main_category())
+        .annotate(month=TruncMonth("approved_at", tzinfo=tz()), category=F("case__main_category_id"))
         .values("month", "category")
         .annotate(total=Sum("amount"))
     )
@@ -397,8 +384,6 @@ def kpi_status(kpi: Kpi, value) -> str:
 # --------------------------------------------------------------------------
 # Waiting-time heatmap
 # --------------------------------------------------------------------------
-#: How far back the heatmap looks for the event that began a wait (waits longer than this are left out).
-LOOKBACK_DAYS = 120
 #: Nodes where the customer waits on the merchant's side.
 WAITING_NODES = (S.PENDING_REVIEW, S.IN_QC, S.COMPENSATION, S.ESCALATED)
 
@@ -413,17 +398,22 @@ def waiting_heatmap(period: Period, node: str | None = None) -> dict:
     nodes = [node] if node in WAITING_NODES else list(WAITING_NODES)
     offset = timezone.localtime(period.since).utcoffset() or timedelta(0)
     adapt = connection.ops.adapt_datetimefield_value  # SQLite compares datetimes as UTC text
-    bounds = [adapt(value) for value in (period.since - timedelta(days=LOOKBACK_DAYS), period.until, period.since, period.until)]
-    params = [*bounds, *nodes]
+    since, until = adapt(period.since), adapt(period.until)
+    params = [since, until, until, since, until, *nodes]
     placeholders = ", ".join(["%s"] * len(nodes))
     events = CaseEvent._meta.db_table
+    # Only the cases with a transition in the period, but all their earlier events: a wait that began
+    # long before the period still has its start.
     base = f"""
-        WITH moves AS (
-            SELECT e.created_at AS left_at, e.from_state,
-                   LAG(e.created_at) OVER (PARTITION BY e.case_id ORDER BY e.created_at, e.id) AS entered_at,
-                   e.kind
-            FROM {events} e
-            WHERE e.kind IN ('opened', 'transition') AND e.created_at >= %s AND e.created_at < %s
+        WITH touched AS (
+            SELECT DISTINCT case_id FROM {events}
+            WHERE kind = 'transition' AND created_at >= %s AND created_at < %s
+        ),
+        moves AS (
+            SELECT e.created_at AS left_at, e.from_state, e.kind,
+                   LAG(e.created_at) OVER (PARTITION BY e.case_id ORDER BY e.created_at, e.id) AS entered_at
+            FROM {events} e JOIN touched t ON t.case_id = e.case_id
+            WHERE e.kind IN ('opened', 'transition') AND e.created_at < %s
         )
         SELECT {{dow}} AS dow, {{hour}} AS hour, {{wait}} AS wait
         FROM moves
@@ -433,15 +423,15 @@ def waiting_heatmap(period: Period, node: str | None = None) -> dict:
     grid: dict[tuple[int, int], dict] = {}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            zone = settings.TIME_ZONE
             sql = base.format(
-                dow=f"EXTRACT(ISODOW FROM entered_at AT TIME ZONE '{zone}')",
-                hour=f"EXTRACT(HOUR FROM entered_at AT TIME ZONE '{zone}')",
+                dow="EXTRACT(ISODOW FROM entered_at AT TIME ZONE %s)",
+                hour="EXTRACT(HOUR FROM entered_at AT TIME ZONE %s)",
                 wait="EXTRACT(EPOCH FROM left_at - entered_at)",
             )
+            zone = settings.TIME_ZONE
             cursor.execute(
                 f"SELECT dow, hour, percentile_cont(0.5) WITHIN GROUP (ORDER BY wait), COUNT(*) FROM ({sql}) w GROUP BY dow, hour",
-                params,
+                [*params[:3], zone, zone, *params[3:]],
             )
             for dow, hour, median, count in cursor.fetchall():
                 grid[(int(dow), int(hour))] = {"median": float(median), "count": count}

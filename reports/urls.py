@@ -12,4 +12,8 @@ urlpatterns = [
     path("heatmap/", views.heatmap, name="heatmap"),
     path("words/", views.words, name="words"),
     path("team/", views.team, name="team"),
+    path("templates/", views.template_effects_page, name="template_effects"),
+    path("templates/health/", views.health_list, name="health_list"),
+    path("templates/health/<str:month>/", views.health_detail, name="health"),
+    path("templates/health/<str:month>/export/", views.health_export, name="health_export"),
 ]

@@ -233,3 +233,74 @@ def team(request):
     )
     return render(request, "reports/team.html", {"form": form, "period": period, "rows": rows, "chart": chart})
 
+
+
+# --------------------------------------------------------------------------
+# Response templates: effect data and the monthly health report
+# --------------------------------------------------------------------------
+@area_required("analytics")
+def template_effects_page(request):
+    from aftersales.admin_templates import effects_csv
+    from aftersales.services.templates import template_effects
+
+    form, period = _period_form(request, default_days=90)
+    effects = template_effects(since=period.since, until=period.until)
+    if request.GET.get("format") == "csv":
+        return effects_csv(effects, f"template_effects_{period.label()}")
+    query = request.GET.copy()
+    query["format"] = "csv"
+    return render(request, "reports/template_effects.html", {"form": form, "period": period, "effects": effects, "csv_url": f"?{query.urlencode()}"})
+
+
+@area_required("analytics")
+def health_list(request):
+    from aftersales.models import HealthReport
+
+    reports = HealthReport.objects.order_by("-month")[:36]
+    return render(request, "reports/health_list.html", {"reports": reports})
+
+
+def _health_or_404(month: str):
+    from datetime import datetime
+
+    from aftersales.models import HealthReport
+
+    try:
+        day = datetime.strptime(month, "%Y-%m").date()
+    except ValueError:
+        raise Http404 from None
+    report = HealthReport.objects.filter(month=day).first()
+    if report is None:
+        raise Http404
+    return report
+
+
+@area_required("analytics")
+def health_detail(request, month: str):
+    from aftersales.services.health import suggestion_text
+
+    report = _health_or_404(month)
+    templates = [{**row, "suggestion_text": suggestion_text(row)} for row in report.templates]
+    fields = [{**row, "suggestion_text": suggestion_text(row)} for row in report.optional_fields]
+    return render(request, "reports/health_detail.html", {"report": report, "templates": templates, "fields": fields})
+
+
+@area_required("analytics")
+def health_export(request, month: str):
+    import csv
+
+    from django.http import HttpResponse
+
+    from aftersales.services.health import suggestion_text
+
+    report = _health_or_404(month)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="template_health_{report.month:%Y-%m}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow([_("kind"), _("code"), _("name"), _("cases"), _("used or filled"), _("rate"), _("flagged"), _("suggestion")])
+    for row in report.templates:
+        writer.writerow([_("template"), row["code"], row["title"], row["eligible"], row["used"], row["rate"] or "", _("yes") if row["flagged"] else "", suggestion_text(row)])
+    for row in report.optional_fields:
+        writer.writerow([_("field"), row["field"], row["label"], row["applicable"], row["filled"], row["rate"] or "", _("yes") if row["flagged"] else "", suggestion_text(row)])
+    return response

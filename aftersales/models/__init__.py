@@ -17,3 +17,7 @@ __all__ = [*_cases_all, *_automation_all, *_notifications_all]
 
 # Referenced by name from migrations (aftersales.models._photo_path).
 from aftersales.models.cases import _photo_path  # noqa: E402, F401
+from aftersales.models.templates import *  # noqa: E402, F403
+from aftersales.models.templates import __all__ as _templates_all  # noqa: E402
+
+__all__ += _templates_all

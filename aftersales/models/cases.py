@@ -348,6 +348,15 @@ class Case(ConcurrentTransitionMixin, models.Model):
     )
     reason = models.TextField(_("customer's reason"), blank=True)
     evidence = models.JSONField(_("evidence"), default=list, blank=True)
+    main_category = models.ForeignKey(
+        ProductCategory,
+        verbose_name=_("main product category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Of the case's most valuable line (reports attribute its cost here)."),
+    )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, db_index=True)
     urgency = models.PositiveSmallIntegerField(
         _("urgency"), default=3, validators=[MinValueValidator(1), MaxValueValidator(5)]

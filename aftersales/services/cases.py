@@ -251,11 +251,12 @@ def case_open(
         crisis=bool(crisis_why),
     )
     case.queue, case.assignee = route.queue, route.assignee
+    main_line = max(validated, key=lambda pair: pair[0].unit_price * pair[1])[0] if validated else None
+    case.main_category_id = main_line.category_id if main_line else None
     case.save()
     CaseLine.objects.bulk_create(
         [CaseLine(case=case, order_line=line, quantity=quantity) for line, quantity in validated]
     )
-    main_line = max(validated, key=lambda pair: pair[0].unit_price * pair[1])[0] if validated else None
     CaseKeyword.objects.bulk_create(
         [
             CaseKeyword(

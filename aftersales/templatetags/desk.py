@@ -79,3 +79,11 @@ def event_label(event) -> str:
     """What a timeline row says happened (transitions are shown as from → to instead)."""
     label = EVENT_LABELS.get(event.name)
     return str(label) if label else event.get_kind_display()
+
+
+@register.filter
+def percent(value, places: int = 1) -> str:
+    """``0.0476`` (a share, number or text) → ``4.8%``; empty → ``—``."""
+    if value in (None, ""):
+        return "—"
+    return f"{Decimal(str(value)) * 100:.{int(places)}f}%"

@@ -35,7 +35,8 @@ from aftersales.forms import (
     action_label,
 )
 from aftersales.models import FINAL_STATES, LIVE_COMPENSATION_STATES, Case, CaseEvent, CaseState, Compensation
-from aftersales.permissions import authority_of
+from aftersales.permissions import authority_of, may_reply_to_customers
+from aftersales.services.templates import templates_for
 from aftersales.selectors import (
     case_for_page,
     case_inspections,
@@ -205,6 +206,7 @@ def render_case_page(
                 initial={"kind": first.kind, "amount": first.amount, "note": first.basis} if first else {}
             )
     recent = recent_cases_of_customer(user, case)
+    replies = templates_for(case, agent=user) if may_reply_to_customers(user) else []
     live_total = sum((c.amount for c in comps if c.state in LIVE_COMPENSATION_STATES and not c.quick_refund), 0)
     authority = authority_of(user, case.policy_version) if user.has_perm("aftersales.propose_compensation") else None
 
@@ -230,6 +232,7 @@ def render_case_page(
         "timeline": timeline,
         "stages": stages,
         "panels": panels,
+        "replies": replies,
     }
     return render(request, "aftersales/case_detail.html", context, status=status)
 
@@ -345,3 +348,41 @@ def inspection_photo(request, case_id: int, photo_id: int):
 
 
 __all__ = ["PermissionDenied", "case_action", "case_detail", "compensation_action", "compensation_add", "inspection_photo"]
+
+
+class TemplateReplyForm(forms.Form):
+    template = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
+
+
+@require_POST
+@login_required
+def case_template_reply(request, case_id: int):
+    """Send a reply built from a template (as edited by the agent); the use records the template's version."""
+    from django.contrib import messages
+    from django.http import HttpResponseRedirect
+
+    from aftersales.services.templates import case_send_template
+
+    case = case_for_page(request.user, case_id)
+    form = TemplateReplyForm(request.POST)
+    back = _case_url(case.pk)
+    if not form.is_valid():
+        messages.error(request, _("Write the reply before sending it."))
+        return HttpResponseRedirect(back)
+    response = run_service(
+        request,
+        form=form,
+        call=lambda d: case_send_template(
+            case_id=case.pk, actor=request.user, template_id=d["template"], version_id=d["version"], text=d["text"]
+        ),
+        success=lambda use: _("Reply sent to the customer (template %(code)s).") % {"code": use.template.code},
+        redirect_to=back,
+    )
+    if response is None:  # the service named a problem (a retired template, a stale version)
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        response = HttpResponseRedirect(back)
+    return response
