@@ -38,6 +38,10 @@ def inline_diff(old: str, new: str) -> str:
 
 def _shown(field, version) -> str:
     value = getattr(version, field.attname, None)
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if field.is_relation:
