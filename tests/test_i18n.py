@@ -66,7 +66,8 @@ def _source_messages() -> set[str]:
     tag = re.compile(r"""{%\s*(?:translate|trans)\s+(?:"([^"]+)"|'([^']+)')""")
     for path in (ROOT / "templates").rglob("*.html"):
         for match in tag.finditer(path.read_text(encoding="utf-8")):
-            found.add(match.group(1) or match.group(2))
+            # makemessages stores a template's literal % as %% (as the tag looks it up)
+            found.add((match.group(1) or match.group(2)).replace("%", "%%"))
     for app in ("aftersales", "customers", "reports", "config"):
         for path in (ROOT / app).rglob("*.py"):
             if "migrations" in path.parts:
