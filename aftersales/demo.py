@@ -57,6 +57,7 @@ from aftersales.models import (
     CaseState,
     Compensation,
     CompensationState,
+    HealthReport,
     Inspection,
     Policy,
     ProblemCategory,
@@ -64,6 +65,7 @@ from aftersales.models import (
     RequestType,
     ResponseTemplate,
     SlaPolicy,
+    TemplateUse,
     WaitingOn,
 )
 from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR
@@ -241,6 +243,8 @@ class Reference:
             ProblemCategory: sorted(leaf.id for leaf in self.leaves),
             Policy: sorted(policy.pk for policy, _ in self.policies.values()),
             type(versions[0]): sorted(version.pk for version in versions),
+            ResponseTemplate: sorted(ResponseTemplate.objects.values_list("pk", flat=True)),
+            ResponseTemplate.history.model: sorted(ResponseTemplate.history.values_list("history_id", flat=True)),
         }
 
 
@@ -458,6 +462,7 @@ class _Chunk:
         self.case_ts: list[int] = []  # opened_at as epoch seconds, parallel to cases
         self.case_lines: list[dict] = []
         self.keywords: list[dict] = []
+        self.template_uses: list[dict] = []
         self.inspections: list[dict] = []
         self.compensations: list[dict] = []
         self.events: list[dict] = []
@@ -496,11 +501,31 @@ class DemoGenerator:
         self.working_ids = {s.id for s in (*ref.agents, *ref.qc, *ref.supervisors)}
         self.order_counters = self._order_counters()
         self._keywords: dict[str, list[str]] = {}  # reasons repeat: segment each text once
+        #: acknowledge templates an agent may answer a new case with: (id, version id, code, title, rtype, category, channel, segment)
+        versions = {}
+        for template_id, history_id in ResponseTemplate.history.order_by("id", "-history_date", "-history_id").values_list("id", "history_id"):
+            versions.setdefault(template_id, history_id)
+        self.ack_templates = [
+            (t.pk, versions[t.pk], t.code, t.title, t.request_type, t.product_category_id, t.channel, t.segment)
+            for t in ResponseTemplate.objects.filter(active=True, scenario=ResponseTemplate.Scenario.ACKNOWLEDGE)
+            if t.pk in versions
+        ]
         #: priority → (first-response, resolution) minutes, as case_open sets the SLA deadlines.
         self.sla = {
             sla.priority: (sla.first_response_minutes, sla.resolution_minutes)
             for sla in SlaPolicy.objects.filter(active=True)
         }
+
+    def ack_template_for(self, rng, *, rtype: str, category: int | None, channel: str, vip: bool):
+        """A fitting acknowledge template (the most specific is likelier), or None."""
+        fits = [
+            t for t in self.ack_templates
+            if t[4] in ("", rtype) and t[5] in (None, category) and t[6] in ("", channel) and t[7] in ("", "vip" if vip else "regular")
+        ]
+        if not fits:
+            return None
+        weights = [1 + 2 * bool(t[4]) + 2 * bool(t[5]) + bool(t[6]) + 2 * bool(t[7]) for t in fits]
+        return rng.choices(fits, weights)[0]
 
     def keywords_of(self, reason: str) -> list[str]:
         words = self._keywords.get(reason)
@@ -711,6 +736,7 @@ class DemoGenerator:
             if event["note"].__class__ is dict:  # a payout: note the reference
                 event["note"] = event["note"]["payout_reference"]
         writer.insert(CaseEvent, chunk.events, ["case_id"], log=log)
+        writer.insert(TemplateUse, chunk.template_uses, ["case_id", "event_id"], log=log)
 
     @transaction.atomic
     def number_chunk(self, chunk: _Chunk) -> None:
@@ -1291,8 +1317,29 @@ class _Story:
             "to_state": S.PENDING_REVIEW, "actor_id": opened_by.id, "note": case["reason"], "data": claim,
             "created_at": case["opened_at"],
         })
+        if self.working and rng.random() < 0.5:
+            # The agent's first answer came from the template library (a reply and its template use).
+            template = gen.ack_template_for(
+                rng, rtype=self.rtype, category=case["main_category_id"], channel=self.channel, vip=self.is_vip
+            )
+            if template is not None:
+                note = cat.TEMPLATE_REPLY_NOTE.format(title=template[3])
+                data = {"template": template[2], "version": template[1], "_use": template}
+                self.events.append([min(self.working), CaseEvent.Kind.REPLY, "reply", "", "", self.agent().id, note, data])
         self.events.sort(key=_first)  # stable: same-time events keep the services' order
         for t, kind, name, before, after, actor_id, note, data in self.events:
+            if kind == CaseEvent.Kind.REPLY and "_use" in data:
+                template = data.pop("_use")
+                event = {
+                    "case_id": case, "kind": kind, "name": name, "from_state": "", "to_state": "",
+                    "actor_id": actor_id, "note": note, "data": data, "created_at": to_dt(opened + t),
+                }
+                events.append(event)
+                chunk.template_uses.append({
+                    "template_id": template[0], "version_id": template[1], "case_id": case, "event_id": event,
+                    "actor_id": actor_id, "edited": rng.random() < 0.3, "used_at": event["created_at"],
+                })
+                continue
             if kind == CaseEvent.Kind.COMPENSATION and isinstance(data, tuple):
                 comp, state = data
                 data = {"compensation": None, "kind": comp["kind"], "amount": str(comp["amount"]), "state": state}
@@ -1425,7 +1472,15 @@ def seed(
     elapsed = time.monotonic() - started
     summary = ", ".join(f"{model._meta.verbose_name_plural}: {count:,}" for model, count in writer.counts.items())
     mode = writer.description + (", pipelined" if pipeline else "")
+    # Last month's template health report, as the monthly job would have made it.
+    from aftersales.services.health import health_report_generate, previous_month
+
+    month = previous_month(timezone.localdate())
+    if not HealthReport.objects.filter(month=month).exists():
+        health_report_generate(month=month, notify=False)
+        log(f"Template health report for {month:%Y-%m} made.")
     log(f"Seeded {progress.done:,} cases in {elapsed:,.1f}s ({progress.done / elapsed:,.0f} cases/s, {mode}). {summary}.")
+
     return writer.counts
 
 

@@ -549,3 +549,18 @@ def test_open_offers_above_authority_wait_for_a_supervisor_as_the_service_leaves
         assert event.actor_id == case.offer_approval_requested_by_id
         assert event.created_at == case.offer_approval_requested_at
         assert sorted(event.data["compensations"]) == sorted(live.filter(state=CS.PROPOSED).values_list("pk", flat=True))
+
+
+def test_demo_replies_from_templates_record_their_version(db):
+    from aftersales.models import HealthReport, ResponseTemplate, TemplateUse
+
+    seed_demo("--cases", "300", "--no-copy")
+    assert ResponseTemplate.objects.count() >= 30
+    assert set(ResponseTemplate.objects.values_list("scenario", flat=True)) == set(ResponseTemplate.Scenario.values)
+    uses = list(TemplateUse.objects.select_related("event", "version", "template"))
+    assert uses
+    for use in uses:
+        assert use.event.case_id == use.case_id and use.event.kind == "reply" and use.event.created_at == use.used_at
+        assert use.version.id == use.template_id and use.template.scenario == "acknowledge"
+        assert use.event.data["version"] == use.version.history_id
+    assert HealthReport.objects.count() == 1
