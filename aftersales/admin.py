@@ -622,4 +622,4 @@ def _error_text(exc: Exception) -> str:
 
 
 # Automation, notifications, risk configuration and response templates live in their own modules.
-from aftersales import admin_automation, admin_templates  # noqa: E402, F401
+from aftersales import admin_api, admin_automation, admin_templates  # noqa: E402, F401

@@ -84,6 +84,12 @@ def send(notification: Notification) -> None:
             fail_silently=False,
         )
         return
+    if notification.api_key_id is not None:
+        key = notification.api_key
+        if not key.active or not key.webhook_url:
+            raise DeliveryError("the channel system's key is revoked or has no webhook")
+        _post_json(key.webhook_url, notification.payload)
+        return
     endpoint = notification.endpoint
     if endpoint is None or not endpoint.active:
         raise DeliveryError("webhook endpoint missing or inactive")
@@ -95,7 +101,7 @@ def _claim(limit: int, at: datetime, claim: datetime) -> list[Notification]:
         rows = list(
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(Q(state=N.PENDING) | Q(state=N.SENDING, locked_until__lt=at), next_attempt_at__lte=at)
-            .select_related("endpoint")
+            .select_related("endpoint", "api_key")
             .order_by("next_attempt_at", "id")[:limit]
         )
         if rows:

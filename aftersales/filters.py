@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from datetime import datetime, time, timedelta
 
 from django.db.models import Exists, F, OuterRef, Q
@@ -23,8 +25,14 @@ class CategoryChoiceField(forms.ModelChoiceField):
         return obj.full_name
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class CategoryFilter(django_filters.ModelChoiceFilter):
     field_class = CategoryChoiceField
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.ModelChoiceFilter):
+    """Chooses a row by its id (documented as an integer in the API)."""
 
 
 class CaseQueueFilter(django_filters.FilterSet):
@@ -76,9 +84,7 @@ class CaseQueueFilter(django_filters.FilterSet):
     vip = django_filters.BooleanFilter(label=_("VIP only"), method="filter_vip", widget=forms.CheckboxInput)
     crisis = django_filters.BooleanFilter(label=_("crisis only"), method="filter_crisis", widget=forms.CheckboxInput)
     keyword = django_filters.CharFilter(label=_("keyword"), method="filter_keyword")
-    keyword_category = django_filters.ModelChoiceFilter(
-        queryset=ProductCategory.objects.all(), method="keep", widget=forms.HiddenInput
-    )
+    keyword_category = IdFilter(queryset=ProductCategory.objects.all(), method="keep", widget=forms.HiddenInput)
     keyword_sku = django_filters.CharFilter(method="keep", widget=forms.HiddenInput)
     opened_from = django_filters.DateFilter(
         label=_("opened from"), method="filter_opened_from", widget=forms.DateInput(attrs={"type": "date"})
@@ -86,7 +92,7 @@ class CaseQueueFilter(django_filters.FilterSet):
     opened_to = django_filters.DateFilter(
         label=_("opened to"), method="filter_opened_to", widget=forms.DateInput(attrs={"type": "date"})
     )
-    product = django_filters.ModelChoiceFilter(
+    product = IdFilter(
         label=_("product category"), queryset=ProductCategory.objects.all(), method="filter_product", empty_label=_("any")
     )
     sku = django_filters.CharFilter(label=_("SKU"), method="filter_sku")
@@ -99,7 +105,7 @@ class CaseQueueFilter(django_filters.FilterSet):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.user = user
+        self.user = user or getattr(self.request, "user", None)
         # Fresh querysets per request (the class attributes are evaluated once).
         self.filters["assignee"].queryset = working_staff()
         self.now = timezone.now()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("reports/", include("reports.urls")),
+    path("api/v1/", include("aftersales.api.urls")),
     path("", include("aftersales.urls")),
 ]
 # Uploaded QC photos are never served from MEDIA_URL: the case page's photo view checks who may see them.

@@ -21,3 +21,7 @@ from aftersales.models.templates import *  # noqa: E402, F403
 from aftersales.models.templates import __all__ as _templates_all  # noqa: E402
 
 __all__ += _templates_all
+from aftersales.models.api import *  # noqa: E402, F403
+from aftersales.models.api import __all__ as _api_all  # noqa: E402
+
+__all__ += _api_all

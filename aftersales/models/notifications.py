@@ -45,6 +45,7 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         CUSTOMER_PROGRESS = "customer_progress", _("Customer progress")
         STAFF_ALERT = "staff_alert", _("Staff alert")
+        CHANNEL_EVENT = "channel_event", _("Progress event to a channel system")
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("Email")
@@ -61,6 +62,14 @@ class Notification(models.Model):
     recipient = models.CharField(_("recipient"), max_length=254, blank=True, help_text=_("Email address."))
     endpoint = models.ForeignKey(
         WebhookEndpoint, verbose_name=_("webhook endpoint"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    api_key = models.ForeignKey(
+        "aftersales.ApiKey",
+        verbose_name=_("channel system"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text=_("Progress events go to this channel system's webhook."),
     )
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
@@ -97,7 +106,8 @@ class Notification(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(channel="email") & ~Q(recipient="")) | (Q(channel="webhook") & Q(endpoint__isnull=False)),
+                condition=(Q(channel="email") & ~Q(recipient=""))
+                | (Q(channel="webhook") & (Q(endpoint__isnull=False) | Q(api_key__isnull=False))),
                 name="notification_has_a_destination",
             ),
         ]

@@ -681,6 +681,47 @@ def case_resolve_escalation(
 
 
 # --------------------------------------------------------------------------
+# Rating
+# --------------------------------------------------------------------------
+@transaction.atomic
+def case_rate(*, case_id: int, actor, csat, nps=None, comment: str = "", at: datetime | None = None) -> Case:
+    """The customer's rating after the case closed: CSAT 1–5 and NPS 0–10, once."""
+    at = now(at)
+    errors = {}
+    if isinstance(csat, bool) or not isinstance(csat, int) or not 1 <= csat <= 5:
+        errors["csat"] = _("CSAT is a whole number from 1 to 5.")
+    if nps is not None and (isinstance(nps, bool) or not isinstance(nps, int) or not 0 <= nps <= 10):
+        errors["nps"] = _("NPS is a whole number from 0 to 10.")
+    if errors:
+        raise ValidationError(errors)
+    if actor is None or not actor.has_perm("aftersales.confirm_case"):
+        raise PermissionDenied(_("You do not have permission to rate cases."))
+    case = lock_case(case_id)
+    if case.state != S.CLOSED:
+        raise NotAllowed(
+            _("Case %(number)s can be rated once it is closed; it is “%(state)s”.")
+            % {"number": case.number, "state": case.get_state_display()}
+        )
+    if case.rated_at is not None:
+        raise NotAllowed(
+            _("Case %(number)s was already rated on %(date)s.") % {"number": case.number, "date": _local(case.rated_at)}
+        )
+    case.csat, case.nps, case.rated_at = csat, nps, at
+    save_case(case, actor=actor, at=at, fields={"csat", "nps", "rated_at"})
+    case_event_record(
+        case=case,
+        kind=CaseEvent.Kind.UPDATE,
+        actor=actor,
+        name="rated",
+        note=(comment or "").strip()[:1000],
+        data={"csat": csat, "nps": nps},
+        at=at,
+    )
+    announce(case, action="rated", actor=actor, before=case.state)
+    return case
+
+
+# --------------------------------------------------------------------------
 # Non-transition actions
 # --------------------------------------------------------------------------
 TRIAGE_FIELDS = ("urgency", "priority", "crisis", "category", "queue", "assignee")

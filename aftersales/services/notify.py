@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aftersales.models import Case, Notification, WebhookEndpoint
@@ -60,9 +60,48 @@ def _deliver_soon() -> None:
     transaction.on_commit(kick)
 
 
+def notify_channel(case: Case, action: str, *, reply: str = "") -> int:
+    """Progress event to the channel systems of the case's channel that registered a webhook (public data only)."""
+    from aftersales.models import ApiKey
+
+    keys = list(ApiKey.objects.active().filter(channel=case.channel).exclude(webhook_url=""))
+    if not keys:
+        return 0
+    payload = {
+        "event": action,
+        "case": case.number,
+        "order": case.order.number,
+        "state": case.state,
+        "waiting_on": case.waiting_on,
+        "deadline": case.stage_due_at.isoformat() if case.stage_due_at else None,
+        "at": timezone.now().isoformat(),
+    }
+    if reply:
+        payload["message"] = reply
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                kind=Notification.Kind.CHANNEL_EVENT,
+                channel=Notification.Channel.WEBHOOK,
+                api_key=key,
+                subject=f"{case.number} {action}"[:200],
+                body=f"{case.number}: {action} → {case.state}",
+                payload=payload,
+                case=case,
+            )
+            for key in keys
+        ]
+    )
+    _deliver_soon()
+    return len(keys)
+
+
 def notify_customer(case: Case, action: str, *, reply: str = "") -> Notification | None:
-    """The customer hears about the step ``action`` of their case (by email, if we have their address)."""
+    """The customer hears about the step ``action`` of their case (by email, if we have their address), and the
+    channel systems of the case's channel get the progress event."""
     template = CUSTOMER_MESSAGES.get(action)
+    if template is not None:
+        notify_channel(case, action, reply=reply)
     email = case.customer.email
     if template is None or not email:
         return None

@@ -1,0 +1,273 @@
+"""Request and response shapes of the API. Requests are checked here (400 naming the field); the services
+check the rest. The public view of a case never carries internal notes or staff names."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from aftersales.models import (
+    ESCALATION_RESOLUTIONS,
+    LIVE_COMPENSATION_STATES,
+    CaseEvent,
+    CaseState,
+    Compensation,
+    Inspection,
+    Priority,
+    RequestType,
+    WaitingOn,
+)
+from aftersales.workflow import ACTION_LABELS
+from customers.models import Channel
+
+#: Events a customer may see on their case's timeline.
+PUBLIC_EVENT_KINDS = (CaseEvent.Kind.OPENED, CaseEvent.Kind.TRANSITION, CaseEvent.Kind.REPLY)
+
+
+# --------------------------------------------------------------------------
+# Errors (for the schema)
+# --------------------------------------------------------------------------
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+
+
+# --------------------------------------------------------------------------
+# Channel systems
+# --------------------------------------------------------------------------
+class OpenLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField(required=False, min_value=1, max_value=2**62, help_text=_("Order line id, or give the SKU."))
+    sku = serializers.CharField(required=False, max_length=40)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+
+    def validate(self, data):
+        if ("line" in data) == ("sku" in data):
+            raise serializers.ValidationError(_("Name the order line by its id or by its SKU (one of them)."))
+        return data
+
+
+class OpenCaseSerializer(serializers.Serializer):
+    order_number = serializers.CharField(max_length=32)
+    request_type = serializers.ChoiceField(choices=RequestType.choices)
+    lines = OpenLineSerializer(many=True, required=False, default=list, max_length=50)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    evidence = serializers.ListField(
+        child=serializers.CharField(max_length=500), required=False, default=list, max_length=20,
+        help_text=_("Links to the customer's photos or videos."),
+    )
+    category = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
+    urgency = serializers.IntegerField(required=False, default=3, min_value=1, max_value=5)
+
+
+class OfferItemSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Compensation.Kind.choices)
+    kind_label = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    state = serializers.CharField()
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    event = serializers.CharField()
+    label = serializers.CharField()
+    state = serializers.CharField(allow_blank=True)
+    message = serializers.CharField(allow_blank=True)
+
+
+def _public_label(event: CaseEvent) -> str:
+    if event.kind == CaseEvent.Kind.REPLY:
+        return str(_("Message from customer service"))
+    if event.kind == CaseEvent.Kind.OPENED:
+        return str(_("Request received"))
+    return str(CaseState(event.to_state).label) if event.to_state else str(ACTION_LABELS.get(event.name, event.name))
+
+
+class PublicCaseSerializer(serializers.Serializer):
+    """What a customer may know about their case."""
+
+    number = serializers.CharField()
+    order_number = serializers.CharField(source="order.number")
+    request_type = serializers.ChoiceField(choices=RequestType.choices)
+    state = serializers.ChoiceField(choices=CaseState.choices)
+    state_label = serializers.CharField(source="get_state_display")
+    waiting_on = serializers.ChoiceField(choices=WaitingOn.choices, allow_blank=True)
+    deadline = serializers.DateTimeField(source="stage_due_at", allow_null=True)
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    offer = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+    csat = serializers.IntegerField(allow_null=True)
+    nps = serializers.IntegerField(allow_null=True)
+
+    @extend_schema_field(OfferItemSerializer(many=True))
+    def get_offer(self, case) -> list[dict]:
+        items = [c for c in case.compensations.all() if c.state in LIVE_COMPENSATION_STATES]
+        return OfferItemSerializer(
+            [{"kind": c.kind, "kind_label": c.get_kind_display(), "amount": c.amount, "state": c.state} for c in items], many=True
+        ).data
+
+    @extend_schema_field(TimelineEntrySerializer(many=True))
+    def get_timeline(self, case) -> list[dict]:
+        events = [e for e in case.events.all() if e.kind in PUBLIC_EVENT_KINDS]
+        rows = []
+        for event in events:
+            message = event.note if event.kind == CaseEvent.Kind.REPLY else ""
+            if event.name == "reject":
+                message = event.note  # the reason given to the customer
+            rows.append({"at": event.created_at, "event": event.name or event.kind, "label": _public_label(event), "state": event.to_state, "message": message})
+        return TimelineEntrySerializer(rows, many=True).data
+
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class OptionalReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
+class RatingSerializer(serializers.Serializer):
+    csat = serializers.IntegerField(min_value=1, max_value=5)
+    nps = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True, default=None)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
+class WebhookSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=500, allow_blank=True)
+
+
+# --------------------------------------------------------------------------
+# Staff
+# --------------------------------------------------------------------------
+def _person(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else ""
+
+
+class StaffCaseListSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    order_number = serializers.CharField(source="order.number")
+    customer = serializers.CharField(source="customer.name")
+    request_type = serializers.ChoiceField(choices=RequestType.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    state = serializers.ChoiceField(choices=CaseState.choices)
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    urgency = serializers.IntegerField()
+    crisis = serializers.BooleanField()
+    deadline = serializers.DateTimeField(source="stage_due_at", allow_null=True)
+    waiting_on = serializers.ChoiceField(choices=WaitingOn.choices, allow_blank=True)
+    queue = serializers.CharField(source="queue.code", allow_null=True, default=None)
+    assignee = serializers.SerializerMethodField()
+    opened_at = serializers.DateTimeField()
+    version = serializers.IntegerField()
+
+    def get_assignee(self, case) -> str:
+        return _person(case.assignee)
+
+
+class StaffLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(source="order_line.sku")
+    product = serializers.CharField(source="order_line.product_name")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(source="order_line.unit_price", max_digits=12, decimal_places=2)
+
+
+class StaffCompensationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Compensation.Kind.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    state = serializers.CharField()
+    payable = serializers.BooleanField()
+    quick_refund = serializers.BooleanField()
+    payout_reference = serializers.CharField(allow_null=True)
+
+
+class StaffEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(source="created_at")
+    kind = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+    from_state = serializers.CharField(allow_blank=True)
+    to_state = serializers.CharField(allow_blank=True)
+    actor = serializers.SerializerMethodField()
+    note = serializers.CharField(allow_blank=True)
+
+    def get_actor(self, event) -> str:
+        return _person(event.actor) if event.actor_id else str(_("System"))
+
+
+class StaffCaseDetailSerializer(StaffCaseListSerializer):
+    reason = serializers.CharField(allow_blank=True)
+    customer_phone = serializers.SerializerMethodField()
+    lines = StaffLineSerializer(many=True)
+    compensations = StaffCompensationSerializer(many=True)
+    events = StaffEventSerializer(many=True)
+
+    def get_customer_phone(self, case) -> str:
+        from customers.masking import can_see_pii
+
+        request = self.context.get("request")
+        user = request.user if request else None
+        return case.customer.phone if can_see_pii(user) else case.customer.masked_phone
+
+
+class VersionedSerializer(serializers.Serializer):
+    expected_version = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**31,
+        help_text=_("The case version you read; if someone changed the case since, the action is refused (409)."),
+    )
+
+
+class ApproveSerializer(VersionedSerializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    override_window = serializers.BooleanField(required=False, default=False)
+
+
+class StaffReasonSerializer(VersionedSerializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class StaffOptionalReasonSerializer(VersionedSerializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
+class StaffNoteSerializer(VersionedSerializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
+class ReceiveSerializer(VersionedSerializer):
+    tracking_number = serializers.CharField(max_length=40)
+    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=40)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
+class InspectSerializer(VersionedSerializer):
+    grade = serializers.ChoiceField(choices=Inspection.Grade.choices)
+    responsible_party = serializers.ChoiceField(choices=Inspection.Party.choices)
+    disposition = serializers.ChoiceField(choices=Inspection.Disposition.choices)
+    findings = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ResolveSerializer(VersionedSerializer):
+    decision = serializers.ChoiceField(choices=[(s, CaseState(s).label) for s in ESCALATION_RESOLUTIONS])
+    note = serializers.CharField(max_length=1000)
+
+
+class CompensationAddSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Compensation.Kind.choices)
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal("9999999999.99")
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class EmptySerializer(serializers.Serializer):
+    pass
+

@@ -1,0 +1,28 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from aftersales.api import schema  # noqa: F401 - registers the authentication schemes
+from aftersales.api import views
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("staff/cases", views.StaffCaseViewSet, basename="staff-case")
+
+NUMBER = r"(?P<number>[A-Za-z0-9-]{1,20})"
+
+urlpatterns = [
+    path("cases/", views.CaseCreateView.as_view(), name="cases"),
+    re_path(rf"^cases/{NUMBER}/$", views.CaseProgressView.as_view(), name="case"),
+    re_path(rf"^cases/{NUMBER}/accept/$", views.AcceptView.as_view(), name="case-accept"),
+    re_path(rf"^cases/{NUMBER}/decline/$", views.DeclineView.as_view(), name="case-decline"),
+    re_path(rf"^cases/{NUMBER}/cancel/$", views.CancelView.as_view(), name="case-cancel"),
+    re_path(rf"^cases/{NUMBER}/appeal/$", views.AppealView.as_view(), name="case-appeal"),
+    re_path(rf"^cases/{NUMBER}/rating/$", views.RatingView.as_view(), name="case-rating"),
+    path("webhook/", views.WebhookView.as_view(), name="webhook"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    *router.urls,
+]

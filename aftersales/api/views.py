@@ -1,0 +1,324 @@
+"""API views: parse, call the one service, answer. Channel systems see only their channel's cases
+(anything else is 404); staff see what ``case_scope_for`` lets them see."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from aftersales import services
+from aftersales.api import serializers as s
+from aftersales.api.authentication import (
+    ApiKeyAuthentication,
+    ApiKeyThrottle,
+    IsChannelSystem,
+    IsStaff,
+    StaffSessionAuthentication,
+    StaffThrottle,
+)
+from aftersales.errors import NotAllowed
+from aftersales.filters import CaseQueueFilter
+from aftersales.models import ApiKey, Case, CaseEvent, Compensation, IdempotencyRecord
+from aftersales.selectors import LIST_RELATED, case_scope_for
+from config.pagination import CappedCountPaginator
+from customers.models import Order
+
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input: each bad field with its messages."),
+    401: OpenApiResponse(s.ErrorSerializer, description="No or unknown credentials."),
+    403: OpenApiResponse(s.ErrorSerializer, description="Not permitted."),
+    404: OpenApiResponse(s.ErrorSerializer, description="No such case (or not one you may see)."),
+    409: OpenApiResponse(s.ErrorSerializer, description="Not allowed now; the detail says why."),
+    429: OpenApiResponse(s.ErrorSerializer, description="Too many requests for this key."),
+}
+NUMBER = r"[A-Za-z0-9-]{1,20}"
+
+
+def errors(*codes):
+    return {code: ERRORS[code] for code in codes}
+
+
+# --------------------------------------------------------------------------
+# Channel systems
+# --------------------------------------------------------------------------
+class ChannelView(generics.GenericAPIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsChannelSystem]
+    throttle_classes = [ApiKeyThrottle]
+
+    @property
+    def api_key(self) -> ApiKey:
+        return self.request.auth
+
+    def channel_cases(self):
+        return Case.objects.filter(channel=self.api_key.channel)
+
+    def get_case(self, number: str) -> Case:
+        case = (
+            self.channel_cases()
+            .select_related("order")
+            .prefetch_related(
+                Prefetch("events", queryset=CaseEvent.objects.filter(kind__in=s.PUBLIC_EVENT_KINDS).order_by("created_at", "id")),
+                Prefetch("compensations", queryset=Compensation.objects.order_by("id")),
+            )
+            .filter(number=number.upper())
+            .first()
+        )
+        if case is None:
+            raise Http404
+        return case
+
+    def public(self, case: Case, code=status.HTTP_200_OK) -> Response:
+        return Response(s.PublicCaseSerializer(self.get_case(case.number)).data, status=code)
+
+
+def _fingerprint(data) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
+class CaseCreateView(ChannelView):
+    serializer_class = s.OpenCaseSerializer
+
+    @extend_schema(
+        summary="Open a case",
+        operation_id="cases_open",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                description="Retry safely: the same key returns the case it created, not a second one.",
+            )
+        ],
+        responses={201: s.PublicCaseSerializer, 200: s.PublicCaseSerializer, **errors(400, 401, 403, 409, 429)},
+    )
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        idempotency = (request.headers.get("Idempotency-Key") or "").strip()
+        if len(idempotency) > 100:
+            raise ValidationError({"Idempotency-Key": [_("At most 100 characters.")]})
+        if not idempotency:
+            return self.public(self._open(data), status.HTTP_201_CREATED)
+        fingerprint = _fingerprint(data)
+        try:
+            with transaction.atomic():
+                # Concurrent requests with the same key wait here on the unique index; the loser sees the winner's case.
+                record = IdempotencyRecord.objects.create(api_key=self.api_key, key=idempotency, fingerprint=fingerprint)
+                case = self._open(data)
+                record.case = case
+                record.save(update_fields=["case"])
+        except IntegrityError:
+            record = IdempotencyRecord.objects.filter(api_key=self.api_key, key=idempotency).select_related("case").first()
+            if record is None or record.case is None:
+                raise NotAllowed(_("A request with this Idempotency-Key is still being processed; retry shortly.")) from None
+            if record.fingerprint != fingerprint:
+                raise NotAllowed(_("This Idempotency-Key was used for a different request.")) from None
+            return self.public(record.case, status.HTTP_200_OK)
+        return self.public(case, status.HTTP_201_CREATED)
+
+    def _open(self, data) -> Case:
+        order = Order.objects.filter(number=data["order_number"].strip(), channel=self.api_key.channel).first()
+        if order is None:
+            raise ValidationError({"order_number": [_("Unknown order “%(order)s”.") % {"order": data["order_number"]}]})
+        lines = []
+        by_sku = None
+        for index, line in enumerate(data["lines"]):
+            if "line" in line:
+                lines.append((line["line"], line["quantity"]))
+                continue
+            if by_sku is None:
+                by_sku = {}
+                for pk, sku in order.lines.values_list("pk", "sku"):
+                    by_sku.setdefault(sku, pk)
+            if line["sku"] not in by_sku:
+                raise ValidationError({"lines": {index: {"sku": [_("Order %(order)s has no SKU %(sku)s.") % {"order": order.number, "sku": line["sku"]}]}}})
+            lines.append((by_sku[line["sku"]], line["quantity"]))
+        return services.case_open(
+            actor=self.request.user,
+            order_id=order.pk,
+            lines=lines,
+            request_type=data["request_type"],
+            reason=data["reason"],
+            category_id=data.get("category"),
+            urgency=data["urgency"],
+            channel=self.api_key.channel,
+            evidence=data["evidence"],
+        )
+
+
+class CaseProgressView(ChannelView):
+    serializer_class = s.PublicCaseSerializer
+
+    @extend_schema(summary="A case's progress", operation_id="cases_progress", responses={200: s.PublicCaseSerializer, **errors(401, 403, 404, 429)})
+    def get(self, request, number: str):
+        return Response(s.PublicCaseSerializer(self.get_case(number)).data)
+
+
+class CustomerActionView(ChannelView):
+    """The customer's decisions, each one service call."""
+
+    action_name = ""
+
+    def run(self, case: Case, data: dict):
+        raise NotImplementedError
+
+    def post(self, request, number: str):
+        case = self.get_case(number)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.run(case, serializer.validated_data)
+        return Response(s.PublicCaseSerializer(self.get_case(number)).data)
+
+
+def _customer_action(name, serializer_class, summary, run):
+    class View(CustomerActionView):
+        @extend_schema(
+            summary=summary,
+            operation_id=f"cases_{name}",
+            responses={200: s.PublicCaseSerializer, **errors(400, 401, 403, 404, 409, 429)},
+        )
+        def post(self, request, number: str):
+            return super().post(request, number)
+
+    View.serializer_class = serializer_class
+    View.action_name = name
+    View.run = lambda self, case, d: run(self, case, d)
+    View.__name__ = View.__qualname__ = f"{name.title()}View"
+    return View
+
+
+AcceptView = _customer_action(
+    "accept", s.NoteSerializer, "The customer accepts the offer",
+    lambda self, case, d: services.case_confirm(case_id=case.pk, actor=self.request.user, note=d["note"]),
+)
+DeclineView = _customer_action(
+    "decline", s.NoteSerializer, "The customer declines the offer",
+    lambda self, case, d: services.case_decline(case_id=case.pk, actor=self.request.user, note=d["note"]),
+)
+CancelView = _customer_action(
+    "cancel", s.OptionalReasonSerializer, "The customer cancels the request",
+    lambda self, case, d: services.case_cancel(case_id=case.pk, actor=self.request.user, reason=d["reason"]),
+)
+AppealView = _customer_action(
+    "appeal", s.ReasonSerializer, "The customer appeals (the case is escalated)",
+    lambda self, case, d: services.case_escalate(case_id=case.pk, actor=self.request.user, reason=d["reason"]),
+)
+RatingView = _customer_action(
+    "rate", s.RatingSerializer, "The customer rates the closed case (once)",
+    lambda self, case, d: services.case_rate(case_id=case.pk, actor=self.request.user, csat=d["csat"], nps=d["nps"], comment=d["comment"]),
+)
+
+
+class WebhookView(ChannelView):
+    serializer_class = s.WebhookSerializer
+
+    @extend_schema(summary="The progress webhook of this key", operation_id="webhook_read", responses={200: s.WebhookSerializer, **errors(401, 403, 429)})
+    def get(self, request):
+        return Response({"url": self.api_key.webhook_url})
+
+    @extend_schema(
+        summary="Register (or clear, with an empty URL) the progress webhook",
+        operation_id="webhook_set",
+        responses={200: s.WebhookSerializer, **errors(400, 401, 403, 429)},
+    )
+    def put(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        url = serializer.validated_data["url"]
+        if url and not url.lower().startswith(("http://", "https://")):
+            raise ValidationError({"url": [_("Use an http or https URL.")]})
+        ApiKey.objects.filter(pk=self.api_key.pk).update(webhook_url=url)
+        return Response({"url": url})
+
+
+# --------------------------------------------------------------------------
+# Staff
+# --------------------------------------------------------------------------
+class CappedPagination(PageNumberPagination):
+    """Pages of 50 (up to 100 with ``page_size``); the count stops at 10,001 rows, like the queue page."""
+
+    django_paginator_class = CappedCountPaginator
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+STAFF_ACTIONS = {
+    "approve": (s.ApproveSerializer, lambda pk, u, d: services.case_approve(case_id=pk, actor=u, note=d["note"], override_window=d["override_window"], expected_version=d.get("expected_version"))),
+    "reject": (s.StaffReasonSerializer, lambda pk, u, d: services.case_reject(case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version"))),
+    "receive": (s.ReceiveSerializer, lambda pk, u, d: services.case_receive(case_id=pk, actor=u, tracking_number=d["tracking_number"], carrier=d["carrier"], note=d["note"], expected_version=d.get("expected_version"))),
+    "inspect": (s.InspectSerializer, lambda pk, u, d: services.case_inspect(case_id=pk, actor=u, grade=d["grade"], responsible_party=d["responsible_party"], disposition=d["disposition"], findings=d["findings"], expected_version=d.get("expected_version"))),
+    "propose": (s.StaffNoteSerializer, lambda pk, u, d: services.case_submit_offer(case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version"))),
+    "confirm": (s.StaffNoteSerializer, lambda pk, u, d: services.case_confirm(case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version"))),
+    "decline": (s.StaffNoteSerializer, lambda pk, u, d: services.case_decline(case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version"))),
+    "cancel": (s.StaffOptionalReasonSerializer, lambda pk, u, d: services.case_cancel(case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version"))),
+    "escalate": (s.StaffReasonSerializer, lambda pk, u, d: services.case_escalate(case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version"))),
+    "resolve_escalation": (s.ResolveSerializer, lambda pk, u, d: services.case_resolve_escalation(case_id=pk, actor=u, decision=d["decision"], note=d["note"], expected_version=d.get("expected_version"))),
+    "claim": (s.EmptySerializer, lambda pk, u, d: services.case_claim(case_id=pk, actor=u)),
+    "add_compensation": (s.CompensationAddSerializer, lambda pk, u, d: services.compensation_add(case_id=pk, actor=u, kind=d["kind"], amount=d["amount"], note=d["note"])),
+}
+
+
+def _staff_action(name):
+    serializer_class, run = STAFF_ACTIONS[name]
+
+    def handler(self, request, pk=None):
+        case = self.get_object()
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run(case.pk, request.user, serializer.validated_data)
+        return Response(s.StaffCaseDetailSerializer(self.get_object(), context={"request": request}).data)
+
+    handler.__name__ = handler.__qualname__ = name  # before @action: the router maps POST to this name
+    handler = action(detail=True, methods=["post"], url_path=name.replace("_", "-"), serializer_class=serializer_class)(handler)
+    return extend_schema(
+        summary=name.replace("_", " ").capitalize(),
+        request=serializer_class,
+        responses={200: s.StaffCaseDetailSerializer, **errors(400, 401, 403, 404, 409, 429)},
+    )(handler)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Cases you may see, with the queue's filters", responses={200: s.StaffCaseListSerializer(many=True), **errors(400, 401, 403, 429)}),
+    retrieve=extend_schema(summary="One case", responses={200: s.StaffCaseDetailSerializer, **errors(401, 403, 404, 429)}),
+)
+class StaffCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    authentication_classes = [StaffSessionAuthentication]
+    permission_classes = [IsStaff]
+    throttle_classes = [StaffThrottle]
+    filterset_class = CaseQueueFilter
+    pagination_class = CappedPagination
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def get_queryset(self):
+        queryset = case_scope_for(self.request.user).select_related(*LIST_RELATED)
+        if self.action == "list":
+            return queryset.order_by("stage_due_at", "id")
+        return queryset.prefetch_related(
+            "lines__order_line",
+            Prefetch("compensations", queryset=Compensation.objects.order_by("id")),
+            Prefetch("events", queryset=CaseEvent.objects.select_related("actor").order_by("created_at", "id")),
+        )
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return s.StaffCaseListSerializer
+        if self.action in STAFF_ACTIONS:
+            return STAFF_ACTIONS[self.action][0]
+        return s.StaffCaseDetailSerializer
+
+
+for _name in STAFF_ACTIONS:
+    setattr(StaffCaseViewSet, _name, _staff_action(_name))
