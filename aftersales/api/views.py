@@ -7,7 +7,7 @@ import hashlib
 import json
 
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -305,12 +305,16 @@ class StaffCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_queryset(self):
         queryset = case_scope_for(self.request.user).select_related(*LIST_RELATED)
         if self.action == "list":
-            return queryset.order_by("stage_due_at", "id")
+            return queryset.order_by(F("stage_due_at").asc(nulls_last=True), "id")
         return queryset.prefetch_related(
             "lines__order_line",
             Prefetch("compensations", queryset=Compensation.objects.order_by("id")),
             Prefetch("events", queryset=CaseEvent.objects.select_related("actor").order_by("created_at", "id")),
         )
+
+    def filter_queryset(self, queryset):
+        # The queue's filters (open cases by default) are for the list; one case is found by its id in the scope.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def get_serializer_class(self):
         if self.action == "list":

@@ -1,0 +1,244 @@
+"""The channel systems' API: keys, opening cases (idempotently), progress, the customer's decisions and rating."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from aftersales import services
+from aftersales.models import ApiKey, Case, CaseEvent, IdempotencyRecord, Notification
+from tests.factories import OrderFactory, OrderLineFactory, UserFactory
+
+CASES = reverse("api:cases")
+
+
+def case_url(number, action=""):
+    return reverse("api:case" + (f"-{action}" if action else ""), args=[number])
+
+
+@pytest.fixture
+def app_key(users):
+    key = ApiKey(name="App", channel="app", user=users["channel"])
+    raw = key.issue()
+    key.save()
+    return key, raw
+
+
+@pytest.fixture
+def api(app_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {app_key[1]}")
+    return client
+
+
+def open_body(order, **extra):
+    return {"order_number": order.number, "request_type": "return_refund", "lines": [{"sku": "TS-001", "quantity": 1}], "reason": "起球了", **extra}
+
+
+# -- keys ---------------------------------------------------------------------------------------------
+def test_only_a_hash_of_the_key_is_stored(app_key):
+    key, raw = app_key
+    assert raw.startswith(f"ask_{key.prefix}_") and raw.split("_", 2)[2] not in key.secret_hash
+    assert key.matches(raw.split("_", 2)[2]) and not key.matches("guess")
+
+
+@pytest.mark.parametrize("header", [None, "Api-Key nonsense", "Api-Key ask_0000000000_x", "Bearer abc"])
+def test_requests_without_a_valid_key_are_refused(policy, order, header):
+    client = APIClient()
+    if header:
+        client.credentials(HTTP_AUTHORIZATION=header)
+    response = client.post(CASES, open_body(order), format="json")
+    assert response.status_code in (401, 403) and not Case.objects.exists()
+
+
+def test_a_revoked_key_stops_working(api, app_key, policy, order):
+    ApiKey.objects.filter(pk=app_key[0].pk).update(revoked_at=timezone.now())
+    assert api.post(CASES, open_body(order), format="json").status_code == 401
+
+
+def test_staff_sessions_cannot_use_channel_endpoints(login, agent, policy, order):
+    response = login(agent).post(CASES, open_body(order), content_type="application/json")
+    assert response.status_code in (401, 403)
+
+
+# -- open ------------------------------------------------------------------------------------------
+def test_open_a_case_by_sku_and_read_its_progress(api, policy, order, users):
+    response = api.post(CASES, {**open_body(order), "evidence": ["https://img.example.com/1.jpg"]}, format="json")
+    assert response.status_code == 201, response.data
+    body = response.json()
+    case = Case.objects.get(number=body["number"])
+    assert body["order_number"] == order.number and body["state"] == "pending_review" and body["waiting_on"] == "merchant"
+    assert case.channel == "app" and list(case.lines.values_list("order_line__sku", "quantity")) == [("TS-001", 1)]
+    assert CaseEvent.objects.get(case=case, name="open").actor == users["channel"]
+    progress = api.get(case_url(case.number)).json()
+    assert progress["deadline"] and [entry["event"] for entry in progress["timeline"]] == ["open"]
+
+
+def test_invalid_input_names_each_field(api, policy, order):
+    response = api.post(
+        CASES, {"order_number": order.number, "request_type": "teleport", "lines": [{"quantity": 0}], "urgency": 9}, format="json"
+    )
+    assert response.status_code == 400
+    assert {"request_type", "lines", "urgency"} <= set(response.json())
+    unknown = api.post(CASES, {**open_body(order), "order_number": "DD-NOPE"}, format="json")
+    assert unknown.status_code == 400 and "order_number" in unknown.json()
+    too_many = api.post(CASES, {**open_body(order), "lines": [{"sku": "TS-001", "quantity": 9}]}, format="json")
+    assert too_many.status_code == 400 and "lines" in too_many.json()
+    assert api.post(CASES, "{not json", content_type="application/json").status_code == 400
+    assert not Case.objects.exists()
+
+
+def test_orders_of_another_channel_are_unknown_to_the_key(api, policy):
+    web_order = OrderFactory(channel="web")
+    OrderLineFactory(order=web_order, sku="TS-001")
+    response = api.post(CASES, open_body(web_order), format="json")
+    assert response.status_code == 400 and "order_number" in response.json()
+
+
+def test_a_second_open_case_on_a_line_is_refused(api, policy, order):
+    assert api.post(CASES, open_body(order), format="json").status_code == 201
+    again = api.post(CASES, open_body(order), format="json")
+    assert again.status_code == 400 and "lines" in again.json()
+
+
+def test_the_same_idempotency_key_returns_the_same_case(api, policy, order):
+    first = api.post(CASES, open_body(order), format="json", HTTP_IDEMPOTENCY_KEY="req-1")
+    again = api.post(CASES, open_body(order), format="json", HTTP_IDEMPOTENCY_KEY="req-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["number"] == again.json()["number"] and Case.objects.count() == 1
+    other = api.post(CASES, open_body(order, reason="换个理由"), format="json", HTTP_IDEMPOTENCY_KEY="req-1")
+    assert other.status_code == 409 and "Idempotency-Key" in other.json()["detail"]
+
+
+def test_a_failed_create_leaves_the_idempotency_key_free(api, policy, order):
+    bad = api.post(CASES, {**open_body(order), "lines": [{"sku": "NOPE", "quantity": 1}]}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert bad.status_code == 400 and not IdempotencyRecord.objects.exists()
+    assert api.post(CASES, open_body(order), format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+
+
+# -- scope ---------------------------------------------------------------------------------------------
+def test_a_key_cannot_read_another_channels_case(api, policy, users, open_case):
+    mini_order = OrderFactory(channel="mini_program")
+    line = OrderLineFactory(order=mini_order)
+    other = services.case_open(actor=users["channel"], order_id=mini_order.pk, lines=[(line.pk, 1)], request_type="refund_only")
+    assert api.get(case_url(other.number)).status_code == 404
+    assert api.post(case_url(other.number, "cancel"), {}, format="json").status_code == 404
+    assert Case.objects.get(pk=other.pk).state == "pending_review"
+    assert api.get(case_url("AS00000000-000000")).status_code == 404
+
+
+# -- the customer's decisions ------------------------------------------------------------------------------
+def test_accept_the_offer(api, case_in):
+    case = case_in("awaiting_confirmation")
+    progress = api.get(case_url(case.number)).json()
+    assert progress["offer"] == [{"kind": "refund", "kind_label": "退款", "amount": "99.00", "state": "approved"}]
+    response = api.post(case_url(case.number, "accept"), {}, format="json")
+    assert response.status_code == 200 and response.json()["state"] == "closed"
+
+
+def test_decline_the_offer(api, case_in):
+    case = case_in("awaiting_confirmation")
+    response = api.post(case_url(case.number, "decline"), {"note": "金额太少"}, format="json")
+    assert response.status_code == 200 and response.json()["state"] == "compensation"
+
+
+def test_accepting_twice_is_409_with_the_reason(api, case_in):
+    case = case_in("awaiting_confirmation")
+    api.post(case_url(case.number, "accept"), {}, format="json")
+    again = api.post(case_url(case.number, "accept"), {}, format="json")
+    assert again.status_code == 409 and "已完成" in again.json()["detail"]
+
+
+def test_cancel_and_appeal(api, case_in, order):
+    case = case_in("pending_review")
+    assert api.post(case_url(case.number, "cancel"), {"reason": "不想退了"}, format="json").json()["state"] == "cancelled"
+    other = case_in("awaiting_return", lines=[(order.lines.order_by("id")[1].pk, 1)])
+    missing = api.post(case_url(other.number, "appeal"), {}, format="json")
+    assert missing.status_code == 400 and "reason" in missing.json()
+    appealed = api.post(case_url(other.number, "appeal"), {"reason": "商家迟迟不处理"}, format="json")
+    assert appealed.status_code == 200 and appealed.json()["state"] == "escalated"
+
+
+def test_rating_once_after_closing(api, case_in):
+    case = case_in("awaiting_confirmation")
+    early = api.post(case_url(case.number, "rating"), {"csat": 5, "nps": 9}, format="json")
+    assert early.status_code == 409
+    api.post(case_url(case.number, "accept"), {}, format="json")
+    bad = api.post(case_url(case.number, "rating"), {"csat": 6, "nps": 11}, format="json")
+    assert bad.status_code == 400 and {"csat", "nps"} <= set(bad.json())
+    good = api.post(case_url(case.number, "rating"), {"csat": 5, "nps": 9, "comment": "处理很快"}, format="json")
+    assert good.status_code == 200 and (good.json()["csat"], good.json()["nps"]) == (5, 9)
+    assert api.post(case_url(case.number, "rating"), {"csat": 1}, format="json").status_code == 409
+    case.refresh_from_db()
+    assert (case.csat, case.nps) == (5, 9)
+
+
+def test_the_public_timeline_hides_internal_notes_and_staff_names(api, case_in, users):
+    case = case_in("awaiting_confirmation")
+    services.case_add_note(case_id=case.pk, actor=users["agent"], text="内部：顾客是老客户，可以多给点")
+    services.case_add_note(case_id=case.pk, actor=users["agent"], text="您好，方案已发送，请确认", to_customer=True)
+    body = api.get(case_url(case.number)).content.decode()
+    assert "内部" not in body and "您好，方案已发送，请确认" in body
+    for user in users.values():
+        assert f'"{user.username}"' not in body
+
+
+# -- webhook ------------------------------------------------------------------------------------------------
+def test_a_channel_registers_a_webhook_and_progress_goes_to_the_outbox(api, app_key, case_in):
+    assert api.put(reverse("api:webhook"), {"url": "ftp://example.com"}, format="json").status_code == 400
+    response = api.put(reverse("api:webhook"), {"url": "https://app.example.com/hooks/aftersales"}, format="json")
+    assert response.status_code == 200 and api.get(reverse("api:webhook")).json()["url"].endswith("/aftersales")
+    case = case_in("awaiting_confirmation")
+    api.post(case_url(case.number, "accept"), {}, format="json")
+    events = list(Notification.objects.filter(kind="channel_event", api_key=app_key[0]).order_by("id"))
+    assert events and events[-1].payload["event"] == "confirm" and events[-1].payload["state"] == "closed"
+    assert events[-1].payload["case"] == case.number and "actor" not in events[-1].payload
+
+
+def test_progress_events_are_posted_to_the_channel(app_key, case_in, settings):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from aftersales.delivery import deliver_due
+
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ApiKey.objects.filter(pk=app_key[0].pk).update(webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook")
+        case = case_in("pending_review")
+        deliver_due()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [(event["event"], event["case"]) for event in received] == [("open", case.number)]
+
+
+# -- throttling ----------------------------------------------------------------------------------------------
+def test_each_key_has_its_own_rate(api, app_key, policy, order, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    ApiKey.objects.filter(pk=app_key[0].pk).update(rate="3/min")
+    codes = [api.get(case_url("AS00000000-000001")).status_code for _ in range(4)]
+    assert codes == [404, 404, 404, 429]
+    other = ApiKey(name="Web", channel="web", user=UserFactory(username="web_system", roles=["channel"]))
+    raw = other.issue()
+    other.save()
+    fresh = APIClient()
+    fresh.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    assert fresh.get(case_url("AS00000000-000001")).status_code == 404  # another key, its own budget
+    cache.clear()
