@@ -142,6 +142,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "aftersales.api.errors.api_exception_handler",
+    "DEFAULT_METADATA_CLASS": "aftersales.api.schema.BriefMetadata",
     "DEFAULT_THROTTLE_RATES": {"staff": os.environ.get("API_STAFF_RATE", "600/min")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -1,6 +1,7 @@
-"""drf-spectacular extensions: how the API's authentication appears in the OpenAPI contract."""
+"""drf-spectacular extensions: how the API's authentication appears in the OpenAPI contract; OPTIONS metadata."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.metadata import SimpleMetadata
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -22,3 +23,13 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "A signed-in staff user's session."}
+
+
+class BriefMetadata(SimpleMetadata):
+    """OPTIONS answers with the endpoint's name, description and formats; the fields live in the OpenAPI schema.
+
+    (DRF's default would build a form for each write method by loading the object, which channel endpoints
+    address by case number rather than a queryset.)"""
+
+    def determine_actions(self, request, view):
+        return {}

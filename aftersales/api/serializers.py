@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -141,7 +142,16 @@ class RatingSerializer(serializers.Serializer):
 
 
 class WebhookSerializer(serializers.Serializer):
-    url = serializers.URLField(max_length=500, allow_blank=True)
+    url = serializers.CharField(
+        max_length=500,
+        allow_blank=True,
+        help_text="An http(s) URL that receives each progress event as a JSON POST; empty when none (PUT empty to clear).",
+    )
+
+    def validate_url(self, value: str) -> str:
+        if value:
+            URLValidator(schemes=["http", "https"], message=_("Use an http or https URL."))(value)
+        return value
 
 
 # --------------------------------------------------------------------------

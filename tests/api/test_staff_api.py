@@ -37,6 +37,20 @@ def test_list_uses_the_queue_filters_and_the_scope(login, agent, supervisor):
     assert [row["number"] for row in client.get(LIST, {"priority": "red"}).json()["results"]] == [red.number]
     assert [row["number"] for row in client.get(LIST, {"q": plain.order.number}).json()["results"]] == [plain.number]
     assert client.get(LIST, {"priority": "purple"}).status_code == 400
+    for page in ("0", "x", "9"):  # bad or past the end: a 400 naming the field, not a missing case
+        bad_page = client.get(LIST, {"page": page})
+        assert bad_page.status_code == 400 and "page" in bad_page.json()
+
+
+def test_unknown_api_paths_and_options_answer_in_json(login, agent):
+    client = login(agent)
+    unknown = client.get("/api/v1/cases/%C2%84/")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+    assert client.get("/api/v1/nothing/here").json()["code"] == "not_found"
+    options = client.options(reverse("api:webhook"))
+    assert options.status_code in (401, 403) and "detail" in options.json()  # a staff session is no channel key
+    described = client.options(LIST)
+    assert described.status_code == 200 and described.json()["name"]
 
 
 def test_list_costs_the_same_queries_for_2_or_20_cases(login, agent):
