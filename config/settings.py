@@ -136,6 +136,17 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
+# The cache holds the API's throttle counters: per process by default; with CACHE_URL (redis://…) shared by
+# every process, which is what the per-key rates mean once there is more than one.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

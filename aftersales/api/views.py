@@ -335,4 +335,4 @@ for _name in STAFF_ACTIONS:
 
 def not_found(request, *args, **kwargs):
     """Any path under ``/api/v1/`` that names no endpoint: the API's JSON 404, never the site's HTML page."""
-    return JsonResponse({"detail": _("No such endpoint."), "code": "not_found"}, status=404)
+    return JsonResponse({"detail": _("No such endpoint."), "code": "not_found"}, status=404, json_dumps_params={"ensure_ascii": False})

@@ -65,10 +65,12 @@ class ApiKey(models.Model):
 
     def issue(self) -> str:
         """Give the key a new secret; returns the full key (``ask_<prefix>_<secret>``), shown only this once."""
-        self.prefix = secrets.token_hex(5)
-        secret = secrets.token_urlsafe(32)
-        self.secret_hash = _digest(secret)
-        return f"{KEY_PREFIX}_{self.prefix}_{secret}"
+        return self.set_key(secrets.token_hex(5), secrets.token_urlsafe(32))
+
+    def set_key(self, prefix: str, secret: str) -> str:
+        """Use this prefix and secret (the demo key's are fixed); returns the full key."""
+        self.prefix, self.secret_hash = prefix, _digest(secret)
+        return f"{KEY_PREFIX}_{prefix}_{secret}"
 
     def matches(self, secret: str) -> bool:
         return hmac.compare_digest(self.secret_hash, _digest(secret))

@@ -478,6 +478,22 @@ def test_create_demo_users_twice_gives_one_login_per_role(db):
     assert AgentProfile.objects.filter(user=agent).count() == 1
 
 
+def test_create_demo_users_prints_a_working_demo_api_key_and_keeps_it_active(db):
+    from aftersales.management.commands.create_demo_users import DEMO_CHANNEL_ACCOUNT
+    from aftersales.models import ApiKey
+
+    call_command("create_demo_users", stdout=StringIO())
+    ApiKey.objects.update(revoked_at=timezone.now())  # revoked in the admin meanwhile
+    out = StringIO()
+    call_command("create_demo_users", stdout=out)
+    raw = out.getvalue().split("docs/api.md): ")[1].split()[0]
+    key = ApiKey.objects.get()
+    assert key.active and key.channel == "app" and key.user.username == DEMO_CHANNEL_ACCOUNT
+    assert raw == "ask_demoapp_demo-app-key-2026" and key.matches(ApiKey.split(raw)[1])
+    assert list(key.user.groups.values_list("name", flat=True)) == ["channel"] and not key.user.has_usable_password()
+    assert not key.user.is_staff
+
+
 def test_create_demo_users_resets_a_changed_password(db):
     call_command("create_demo_users", stdout=StringIO())
     user = get_user_model().objects.get(username="qc")

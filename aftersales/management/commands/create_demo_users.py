@@ -13,8 +13,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from aftersales.demo import ensure_queues
-from aftersales.models import AgentProfile
-from aftersales.permissions import AGENT, FINANCE, QC, SUPERVISOR
+from aftersales.models import AgentProfile, ApiKey
+from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR
+from customers.models import Channel, Order
 
 ADMIN_URL = "http://127.0.0.1:8000/admin/"
 AGENT_AUTHORITY = Decimal("200.00")
@@ -29,8 +30,27 @@ LOGINS = [
 ]
 
 
+#: The demo app's API key (fixed, like the demo passwords, so docs/api.md's curl example works as printed).
+DEMO_KEY_PREFIX, DEMO_KEY_SECRET = "demoapp", "demo-app-key-2026"
+DEMO_CHANNEL_ACCOUNT = "app-channel"
+
+
 def demo_password(username: str) -> str:
     return f"demo-{username}-2026"
+
+
+def ensure_demo_api_key() -> tuple[ApiKey, str]:
+    """The demo app's service account (group ``channel``, no password) and its active API key."""
+    account, _ = get_user_model().objects.get_or_create(username=DEMO_CHANNEL_ACCOUNT)
+    account.first_name, account.is_active, account.is_staff, account.is_superuser = "演示 App 渠道", True, False, False
+    account.set_unusable_password()
+    account.save()
+    account.groups.set([Group.objects.get(name=CHANNEL)])
+    key = ApiKey.objects.filter(prefix=DEMO_KEY_PREFIX).first() or ApiKey(name="演示 App")
+    raw = key.set_key(DEMO_KEY_PREFIX, DEMO_KEY_SECRET)
+    key.channel, key.user, key.revoked_at = Channel.APP, account, None
+    key.save()
+    return key, raw
 
 
 class Command(BaseCommand):
@@ -72,6 +92,18 @@ class Command(BaseCommand):
         self.stdout.write(line)
         created = sum(1 for row in rows if row[4])
         self.stdout.write(self.style.SUCCESS(f"{created} created, {len(rows) - created} reset."))
+        key, raw = ensure_demo_api_key()
+        self.stdout.write(f"Demo API key (channel {key.channel}; see docs/api.md): {raw}")
+        order = (
+            Order.objects.filter(channel=key.channel, delivered_at__isnull=False, cases__isnull=True)
+            .order_by("-delivered_at")
+            .first()
+        )
+        line = order.lines.order_by("id").first() if order else None
+        if line:
+            self.stdout.write(
+                f"An order of channel {key.channel} with no case yet, to try the API: {order.number} (sku {line.sku}, quantity {line.quantity})"
+            )
 
 
 def _width(text: str) -> int:
