@@ -26,6 +26,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from aftersales.management.commands.create_demo_users import ensure_demo_api_key
 from aftersales.models import Case, CaseState, Compensation, ProblemCategory
 
 DOC = Path(settings.BASE_DIR) / "docs" / "benchmarks.md"
@@ -56,6 +57,7 @@ class Command(BaseCommand):
         busy = (
             Case.objects.filter(state=CaseState.COMPENSATION).order_by("-id").values_list("pk", "order__number").first()
         )
+        app_case = Case.objects.filter(channel="app", state=CaseState.CLOSED).order_by("-id").values_list("number", flat=True).first()
         leaf = ProblemCategory.objects.filter(level=1).values_list("pk", flat=True).first()
         comp = Compensation.objects.filter(payable=True).values_list("case_id", flat=True).first()
 
@@ -84,6 +86,11 @@ class Command(BaseCommand):
             ("supervisor", "report: waiting heatmap, 30 days", reverse("reports:heatmap"), {}),
             ("supervisor", "report: defect word cloud, 30 days", reverse("reports:words"), {}),
             ("supervisor", "report: team performance, 30 days", reverse("reports:team"), {}),
+            ("supervisor", "API: staff case list (default)", reverse("api:staff-case-list"), {}),
+            ("supervisor", "API: staff case list, red and breached", reverse("api:staff-case-list"), {"priority": "red", "sla": "breached"}),
+            ("agent", "API: staff case list (agent's scope)", reverse("api:staff-case-list"), {}),
+            ("supervisor", "API: staff case detail", reverse("api:staff-case-detail", args=[busy[0]]) if busy else None, {}),
+            ("channel", "API: a case's progress (channel key)", reverse("api:case", args=[app_case]) if app_case else None, {}),
         ]
         if comp is None:
             self.stderr.write("No payable compensation: the payouts page will be empty.")
@@ -92,6 +99,7 @@ class Command(BaseCommand):
         for name, user in users.items():
             clients[name] = Client()
             clients[name].force_login(user)
+        clients["channel"] = Client(headers={"Authorization": f"Api-Key {ensure_demo_api_key()[1]}"})
 
         rows = []
         for who, label, url, params in pages:
