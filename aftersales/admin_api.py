@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import ApiKey
@@ -20,6 +22,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
     fields = ("name", "channel", "user", "rate", "webhook_url", "prefix", "created_at", "last_used_at", "revoked_at")
     actions = ("revoke", "rotate")
+    formfield_overrides = {models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}}
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
@@ -51,7 +54,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def rotate(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
             raw = key.issue()
-            key.save(update_fields=["prefix", "secret_hash"])
+            key.save(update_fields=["prefix", "secret_hash", "webhook_secret"])
             self._show_once(request, key, raw)
 
     def has_delete_permission(self, request, obj=None):

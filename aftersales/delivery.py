@@ -12,6 +12,7 @@ claimed only until ``CLAIM_SECONDS`` pass; then another worker retries them
 from __future__ import annotations
 
 import json
+import time
 import logging
 import urllib.error
 import urllib.request
@@ -24,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from aftersales.models import Notification, WebhookEndpoint
+from aftersales.models.api import webhook_signature
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +45,13 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(0, attempts - 1)))
 
 
-def _post_json(url: str, payload: dict) -> None:
+def _post_json(url: str, payload: dict, *, signing_secret: str = "") -> None:
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    if signing_secret:  # channel systems check these before trusting the event
+        timestamp = int(time.time())
+        headers |= {"X-Aftersales-Timestamp": str(timestamp), "X-Aftersales-Signature": webhook_signature(signing_secret, timestamp, data)}
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 - URLs are staff-configured
             body = response.read(65536)
@@ -88,7 +94,7 @@ def send(notification: Notification) -> None:
         key = notification.api_key
         if not key.active or not key.webhook_url:
             raise DeliveryError("the channel system's key is revoked or has no webhook")
-        _post_json(key.webhook_url, notification.payload)
+        _post_json(key.webhook_url, notification.payload, signing_secret=key.webhook_secret)
         return
     endpoint = notification.endpoint
     if endpoint is None or not endpoint.active:

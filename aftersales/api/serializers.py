@@ -147,6 +147,13 @@ class WebhookSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="An http(s) URL that receives each progress event as a JSON POST; empty when none (PUT empty to clear).",
     )
+    signing_secret = serializers.CharField(
+        read_only=True,
+        help_text=(
+            "Each POST carries X-Aftersales-Timestamp and X-Aftersales-Signature: sha256=<hex HMAC-SHA256 with this secret "
+            "over '<timestamp>.<raw body>'>. A new secret comes with a rotated key."
+        ),
+    )
 
     def validate_url(self, value: str) -> str:
         if value:

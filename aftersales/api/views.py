@@ -226,7 +226,7 @@ class WebhookView(ChannelView):
 
     @extend_schema(summary="The progress webhook of this key", operation_id="webhook_read", responses={200: s.WebhookSerializer, **errors(401, 403, 429)})
     def get(self, request):
-        return Response({"url": self.api_key.webhook_url})
+        return Response({"url": self.api_key.webhook_url, "signing_secret": self.api_key.webhook_secret})
 
     @extend_schema(
         summary="Register (or clear, with an empty URL) the progress webhook",
@@ -238,7 +238,7 @@ class WebhookView(ChannelView):
         serializer.is_valid(raise_exception=True)
         url = serializer.validated_data["url"]
         ApiKey.objects.filter(pk=self.api_key.pk).update(webhook_url=url)
-        return Response({"url": url})
+        return Response({"url": url, "signing_secret": self.api_key.webhook_secret})
 
 
 # --------------------------------------------------------------------------

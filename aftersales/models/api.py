@@ -22,6 +22,16 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def new_webhook_secret() -> str:
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
+def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """``sha256=<hex>`` of HMAC-SHA256 over ``<timestamp>.<body>``: what a channel system recomputes to trust a POST."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
 class ApiKeyQuerySet(models.QuerySet):
     def active(self):
         return self.filter(revoked_at__isnull=True)
@@ -45,6 +55,13 @@ class ApiKey(models.Model):
     webhook_url = models.URLField(
         _("progress webhook"), max_length=500, blank=True, help_text=_("Progress events of this channel's cases are POSTed here (JSON).")
     )
+    webhook_secret = models.CharField(
+        _("webhook signing secret"),
+        max_length=64,
+        editable=False,
+        default=new_webhook_secret,
+        help_text=_("Signs each webhook POST (HMAC-SHA256); the channel system reads it from GET /api/v1/webhook/."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
@@ -64,7 +81,9 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
     def issue(self) -> str:
-        """Give the key a new secret; returns the full key (``ask_<prefix>_<secret>``), shown only this once."""
+        """Give the key a new secret (and a new webhook signing secret); returns the full key
+        (``ask_<prefix>_<secret>``), shown only this once."""
+        self.webhook_secret = new_webhook_secret()
         return self.set_key(secrets.token_hex(5), secrets.token_urlsafe(32))
 
     def set_key(self, prefix: str, secret: str) -> str:

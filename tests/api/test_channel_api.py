@@ -200,18 +200,25 @@ def test_a_channel_registers_a_webhook_and_progress_goes_to_the_outbox(api, app_
     assert events[-1].payload["case"] == case.number and "actor" not in events[-1].payload
 
 
-def test_progress_events_are_posted_to_the_channel(app_key, case_in, settings):
+def test_progress_events_are_posted_to_the_channel_signed(api, app_key, case_in, settings):
+    import hashlib
+    import hmac
     import json
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from aftersales.delivery import deliver_due
 
+    secret = api.get(reverse("api:webhook")).json()["signing_secret"]
+    assert secret.startswith("whsec_") and secret != ApiKey(name="other").webhook_secret
     received = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        def do_POST(self):  # noqa: N802 - verifies the signature as a channel system would
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            signed = f"{self.headers['X-Aftersales-Timestamp']}.".encode() + body
+            expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+            received.append((hmac.compare_digest(expected, self.headers["X-Aftersales-Signature"]), json.loads(body)))
             self.send_response(204)
             self.end_headers()
 
@@ -227,7 +234,7 @@ def test_progress_events_are_posted_to_the_channel(app_key, case_in, settings):
     finally:
         server.shutdown()
         server.server_close()
-    assert [(event["event"], event["case"]) for event in received] == [("open", case.number)]
+    assert [(valid, event["event"], event["case"]) for valid, event in received] == [(True, "open", case.number)]
 
 
 # -- throttling ----------------------------------------------------------------------------------------------
