@@ -11,12 +11,15 @@ claimed only until ``CLAIM_SECONDS`` pass; then another worker retries them
 
 from __future__ import annotations
 
+import ipaddress
 import json
-import time
 import logging
+import socket
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -40,6 +43,33 @@ class DeliveryError(Exception):
     pass
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is a failed delivery, never followed (it could lead anywhere, as a GET)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def private_address(url: str, *, unresolved_ok: bool) -> str | None:
+    """The non-public address (private, loopback, link-local, reserved…) ``url``'s host resolves to, if any.
+
+    A host that does not resolve counts as public when ``unresolved_ok`` (saving: checked again at each send),
+    and as a problem otherwise. Off with ``WEBHOOK_ALLOW_PRIVATE_HOSTS``."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_HOSTS:
+        return None
+    try:
+        host = urlsplit(url).hostname or ""
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError, ValueError):
+        return None if unresolved_ok else (host or url)
+    for *_ignored, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        if not address.is_global:
+            return str(address)
+    return None
+
+
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, 4 min … capped at an hour."""
     return timedelta(seconds=min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(0, attempts - 1)))
@@ -53,7 +83,7 @@ def _post_json(url: str, payload: dict, *, signing_secret: str = "") -> None:
         headers |= {"X-Aftersales-Timestamp": str(timestamp), "X-Aftersales-Signature": webhook_signature(signing_secret, timestamp, data)}
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 - URLs are staff-configured
+        with _OPENER.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) only
             body = response.read(65536)
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"HTTP {exc.code}") from None
@@ -94,6 +124,9 @@ def send(notification: Notification) -> None:
         key = notification.api_key
         if not key.active or not key.webhook_url:
             raise DeliveryError("the channel system's key is revoked or has no webhook")
+        blocked = private_address(key.webhook_url, unresolved_ok=False)
+        if blocked:  # the channel's own URL: checked at each send too, since DNS may change after it was saved
+            raise DeliveryError(f"the webhook's host is not a public address ({blocked})")
         _post_json(key.webhook_url, notification.payload, signing_secret=key.webhook_secret)
         return
     endpoint = notification.endpoint

@@ -154,6 +154,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "aftersales.api.errors.api_exception_handler",
     "DEFAULT_METADATA_CLASS": "aftersales.api.schema.BriefMetadata",
+    "DEFAULT_PARSER_CLASSES": [
+        "aftersales.api.errors.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"staff": os.environ.get("API_STAFF_RATE", "600/min")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -200,6 +205,9 @@ EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "aftersales@localhost")
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Channel systems set their own webhook URLs through the API: refuse private, loopback and link-local addresses
+# (server-side request forgery) unless this is on (tests, or channel systems inside the same private network).
+WEBHOOK_ALLOW_PRIVATE_HOSTS = _env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)
 
 # Currency shown beside every amount; amounts are Decimal with two places.
 CURRENCY = "CNY"

@@ -17,3 +17,5 @@ urlpatterns = [
     path("", include("aftersales.urls")),
 ]
 # Uploaded QC photos are never served from MEDIA_URL: the case page's photo view checks who may see them.
+
+handler500 = "aftersales.api.errors.server_error"

@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aftersales.models.cases import CompensationState
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
-    LIVE_COMPENSATION_STATES,
     CaseEvent,
     CaseState,
     Compensation,
@@ -63,6 +63,9 @@ class OpenCaseSerializer(serializers.Serializer):
     urgency = serializers.IntegerField(required=False, default=3, min_value=1, max_value=5)
 
 
+OFFERED_STATES = (CompensationState.APPROVED, CompensationState.PAID, CompensationState.FAILED)
+
+
 class OfferItemSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Compensation.Kind.choices)
     kind_label = serializers.CharField()
@@ -105,7 +108,8 @@ class PublicCaseSerializer(serializers.Serializer):
 
     @extend_schema_field(OfferItemSerializer(many=True))
     def get_offer(self, case) -> list[dict]:
-        items = [c for c in case.compensations.all() if c.state in LIVE_COMPENSATION_STATES]
+        # What an authorised person approved (or already paid); drafts still awaiting approval are not an offer yet.
+        items = [c for c in case.compensations.all() if c.state in OFFERED_STATES]
         return OfferItemSerializer(
             [{"kind": c.kind, "kind_label": c.get_kind_display(), "amount": c.amount, "state": c.state} for c in items], many=True
         ).data
@@ -158,6 +162,11 @@ class WebhookSerializer(serializers.Serializer):
     def validate_url(self, value: str) -> str:
         if value:
             URLValidator(schemes=["http", "https"], message=_("Use an http or https URL."))(value)
+            from aftersales.delivery import private_address
+
+            blocked = private_address(value, unresolved_ok=True)
+            if blocked:
+                raise serializers.ValidationError(_("The host resolves to %(address)s, which is not a public address.") % {"address": blocked})
         return value
 
 

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
@@ -38,7 +39,7 @@ from customers.models import Order
 ERRORS = {
     400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input: each bad field with its messages."),
     401: OpenApiResponse(s.ErrorSerializer, description="No or unknown credentials."),
-    403: OpenApiResponse(s.ErrorSerializer, description="Not permitted."),
+    403: OpenApiResponse(s.ErrorSerializer, description="Not permitted (for staff endpoints also: not signed in)."),
     404: OpenApiResponse(s.ErrorSerializer, description="No such case (or not one you may see)."),
     409: OpenApiResponse(s.ErrorSerializer, description="Not allowed now; the detail says why."),
     429: OpenApiResponse(s.ErrorSerializer, description="Too many requests for this key."),
@@ -85,6 +86,8 @@ class ChannelView(generics.GenericAPIView):
 
 
 def _fingerprint(data) -> str:
+    """The request as validated, optional fields filled in: a retry that spells a default out is the same request."""
+    data = {**data, "category": data.get("category")}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -284,20 +287,23 @@ def _staff_action(name):
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         run(case.pk, request.user, serializer.validated_data)
-        return Response(s.StaffCaseDetailSerializer(self.get_object(), context={"request": request}).data)
+        # The case as the action left it, even when the action (or a rule it triggered) moved it out of the
+        # actor's scope: the write succeeded, so the answer is 200 with the result, not a 404.
+        after = self.with_detail(Case.objects.select_related(*LIST_RELATED)).get(pk=case.pk)
+        return Response(s.StaffCaseDetailSerializer(after, context={"request": request}).data)
 
     handler.__name__ = handler.__qualname__ = name  # before @action: the router maps POST to this name
     handler = action(detail=True, methods=["post"], url_path=name.replace("_", "-"), serializer_class=serializer_class)(handler)
     return extend_schema(
         summary=name.replace("_", " ").capitalize(),
         request=serializer_class,
-        responses={200: s.StaffCaseDetailSerializer, **errors(400, 401, 403, 404, 409, 429)},
+        responses={200: s.StaffCaseDetailSerializer, **errors(400, 403, 404, 409, 429)},
     )(handler)
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Cases you may see, with the queue's filters", responses={200: s.StaffCaseListSerializer(many=True), **errors(400, 401, 403, 429)}),
-    retrieve=extend_schema(summary="One case", responses={200: s.StaffCaseDetailSerializer, **errors(401, 403, 404, 429)}),
+    list=extend_schema(summary="Cases you may see, with the queue's filters", responses={200: s.StaffCaseListSerializer(many=True), **errors(400, 403, 429)}),
+    retrieve=extend_schema(summary="One case", responses={200: s.StaffCaseDetailSerializer, **errors(403, 404, 429)}),
 )
 class StaffCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     authentication_classes = [StaffSessionAuthentication]
@@ -311,6 +317,10 @@ class StaffCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         queryset = case_scope_for(self.request.user).select_related(*LIST_RELATED)
         if self.action == "list":
             return queryset.order_by(F("stage_due_at").asc(nulls_last=True), "id")
+        return self.with_detail(queryset)
+
+    @staticmethod
+    def with_detail(queryset):
         return queryset.prefetch_related(
             "lines__order_line",
             Prefetch("compensations", queryset=Compensation.objects.order_by("id")),
@@ -333,6 +343,7 @@ for _name in STAFF_ACTIONS:
     setattr(StaffCaseViewSet, _name, _staff_action(_name))
 
 
+@csrf_exempt  # a POST to a wrong path is answered like a GET: JSON 404, not the CSRF page
 def not_found(request, *args, **kwargs):
     """Any path under ``/api/v1/`` that names no endpoint: the API's JSON 404, never the site's HTML page."""
     return JsonResponse({"detail": _("No such endpoint."), "code": "not_found"}, status=404, json_dumps_params={"ensure_ascii": False})

@@ -7,6 +7,7 @@ import hmac
 import secrets
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -51,7 +52,18 @@ class ApiKey(models.Model):
     )
     prefix = models.CharField(_("key prefix"), max_length=12, unique=True, editable=False)
     secret_hash = models.CharField(_("key hash"), max_length=64, editable=False)
-    rate = models.CharField(_("rate limit"), max_length=20, default="120/min", help_text=_("Requests per second, minute, hour or day, e.g. 120/min."))
+    rate = models.CharField(
+        _("rate limit"),
+        max_length=20,
+        default="120/min",
+        validators=[
+            RegexValidator(
+                r"^[1-9][0-9]{0,6}/(s|sec|second|m|min|minute|h|hour|d|day)$",
+                _("Write a number of requests per second, minute, hour or day, e.g. 120/min."),
+            )
+        ],
+        help_text=_("Requests per second, minute, hour or day, e.g. 120/min."),
+    )
     webhook_url = models.URLField(
         _("progress webhook"), max_length=500, blank=True, help_text=_("Progress events of this channel's cases are POSTed here (JSON).")
     )

@@ -33,6 +33,7 @@ CUSTOMER_MESSAGES = {
     else _("The goods for %(number)s have been checked: %(reason)s"),
     "propose": lambda c: _("Our offer for %(number)s is ready: please accept or decline it in the app before %(deadline)s."),
     "confirm": lambda c: _("Thank you: %(number)s is complete. We would be glad to hear how we did."),
+    "decline": lambda c: _("You declined the offer for %(number)s; we will come back to you with a new one."),
     "auto_confirm": lambda c: _("%(number)s is complete: the offer was accepted automatically after the deadline."),
     "cancel": lambda c: _("Your request %(number)s is cancelled."),
     "expire": lambda c: _("Your request %(number)s is cancelled: the goods were not sent back in time."),
@@ -73,8 +74,8 @@ def notify_channel(case: Case, action: str, *, reply: str = "") -> int:
         "order": case.order.number,
         "state": case.state,
         "waiting_on": case.waiting_on,
-        "deadline": case.stage_due_at.isoformat() if case.stage_due_at else None,
-        "at": timezone.now().isoformat(),
+        "deadline": timezone.localtime(case.stage_due_at).isoformat() if case.stage_due_at else None,
+        "at": timezone.localtime().isoformat(),  # Asia/Shanghai, like every time the API shows
     }
     if reply:
         payload["message"] = reply

@@ -112,6 +112,12 @@ def test_the_same_idempotency_key_returns_the_same_case(api, policy, order):
     assert other.status_code == 409 and "Idempotency-Key" in other.json()["detail"]
 
 
+def test_a_retry_that_spells_out_a_default_is_the_same_request(api, policy, order):
+    first = api.post(CASES, open_body(order), format="json", HTTP_IDEMPOTENCY_KEY="k-defaults")
+    retry = api.post(CASES, open_body(order, category=None, urgency=3, evidence=[]), format="json", HTTP_IDEMPOTENCY_KEY="k-defaults")
+    assert (first.status_code, retry.status_code) == (201, 200) and retry.json()["number"] == first.json()["number"]
+
+
 def test_a_failed_create_leaves_the_idempotency_key_free(api, policy, order):
     bad = api.post(CASES, {**open_body(order), "lines": [{"sku": "NOPE", "quantity": 1}]}, format="json", HTTP_IDEMPOTENCY_KEY="k")
     assert bad.status_code == 400 and not IdempotencyRecord.objects.exists()
@@ -142,6 +148,16 @@ def test_decline_the_offer(api, case_in):
     case = case_in("awaiting_confirmation")
     response = api.post(case_url(case.number, "decline"), {"note": "金额太少"}, format="json")
     assert response.status_code == 200 and response.json()["state"] == "compensation"
+    assert response.json()["offer"] == []  # the declined offer's unpaid items are void
+
+
+def test_a_draft_compensation_is_not_an_offer_until_approved(api, case_in, users):
+    case = case_in("compensation")
+    services.compensation_add(case_id=case.pk, actor=users["agent"], kind="cash", amount="5.00")
+    assert api.get(case_url(case.number)).json()["offer"] == []  # proposed, may still be returned by a supervisor
+    services.case_propose(case_id=case.pk, actor=users["agent"])
+    offer = api.get(case_url(case.number)).json()["offer"]
+    assert [(item["kind"], item["state"]) for item in offer] == [("cash", "approved")]
 
 
 def test_accepting_twice_is_409_with_the_reason(api, case_in):
@@ -186,6 +202,51 @@ def test_the_public_timeline_hides_internal_notes_and_staff_names(api, case_in, 
 
 
 # -- webhook ------------------------------------------------------------------------------------------------
+def test_a_webhook_may_not_point_inside_our_network(api, app_key, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    for url in ("http://169.254.169.254/latest/meta-data", "http://localhost:6379/", "http://10.1.2.3/hook", "http://[::1]/"):
+        rejected = api.put(reverse("api:webhook"), {"url": url}, format="json")
+        assert rejected.status_code == 400 and "url" in rejected.json(), url
+    assert ApiKey.objects.get(pk=app_key[0].pk).webhook_url == ""
+
+
+def test_delivery_refuses_a_private_address_and_redirects(app_key, case_in, settings):
+    """Checked again at send time (DNS may change after saving), and a redirect is never followed."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from aftersales.delivery import DeliveryError, send
+
+    hits = []
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            hits.append(self.path)
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ApiKey.objects.filter(pk=app_key[0].pk).update(webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook")
+        settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+        case_in("pending_review")
+        event = Notification.objects.get(kind="channel_event")
+        with pytest.raises(DeliveryError, match="302"):
+            send(event)
+        settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+        with pytest.raises(DeliveryError, match="not a public address"):
+            send(event)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert hits == ["/hook"]  # the redirect target was never requested
+
+
 def test_a_channel_registers_a_webhook_and_progress_goes_to_the_outbox(api, app_key, case_in):
     assert api.options(reverse("api:webhook")).json()["name"] == "Webhook"  # OPTIONS describes, never fails
     for bad in ("ftp://example.com", "not a url"):
@@ -198,6 +259,10 @@ def test_a_channel_registers_a_webhook_and_progress_goes_to_the_outbox(api, app_
     events = list(Notification.objects.filter(kind="channel_event", api_key=app_key[0]).order_by("id"))
     assert events and events[-1].payload["event"] == "confirm" and events[-1].payload["state"] == "closed"
     assert events[-1].payload["case"] == case.number and "actor" not in events[-1].payload
+    assert events[-1].payload["at"].endswith("+08:00")  # Shanghai time, like the API's other times
+    declined = case_in("awaiting_confirmation")
+    api.post(case_url(declined.number, "decline"), {"note": "金额太少"}, format="json")
+    assert Notification.objects.filter(kind="channel_event", case=declined, payload__event="decline").exists()
 
 
 def test_progress_events_are_posted_to_the_channel_signed(api, app_key, case_in, settings):
@@ -209,6 +274,7 @@ def test_progress_events_are_posted_to_the_channel_signed(api, app_key, case_in,
 
     from aftersales.delivery import deliver_due
 
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True  # the test's receiver listens on 127.0.0.1
     secret = api.get(reverse("api:webhook")).json()["signing_secret"]
     assert secret.startswith("whsec_") and secret != ApiKey(name="other").webhook_secret
     received = []
@@ -238,6 +304,19 @@ def test_progress_events_are_posted_to_the_channel_signed(api, app_key, case_in,
 
 
 # -- throttling ----------------------------------------------------------------------------------------------
+def test_a_malformed_rate_is_refused_by_the_model_and_never_breaks_requests(api, app_key):
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    key = app_key[0]
+    for rate in ("10/", "/min", "1e3/min", "-1/min", "0/min"):
+        key.rate = rate
+        with pytest.raises(DjangoValidationError) as caught:
+            key.full_clean()
+        assert "rate" in caught.value.message_dict, rate
+    ApiKey.objects.filter(pk=key.pk).update(rate="10/")  # written around the validation (e.g. raw SQL)
+    assert api.get(case_url("AS00000000-000001")).status_code == 404  # the default rate applies, no 500
+
+
 def test_each_key_has_its_own_rate(api, app_key, policy, order, settings):
     from django.core.cache import cache
 

@@ -42,6 +42,26 @@ def test_list_uses_the_queue_filters_and_the_scope(login, agent, supervisor):
         assert bad_page.status_code == 400 and "page" in bad_page.json()
 
 
+def test_bad_bodies_are_400_and_surprises_are_json_500(login, agent, open_case):
+    from unittest import mock
+
+    from django.test import Client
+
+    case = open_case()
+    staff = login(agent)
+    nested = staff.post(act(case, "reject"), "[" * 5000 + "]" * 5000, content_type="application/json")
+    assert nested.status_code == 400 and "detail" in nested.json()
+    channel = Client(raise_request_exception=False)
+    unknown_post = channel.post("/api/v1/cases", {}, content_type="application/json")  # no slash, no CSRF token
+    assert unknown_post.status_code == 404 and unknown_post.json()["code"] == "not_found"
+    broken = Client(raise_request_exception=False)
+    broken.force_login(agent)
+    with mock.patch("aftersales.api.views.StaffCaseViewSet.get_queryset", side_effect=RuntimeError("boom")):
+        crashed = broken.get(LIST)
+    assert crashed.status_code == 500 and crashed.json()["code"] == "server_error"
+    assert Case.objects.get(pk=case.pk).state == "pending_review"
+
+
 def test_unknown_api_paths_and_options_answer_in_json(login, agent):
     client = login(agent)
     unknown = client.get("/api/v1/cases/%C2%84/")
