@@ -159,6 +159,19 @@ def template_health(at: datetime | None = None) -> int:
     return 1
 
 
+#: How long a channel's Idempotency-Key keeps answering with the case it created.
+IDEMPOTENCY_KEEP = timedelta(days=30)
+
+
+def purge_idempotency_records(at: datetime | None = None) -> int:
+    """Forget Idempotency-Keys older than 30 days (a retry comes within minutes; the table stays small)."""
+    from aftersales.models import IdempotencyRecord
+
+    at = at or timezone.now()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=at - IDEMPOTENCY_KEEP).delete()
+    return deleted
+
+
 def deliver_notifications(at: datetime | None = None) -> int:
     outcome = deliver_due(at=at)
     return outcome["sent"]
@@ -182,6 +195,7 @@ JOBS: dict[str, Job] = {
         Job("claimant_flags", sweep_claimant_flags, 3600),
         Job("cost_ratio_alerts", cost_ratio_alerts, 3600),
         Job("template_health", template_health, 3600),
+        Job("idempotency_purge", purge_idempotency_records, 86400),
         Job("deliver_notifications", deliver_notifications, 10),
     ]
 }

@@ -118,6 +118,19 @@ def test_a_retry_that_spells_out_a_default_is_the_same_request(api, policy, orde
     assert (first.status_code, retry.status_code) == (201, 200) and retry.json()["number"] == first.json()["number"]
 
 
+def test_idempotency_keys_are_forgotten_after_30_days(api, policy, order):
+    from datetime import timedelta
+
+    from aftersales import jobs
+    from aftersales.models import IdempotencyRecord
+
+    api.post(CASES, open_body(order), format="json", HTTP_IDEMPOTENCY_KEY="k-old")
+    record = IdempotencyRecord.objects.get(key="k-old")
+    assert jobs.run_job("idempotency_purge", record.created_at + timedelta(days=29)) == 0
+    assert jobs.run_job("idempotency_purge", record.created_at + timedelta(days=30, seconds=1)) == 1
+    assert not IdempotencyRecord.objects.exists() and Case.objects.count() == 1  # the case itself stays
+
+
 def test_a_failed_create_leaves_the_idempotency_key_free(api, policy, order):
     bad = api.post(CASES, {**open_body(order), "lines": [{"sku": "NOPE", "quantity": 1}]}, format="json", HTTP_IDEMPOTENCY_KEY="k")
     assert bad.status_code == 400 and not IdempotencyRecord.objects.exists()
