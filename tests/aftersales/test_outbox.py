@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
@@ -17,38 +15,26 @@ from aftersales.delivery import MAX_ATTEMPTS, backoff, deliver_due, retry_now
 from aftersales.models import Case, Notification, WebhookEndpoint
 from aftersales.permissions import SUPERVISOR
 from aftersales.services.notify import alert_staff
+from tests.helpers import LocalReceiver
 
 N = Notification.State
 
 
-class Robot:
+class Robot(LocalReceiver):
     """A local chat-group robot: answers with ``status`` (and a WeCom-style errcode), records what it got."""
 
     def __init__(self):
-        self.status, self.errcode, self.received = 200, 0, []
-        robot = self
+        super().__init__(status=200, headers={"Content-Type": "application/json"})
+        self.errcode = 0
+        self.url = f"{self.base}/cgi-bin/webhook/send?key=test"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                robot.received.append(json.loads(body))
-                payload = json.dumps({"errcode": robot.errcode, "errmsg": "ok" if not robot.errcode else "bad"}).encode()
-                self.send_response(robot.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+    @property
+    def bodies(self) -> list[dict]:
+        return [json.loads(body) for _path, _headers, body in self.received]
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin/webhook/send?key=test"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def reply(self):
+        payload = json.dumps({"errcode": self.errcode, "errmsg": "ok" if not self.errcode else "bad"}).encode()
+        return self.status, self.headers, payload
 
 
 @pytest.fixture
@@ -107,7 +93,7 @@ def test_staff_alerts_go_to_the_webhook_in_wecom_style(robot, supervisors_endpoi
     assert alert_staff([SUPERVISOR], subject="危机：AS1", body="顾客辱骂并多次投诉", key="crisis:1") == 1
     assert alert_staff([SUPERVISOR], subject="危机：AS1", body="顾客辱骂并多次投诉", key="crisis:1") == 0  # idempotent
     assert deliver_due()["sent"] == 1
-    assert robot.received == [{"msgtype": "text", "text": {"content": "危机：AS1\n顾客辱骂并多次投诉"}}]
+    assert robot.bodies == [{"msgtype": "text", "text": {"content": "危机：AS1\n顾客辱骂并多次投诉"}}]
 
 
 def test_a_down_endpoint_is_retried_with_back_off_and_delivered_when_it_recovers(robot, supervisors_endpoint, db):
@@ -188,5 +174,5 @@ def test_a_row_another_worker_took_over_is_not_sent_twice(robot, supervisors_end
     monkeypatch.setattr(delivery, "send", slow_send)
     assert deliver_due()["sent"] == 1
     second.refresh_from_db()
-    assert second.state == N.SENDING and [m["text"]["content"][:5] for m in robot.received] == ["first"]
+    assert second.state == N.SENDING and [m["text"]["content"][:5] for m in robot.bodies] == ["first"]
     assert retry_now(Notification.objects.filter(pk=second.pk)) == 0  # being sent elsewhere: left alone

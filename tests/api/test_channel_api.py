@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from aftersales import services
 from aftersales.models import ApiKey, Case, CaseEvent, IdempotencyRecord, Notification
 from tests.factories import OrderFactory, OrderLineFactory, UserFactory
+from tests.helpers import LocalReceiver
 
 CASES = reverse("api:cases")
 
@@ -225,27 +226,10 @@ def test_a_webhook_may_not_point_inside_our_network(api, app_key, settings):
 
 def test_delivery_refuses_a_private_address_and_redirects(app_key, case_in, settings):
     """Checked again at send time (DNS may change after saving), and a redirect is never followed."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from aftersales.delivery import DeliveryError, send
 
-    hits = []
-
-    class Redirecting(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            hits.append(self.path)
-            self.send_response(302)
-            self.send_header("Location", "http://169.254.169.254/latest/meta-data")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        ApiKey.objects.filter(pk=app_key[0].pk).update(webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook")
+    with LocalReceiver(status=302, headers={"Location": "http://169.254.169.254/latest/meta-data"}) as redirecting:
+        ApiKey.objects.filter(pk=app_key[0].pk).update(webhook_url=f"{redirecting.base}/hook")
         settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
         case_in("pending_review")
         event = Notification.objects.get(kind="channel_event")
@@ -254,10 +238,7 @@ def test_delivery_refuses_a_private_address_and_redirects(app_key, case_in, sett
         settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
         with pytest.raises(DeliveryError, match="not a public address"):
             send(event)
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert hits == ["/hook"]  # the redirect target was never requested
+    assert [path for path, _headers, _body in redirecting.received] == ["/hook"]  # the redirect was not followed
 
 
 def test_a_channel_registers_a_webhook_and_progress_goes_to_the_outbox(api, app_key, case_in):
@@ -282,37 +263,21 @@ def test_progress_events_are_posted_to_the_channel_signed(api, app_key, case_in,
     import hashlib
     import hmac
     import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from aftersales.delivery import deliver_due
 
     settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True  # the test's receiver listens on 127.0.0.1
     secret = api.get(reverse("api:webhook")).json()["signing_secret"]
     assert secret.startswith("whsec_") and secret != ApiKey(name="other").webhook_secret
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - verifies the signature as a channel system would
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            signed = f"{self.headers['X-Aftersales-Timestamp']}.".encode() + body
-            expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-            received.append((hmac.compare_digest(expected, self.headers["X-Aftersales-Signature"]), json.loads(body)))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        ApiKey.objects.filter(pk=app_key[0].pk).update(webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook")
+    with LocalReceiver() as channel_system:
+        ApiKey.objects.filter(pk=app_key[0].pk).update(webhook_url=f"{channel_system.base}/hook")
         case = case_in("pending_review")
         deliver_due()
-    finally:
-        server.shutdown()
-        server.server_close()
+    received = []
+    for _path, headers, body in channel_system.received:  # verified as a channel system would
+        signed = f"{headers['X-Aftersales-Timestamp']}.".encode() + body
+        expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+        received.append((hmac.compare_digest(expected, headers["X-Aftersales-Signature"]), json.loads(body)))
     assert [(valid, event["event"], event["case"]) for valid, event in received] == [(True, "open", case.number)]
 
 
