@@ -123,7 +123,6 @@ def test_idempotency_keys_are_forgotten_after_30_days(api, policy, order):
     from datetime import timedelta
 
     from aftersales import jobs
-    from aftersales.models import IdempotencyRecord
 
     api.post(CASES, open_body(order), format="json", HTTP_IDEMPOTENCY_KEY="k-old")
     record = IdempotencyRecord.objects.get(key="k-old")
