@@ -358,10 +358,15 @@ def _ensure_staff(queues: dict[str, Queue]):
         for i, n in enumerate(cat.FINANCE_NAMES, start=1)
     ]
     channel_accounts = {}
-    for channel, name in cat.CHANNEL_ACCOUNTS.items():
-        username = f"channel_{channel}"
-        channel_accounts[channel] = Staff(_ensure_user(username, name, CHANNEL).pk, username)
+    for channel in cat.CHANNEL_ACCOUNTS:
+        account = ensure_channel_account(channel)
+        channel_accounts[channel] = Staff(account.pk, account.username)
     return agents, qc, supervisors, finance, channel_accounts
+
+
+def ensure_channel_account(channel: str):
+    """The channel system's service account (group ``channel``, no password): the actor on the cases it opens."""
+    return _ensure_user(f"channel_{channel}", cat.CHANNEL_ACCOUNTS[channel], CHANNEL)
 
 
 @transaction.atomic

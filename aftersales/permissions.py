@@ -149,6 +149,11 @@ def sync_role_groups(apps, schema_editor=None) -> None:
         group.permissions.set(perms)
 
 
+def display_name(user, empty: str | None = "") -> str | None:
+    """How staff are named on pages, exports and the API: full name, else username (``empty`` without a user)."""
+    return (user.get_full_name() or user.get_username()) if user else empty
+
+
 def roles_of(user) -> set[str]:
     """The user's role groups, cached on the user object (like Django's permission cache)."""
     if not user or not user.is_authenticated:

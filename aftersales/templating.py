@@ -20,6 +20,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aftersales.permissions import display_name
+
 PLACEHOLDERS = {
     "customer_name": gettext_lazy("customer's name"),
     "case_number": gettext_lazy("case number"),
@@ -109,7 +111,7 @@ def values_for(case, *, agent=None) -> dict[str, str | None]:
         "deadline": date_format(timezone.localtime(deadline), "Y-m-d H:i") if deadline else None,
         "request_type": case.get_request_type_display(),
         "state": case.get_state_display(),
-        "agent_name": (agent.get_full_name() or agent.get_username()) if agent else None,
+        "agent_name": display_name(agent, None),
         "tracking_number": case.return_tracking_number or None,
         "return_days": str(case.policy_version.return_ship_days),
         "reject_reason": case.reject_reason or None,

@@ -38,6 +38,7 @@ from aftersales.models import (
     CompensationState,
     RequestType,
 )
+from aftersales.permissions import display_name
 from customers.models import Order, OrderLine, ProductCategory
 from reports.periods import Period
 
@@ -505,7 +506,7 @@ def team_performance(period: Period) -> list[dict]:
         out.append(
             {
                 "user": user,
-                "name": (user.get_full_name() or user.get_username()) if user else "—",
+                "name": display_name(user, "—"),
                 "cases": row.get("n", 0),
                 "open": row.get("open", 0),
                 "closed": row.get("closed", 0),

@@ -10,17 +10,18 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aftersales.models.cases import CompensationState
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
     CaseEvent,
     CaseState,
     Compensation,
+    CompensationState,
     Inspection,
     Priority,
     RequestType,
     WaitingOn,
 )
+from aftersales.permissions import display_name
 from aftersales.workflow import ACTION_LABELS
 from customers.models import Channel
 
@@ -173,10 +174,6 @@ class WebhookSerializer(serializers.Serializer):
 # --------------------------------------------------------------------------
 # Staff
 # --------------------------------------------------------------------------
-def _person(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user else ""
-
-
 class StaffCaseListSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
@@ -196,7 +193,7 @@ class StaffCaseListSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
     def get_assignee(self, case) -> str:
-        return _person(case.assignee)
+        return display_name(case.assignee)
 
 
 class StaffLineSerializer(serializers.Serializer):
@@ -226,7 +223,7 @@ class StaffEventSerializer(serializers.Serializer):
     note = serializers.CharField(allow_blank=True)
 
     def get_actor(self, event) -> str:
-        return _person(event.actor) if event.actor_id else str(_("System"))
+        return display_name(event.actor) if event.actor_id else str(_("System"))
 
 
 class StaffCaseDetailSerializer(StaffCaseListSerializer):

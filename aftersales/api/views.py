@@ -44,9 +44,6 @@ ERRORS = {
     409: OpenApiResponse(s.ErrorSerializer, description="Not allowed now; the detail says why."),
     429: OpenApiResponse(s.ErrorSerializer, description="Too many requests for this key."),
 }
-NUMBER = r"[A-Za-z0-9-]{1,20}"
-
-
 def errors(*codes):
     return {code: ERRORS[code] for code in codes}
 
@@ -63,18 +60,25 @@ class ChannelView(generics.GenericAPIView):
     def api_key(self) -> ApiKey:
         return self.request.auth
 
-    def channel_cases(self):
-        return Case.objects.filter(channel=self.api_key.channel)
+    def channel_case(self, number: str):
+        return Case.objects.filter(channel=self.api_key.channel, number=number.upper())
+
+    def case_pk(self, number: str) -> int:
+        """The case's id, if it is one of this channel's (404 otherwise): enough to act on it."""
+        pk = self.channel_case(number).values_list("pk", flat=True).first()
+        if pk is None:
+            raise Http404
+        return pk
 
     def get_case(self, number: str) -> Case:
+        """The case with what its public view shows."""
         case = (
-            self.channel_cases()
+            self.channel_case(number)
             .select_related("order")
             .prefetch_related(
                 Prefetch("events", queryset=CaseEvent.objects.filter(kind__in=s.PUBLIC_EVENT_KINDS).order_by("created_at", "id")),
                 Prefetch("compensations", queryset=Compensation.objects.order_by("id")),
             )
-            .filter(number=number.upper())
             .first()
         )
         if case is None:
@@ -172,16 +176,14 @@ class CaseProgressView(ChannelView):
 class CustomerActionView(ChannelView):
     """The customer's decisions, each one service call."""
 
-    action_name = ""
-
-    def run(self, case: Case, data: dict):
+    def run(self, case_id: int, data: dict):
         raise NotImplementedError
 
     def post(self, request, number: str):
-        case = self.get_case(number)
+        case_id = self.case_pk(number)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        self.run(case, serializer.validated_data)
+        self.run(case_id, serializer.validated_data)
         return Response(s.PublicCaseSerializer(self.get_case(number)).data)
 
 
@@ -196,31 +198,30 @@ def _customer_action(name, serializer_class, summary, run):
             return super().post(request, number)
 
     View.serializer_class = serializer_class
-    View.action_name = name
-    View.run = lambda self, case, d: run(self, case, d)
+    View.run = run
     View.__name__ = View.__qualname__ = f"{name.title()}View"
     return View
 
 
 AcceptView = _customer_action(
     "accept", s.NoteSerializer, "The customer accepts the offer",
-    lambda self, case, d: services.case_confirm(case_id=case.pk, actor=self.request.user, note=d["note"]),
+    lambda self, pk, d: services.case_confirm(case_id=pk, actor=self.request.user, note=d["note"]),
 )
 DeclineView = _customer_action(
     "decline", s.NoteSerializer, "The customer declines the offer",
-    lambda self, case, d: services.case_decline(case_id=case.pk, actor=self.request.user, note=d["note"]),
+    lambda self, pk, d: services.case_decline(case_id=pk, actor=self.request.user, note=d["note"]),
 )
 CancelView = _customer_action(
     "cancel", s.OptionalReasonSerializer, "The customer cancels the request",
-    lambda self, case, d: services.case_cancel(case_id=case.pk, actor=self.request.user, reason=d["reason"]),
+    lambda self, pk, d: services.case_cancel(case_id=pk, actor=self.request.user, reason=d["reason"]),
 )
 AppealView = _customer_action(
     "appeal", s.ReasonSerializer, "The customer appeals (the case is escalated)",
-    lambda self, case, d: services.case_escalate(case_id=case.pk, actor=self.request.user, reason=d["reason"]),
+    lambda self, pk, d: services.case_escalate(case_id=pk, actor=self.request.user, reason=d["reason"]),
 )
 RatingView = _customer_action(
     "rate", s.RatingSerializer, "The customer rates the closed case (once)",
-    lambda self, case, d: services.case_rate(case_id=case.pk, actor=self.request.user, csat=d["csat"], nps=d["nps"], comment=d["comment"]),
+    lambda self, pk, d: services.case_rate(case_id=pk, actor=self.request.user, csat=d["csat"], nps=d["nps"], comment=d["comment"]),
 )
 
 
@@ -283,13 +284,13 @@ def _staff_action(name):
     serializer_class, run = STAFF_ACTIONS[name]
 
     def handler(self, request, pk=None):
-        case = self.get_object()
+        case_id = self.get_object().pk  # in the actor's scope, or 404
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run(case.pk, request.user, serializer.validated_data)
+        run(case_id, request.user, serializer.validated_data)
         # The case as the action left it, even when the action (or a rule it triggered) moved it out of the
         # actor's scope: the write succeeded, so the answer is 200 with the result, not a 404.
-        after = self.with_detail(Case.objects.select_related(*LIST_RELATED)).get(pk=case.pk)
+        after = self.with_detail(Case.objects.select_related(*LIST_RELATED)).get(pk=case_id)
         return Response(s.StaffCaseDetailSerializer(after, context={"request": request}).data)
 
     handler.__name__ = handler.__qualname__ = name  # before @action: the router maps POST to this name
@@ -314,6 +315,8 @@ class StaffCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
+        if self.action in STAFF_ACTIONS:
+            return case_scope_for(self.request.user).only("pk")  # the service loads and locks the case itself
         queryset = case_scope_for(self.request.user).select_related(*LIST_RELATED)
         if self.action == "list":
             return queryset.order_by(F("stage_due_at").asc(nulls_last=True), "id")

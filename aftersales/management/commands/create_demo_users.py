@@ -12,9 +12,9 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from aftersales.demo import ensure_queues
+from aftersales.demo import ensure_channel_account, ensure_queues
 from aftersales.models import AgentProfile, ApiKey
-from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR
+from aftersales.permissions import AGENT, FINANCE, QC, SUPERVISOR
 from customers.models import Channel, Order
 
 ADMIN_URL = "http://127.0.0.1:8000/admin/"
@@ -32,7 +32,7 @@ LOGINS = [
 
 #: The demo app's API key (fixed, like the demo passwords, so docs/api.md's curl example works as printed).
 DEMO_KEY_PREFIX, DEMO_KEY_SECRET = "demoapp", "demo-app-key-2026"
-DEMO_CHANNEL_ACCOUNT = "app-channel"
+DEMO_CHANNEL_ACCOUNT = "channel_app"
 
 
 def demo_password(username: str) -> str:
@@ -40,12 +40,11 @@ def demo_password(username: str) -> str:
 
 
 def ensure_demo_api_key() -> tuple[ApiKey, str]:
-    """The demo app's service account (group ``channel``, no password) and its active API key."""
-    account, _ = get_user_model().objects.get_or_create(username=DEMO_CHANNEL_ACCOUNT)
-    account.first_name, account.is_active, account.is_staff, account.is_superuser = "演示 App 渠道", True, False, False
-    account.set_unusable_password()
-    account.save()
-    account.groups.set([Group.objects.get(name=CHANNEL)])
+    """The demo app's active API key, acting as the app's service account (the one the demo cases have)."""
+    account = ensure_channel_account(Channel.APP)
+    if not account.is_active:
+        account.is_active = True
+        account.save(update_fields=["is_active"])
     key = ApiKey.objects.filter(prefix=DEMO_KEY_PREFIX).first() or ApiKey(name="演示 App")
     raw = key.set_key(DEMO_KEY_PREFIX, DEMO_KEY_SECRET)
     key.channel, key.user, key.revoked_at = Channel.APP, account, None
