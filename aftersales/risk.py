@@ -17,12 +17,12 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
-from aftersales.models import Case, Compensation, CompensationState, RiskThresholds
+from aftersales.models import GRANTED_COMPENSATION_STATES, Case, Compensation, RiskThresholds
 from customers.models import Customer, Order
 from customers.selectors import customer_annual_spend
 
 #: Compensation that counts as granted to the customer.
-GRANTED = (CompensationState.APPROVED, CompensationState.PAID, CompensationState.FAILED)
+GRANTED = GRANTED_COMPENSATION_STATES
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from aftersales.models import (
     FINAL_STATES,
+    GRANTED_COMPENSATION_STATES,
+    LIVE_COMPENSATION_STATES,
     OPEN_STATES,
     Case,
     CaseState,
@@ -35,7 +37,7 @@ CS = CompensationState
 #: Where QC staff work: goods on their way back, and goods on the bench.
 QC_STATES = (S.AWAITING_RETURN, S.IN_QC)
 #: Compensation states finance deals with.
-FINANCE_STATES = (CS.APPROVED, CS.PAID, CS.FAILED)
+FINANCE_STATES = GRANTED_COMPENSATION_STATES  # what finance works on
 #: Columns every list of cases shows.
 LIST_RELATED = ("order", "customer", "queue", "assignee", "category__parent__parent")
 DUE_SOON = timedelta(hours=1)
@@ -246,7 +248,7 @@ def offers_awaiting_approval() -> QuerySet[Case]:
             Prefetch(
                 "compensations",
                 queryset=Compensation.objects.filter(
-                    state__in=(CS.PROPOSED, CS.APPROVED, CS.PAID, CS.FAILED)
+                    state__in=LIVE_COMPENSATION_STATES
                 ).order_by("id"),
                 to_attr="live_compensations",
             )

@@ -36,6 +36,7 @@ from aftersales.models import (
     CaseState,
     Compensation,
     CompensationState,
+    GRANTED_COMPENSATION_STATES,
     RequestType,
 )
 from aftersales.permissions import display_name
@@ -47,7 +48,7 @@ S = CaseState
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 #: Compensation that costs the merchant: approved, paid, or paid and failed (to be paid again).
-GRANTED = (CS.APPROVED, CS.PAID, CS.FAILED)
+GRANTED = GRANTED_COMPENSATION_STATES
 #: The order in which a merchant escalates compensation (the cost funnel): cheapest first.
 LADDER = (
     Compensation.Kind.RETURN_SHIPPING,

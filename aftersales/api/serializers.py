@@ -15,7 +15,7 @@ from aftersales.models import (
     CaseEvent,
     CaseState,
     Compensation,
-    CompensationState,
+    GRANTED_COMPENSATION_STATES,
     Inspection,
     Priority,
     RequestType,
@@ -64,9 +64,6 @@ class OpenCaseSerializer(serializers.Serializer):
     urgency = serializers.IntegerField(required=False, default=3, min_value=1, max_value=5)
 
 
-OFFERED_STATES = (CompensationState.APPROVED, CompensationState.PAID, CompensationState.FAILED)
-
-
 class OfferItemSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Compensation.Kind.choices)
     kind_label = serializers.CharField()
@@ -110,7 +107,7 @@ class PublicCaseSerializer(serializers.Serializer):
     @extend_schema_field(OfferItemSerializer(many=True))
     def get_offer(self, case) -> list[dict]:
         # What an authorised person approved (or already paid); drafts still awaiting approval are not an offer yet.
-        items = [c for c in case.compensations.all() if c.state in OFFERED_STATES]
+        items = [c for c in case.compensations.all() if c.state in GRANTED_COMPENSATION_STATES]
         return OfferItemSerializer(
             [{"kind": c.kind, "kind_label": c.get_kind_display(), "amount": c.amount, "state": c.state} for c in items], many=True
         ).data

@@ -812,6 +812,8 @@ class CompensationState(models.TextChoices):
 CS = CompensationState
 #: Compensation states that count towards a case's total (neither refused nor withdrawn).
 LIVE_COMPENSATION_STATES = (CS.PROPOSED, CS.APPROVED, CS.PAID, CS.FAILED)
+#: Granted: approved by someone with the authority (and maybe paid, or its payout failed).
+GRANTED_COMPENSATION_STATES = (CS.APPROVED, CS.PAID, CS.FAILED)
 
 
 class Compensation(ConcurrentTransitionMixin, models.Model):
@@ -933,6 +935,7 @@ __all__ = [
     "ESCALATION_RESOLUTIONS",
     "FINAL_STATES",
     "GOODS_RETURN_TYPES",
+    "GRANTED_COMPENSATION_STATES",
     "LINELESS_TYPES",
     "LIVE_COMPENSATION_STATES",
     "MONEY",

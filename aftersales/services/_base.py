@@ -131,3 +131,13 @@ def live_compensation_total(case: Case, *, kind: str | None = None, exclude_quic
     if exclude_quick_refund:
         qs = qs.filter(quick_refund=False)
     return qs.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def escalate_locked(case: Case, *, actor, at: datetime, note: str) -> Case:
+    """Escalate a locked case whose escalation is allowed (by the actor, or by the system's deadlines)."""
+    before = case.state
+    case.escalate(at=at)
+    finish_transition(
+        case, name="escalate", before=before, actor=actor, at=at, note=note, fields={"escalated_from", "escalated_at"}
+    )
+    return case

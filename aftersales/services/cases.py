@@ -35,7 +35,7 @@ from aftersales.models import (
     CaseLine,
     CaseState,
     Compensation,
-    CompensationState,
+    GRANTED_COMPENSATION_STATES,
     Inspection,
     Policy,
     ProblemCategory,
@@ -46,6 +46,7 @@ from aftersales.permissions import ensure_may, may_reply_to_customers
 from aftersales.services._base import (
     announce,
     case_claim_value,
+    escalate_locked,
     finish_transition,
     lock_case,
     now,
@@ -586,13 +587,8 @@ def case_expire(*, case_id: int, at: datetime | None = None) -> Case:
         raise NotAllowed(_("The return deadline of %(number)s has not passed yet.") % {"number": case.number})
     days = case.policy_version.return_ship_days
     if _quick_refund_granted(case):
-        before = case.state
-        case.escalate(at=at)
         note = _("Goods not sent back within %(days)s days after a quick refund: escalated for recovery.") % {"days": days}
-        finish_transition(
-            case, name="escalate", before=before, actor=None, at=at, note=note, fields={"escalated_from", "escalated_at"}
-        )
-        return case
+        return escalate_locked(case, actor=None, at=at, note=note)
     void_unpaid(case, actor=None, at=at, note=_("Goods not sent back in time."))
     before = case.state
     case.expire(at=at)
@@ -602,9 +598,7 @@ def case_expire(*, case_id: int, at: datetime | None = None) -> Case:
 
 
 def _quick_refund_granted(case: Case) -> bool:
-    return case.quick_refund and case.compensations.filter(
-        quick_refund=True, state__in=[CompensationState.APPROVED, CompensationState.PAID, CompensationState.FAILED]
-    ).exists()
+    return case.quick_refund and case.compensations.filter(quick_refund=True, state__in=GRANTED_COMPENSATION_STATES).exists()
 
 
 # --------------------------------------------------------------------------
@@ -638,12 +632,7 @@ def case_escalate(
     reason = _required(reason, "reason", _("Say why the case is escalated."))
     case = lock_case(case_id, expected_version=expected_version)
     ensure_may(case, "escalate", actor)
-    before = case.state
-    case.escalate(at=at)
-    finish_transition(
-        case, name="escalate", before=before, actor=actor, at=at, note=reason, fields={"escalated_from", "escalated_at"}
-    )
-    return case
+    return escalate_locked(case, actor=actor, at=at, note=reason)
 
 
 @transaction.atomic
@@ -771,9 +760,9 @@ def case_update(
 
 @transaction.atomic
 def case_add_note(
-    *, case_id: int, actor, text: str, to_customer: bool = False, at: datetime | None = None
+    *, case_id: int, actor, text: str, to_customer: bool = False, data: dict | None = None, at: datetime | None = None
 ) -> CaseEvent:
-    """An internal note, or a reply to the customer; both go on the timeline."""
+    """An internal note, or a reply to the customer; both go on the timeline (``data``: e.g. the template used)."""
     at = now(at)
     text = _required(text, "text", _("Write the note first."))
     if actor is None or not actor.has_perm("aftersales.view_case"):
@@ -783,7 +772,7 @@ def case_add_note(
     case = lock_case(case_id)
     save_case(case, actor=actor, at=at)
     kind = CaseEvent.Kind.REPLY if to_customer else CaseEvent.Kind.NOTE
-    event = case_event_record(case=case, kind=kind, actor=actor, name=kind, note=text, at=at)
+    event = case_event_record(case=case, kind=kind, actor=actor, name=kind, note=text, data=data, at=at)
     if to_customer:
         notify_customer(case, "reply", reply=text)
     announce(case, action=kind, actor=actor, before=case.state)

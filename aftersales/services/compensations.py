@@ -141,12 +141,17 @@ def grant_quick_refund(case: Case, *, actor, at: datetime) -> Compensation | Non
     return comp
 
 
+def offer_total(live) -> Decimal:
+    """What an approver answers for: the live compensations other than quick refunds (granted by policy)."""
+    return sum((c.amount for c in live if not c.quick_refund), Decimal("0.00"))
+
+
 def approve_pending_within_authority(case: Case, live: list[Compensation], *, actor, at: datetime) -> list[int]:
     """Approve the case's proposed compensations if the whole total is within the actor's authority."""
     pending = [comp for comp in live if comp.state == CS.PROPOSED]
     if not pending:
         return []
-    ensure_within_authority(case, actor, sum((c.amount for c in live if not c.quick_refund), Decimal("0.00")))
+    ensure_within_authority(case, actor, offer_total(live))
     for comp in pending:
         ensure_may(comp, "approve", actor)
         comp.approve(by=actor, at=at)

@@ -29,7 +29,7 @@ from aftersales.models import (
 )
 from aftersales.permissions import QC, SUPERVISOR
 from aftersales.rules import run_rules
-from aftersales.services._base import finish_transition, lock_case, now, save_case
+from aftersales.services._base import escalate_locked, lock_case, now, save_case
 from aftersales.services.events import case_event_record
 from aftersales.services.notify import alert_staff
 from aftersales.workflow import STAGE_CLOCKS
@@ -136,10 +136,6 @@ def case_sla_breach(*, case_id: int, at: datetime | None = None) -> Case:
         key=f"sla:{case.pk}",
     )
     if sla is not None and sla.breach_action == SlaPolicy.BreachAction.ESCALATE and case.state in ESCALATABLE_STATES:
-        before = case.state
-        case.escalate(at=at)
-        finish_transition(
-            case, name="escalate", before=before, actor=None, at=at, note=note, fields={"escalated_from", "escalated_at"}
-        )
+        escalate_locked(case, actor=None, at=at, note=note)
     run_rules(case, AutomationRule.Trigger.DEADLINE_PASSED, at=at)
     return case

@@ -17,15 +17,20 @@ from django.utils.translation import gettext as _
 
 from aftersales.models import Case, Notification, WebhookEndpoint
 
+def _approved(case) -> str:
+    then = (
+        _("Please send the goods back; we check them as soon as they arrive.")
+        if case.goods_come_back
+        else _("We are preparing your compensation.")
+    )
+    return _("Your request %(number)s is approved.") + " " + then
+
+
 #: Transitions (and actions) the customer hears about, with the message in their language (zh-hans).
 CUSTOMER_MESSAGES = {
     "open": lambda c: _("We have received your after-sales request %(number)s for order %(order)s and will review it shortly."),
-    "approve": lambda c: _("Your request %(number)s is approved.")
-    + " "
-    + (_("Please send the goods back; we check them as soon as they arrive.") if c.goods_come_back else _("We are preparing your compensation.")),
-    "auto_approve": lambda c: _("Your request %(number)s is approved.")
-    + " "
-    + (_("Please send the goods back; we check them as soon as they arrive.") if c.goods_come_back else _("We are preparing your compensation.")),
+    "approve": _approved,
+    "auto_approve": _approved,
     "reject": lambda c: _("Your request %(number)s was not accepted: %(reason)s"),
     "receive": lambda c: _("We have received the goods you sent back for %(number)s and are checking them."),
     "inspect": lambda c: _("The goods for %(number)s have been checked; we are preparing your compensation.")

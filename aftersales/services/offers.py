@@ -11,7 +11,6 @@ the agent with a reason (``case_return_offer``).
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -22,15 +21,10 @@ from aftersales.models import Case, CaseEvent, CaseState, CompensationState
 from aftersales.permissions import authority_of, ensure_may
 from aftersales.services._base import announce, lock_case, now, save_case
 from aftersales.services.cases import live_offer, propose_locked
-from aftersales.services.compensations import record_compensation, yuan
+from aftersales.services.compensations import offer_total, record_compensation, yuan
 from aftersales.services.events import case_event_record
 
 CS = CompensationState
-
-
-def offer_total(live) -> Decimal:
-    """What an approver answers for: the live compensations other than quick refunds (granted by policy)."""
-    return sum((c.amount for c in live if not c.quick_refund), Decimal("0.00"))
 
 
 def _ensure_awaiting_approval(case: Case) -> None:
@@ -93,14 +87,7 @@ def case_approve_offer(
     ensure_may(case, "propose", actor)
     if not actor.has_perm("aftersales.approve_any_compensation"):
         raise PermissionDenied(_("Only a supervisor may approve an offer above an agent's authority."))
-    live = live_offer(case, note=note)
-    limit = authority_of(actor, case.policy_version)
-    total = offer_total(live)
-    if limit is not None and total > limit:
-        raise PermissionDenied(
-            _("The offer totals %(total)s, above your authority of %(limit)s as well.")
-            % {"total": yuan(total), "limit": yuan(limit)}
-        )
+    live = live_offer(case, note=note)  # a supervisor's authority is unlimited: nothing more to check
     requested_by = case.offer_approval_requested_by_id
     return propose_locked(
         case, live, actor=actor, at=at, note=note, data={"approved_for": requested_by, "over_authority": True}

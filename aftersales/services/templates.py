@@ -127,11 +127,11 @@ def case_send_template(
     version = ResponseTemplate.history.filter(history_id=version_id, id=template.pk).first()
     if version is None:
         raise ValidationError({"template": _("That version does not belong to template %(code)s.") % {"code": template.code}})
-    event = case_add_note(case_id=case_id, actor=actor, text=text, to_customer=True, at=at)
+    event = case_add_note(
+        case_id=case_id, actor=actor, text=text, to_customer=True, data={"template": template.code, "version": version.history_id}, at=at
+    )
     case = event.case
     rendered = render(version.body, values_for(case, agent=actor))
-    event.data = {**event.data, "template": template.code, "version": version.history_id}
-    event.save(update_fields=["data"])
     return TemplateUse.objects.create(
         template=template,
         version=version,

@@ -44,7 +44,7 @@ from aftersales.selectors import (
     photo_for,
     recent_cases_of_customer,
 )
-from aftersales.services.compensations import OFFER_STATES
+from aftersales.services.compensations import OFFER_STATES, offer_total
 from aftersales.views._common import run_service, safe_next
 from aftersales.workflow import suggest_compensation
 from customers.masking import can_see_pii
@@ -207,7 +207,7 @@ def render_case_page(
             )
     recent = recent_cases_of_customer(user, case)
     replies = templates_for(case, agent=user) if may_reply_to_customers(user) else []
-    live_total = sum((c.amount for c in comps if c.state in LIVE_COMPENSATION_STATES and not c.quick_refund), 0)
+    live_total = offer_total([c for c in comps if c.state in LIVE_COMPENSATION_STATES])
     authority = authority_of(user, case.policy_version) if user.has_perm("aftersales.propose_compensation") else None
 
     context = {

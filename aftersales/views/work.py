@@ -30,6 +30,7 @@ from aftersales.selectors import (
     qc_worklist_for,
     start_area,
 )
+from aftersales.services.compensations import offer_total
 from aftersales.views._common import area_required, error_text, safe_next
 from aftersales.views.queue import _page_size
 from config.pagination import CappedCountPaginator
@@ -88,7 +89,7 @@ def approvals(request):
     rows = []
     for case in page.object_list:
         requester = case.offer_approval_requested_by
-        total = sum((c.amount for c in case.live_compensations if not c.quick_refund), 0)
+        total = offer_total(case.live_compensations)
         rows.append(
             {
                 "case": case,
