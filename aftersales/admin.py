@@ -22,7 +22,7 @@ from django_fsm import has_transition_perm
 from aftersales.admin_versions import VersionedAdmin
 
 from aftersales import services
-from aftersales.errors import NotAllowed
+from aftersales.errors import NotAllowed, error_text
 from aftersales.forms import (
     CASE_ACTIONS,
     COMPENSATION_ACTIONS,
@@ -370,7 +370,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
                 services.case_approve(case_id=case_id, actor=request.user)
                 done += 1
             except (NotAllowed, PermissionDenied, ValidationError) as exc:
-                failed.append(f"{number}: {_error_text(exc)}")
+                failed.append(f"{number}: {error_text(exc)}")
         if done:
             self.message_user(request, _("%(count)s case(s) approved.") % {"count": done}, messages.SUCCESS)
         for message in failed:
@@ -480,7 +480,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
             apply_service_errors(form, exc)
             return None
         except (NotAllowed, PermissionDenied) as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
+            self.message_user(request, error_text(exc), messages.ERROR)
             return HttpResponseRedirect(redirect_to)
         self.message_user(request, success_message, messages.SUCCESS)
         return HttpResponseRedirect(redirect_to)
@@ -496,7 +496,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
                 services.case_update(
                     case_id=case.pk,
                     actor=request.user,
-                    changes={key: data[key] for key in TriageForm.FIELDS},
+                    changes=TriageForm.changes(data),
                     note=data.get("note", ""),
                     expected_version=data.get("expected_version"),
                 )
@@ -599,7 +599,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             except (NotAllowed, PermissionDenied) as exc:
-                form.add_error(None, _error_text(exc))
+                form.add_error(None, error_text(exc))
             else:
                 self.message_user(request, _("Case %(number)s opened.") % {"number": case.number}, messages.SUCCESS)
                 return HttpResponseRedirect(self._change_url(case.pk))
@@ -612,12 +612,6 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
             "cancel_url": reverse("admin:customers_order_change", args=[order.pk]),
         }
         return TemplateResponse(request, "admin/aftersales/case/open_form.html", context)
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or str(_("You do not have permission to do that."))
 
 
 

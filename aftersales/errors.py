@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
 
@@ -26,3 +28,10 @@ class NeedsApproval(NotAllowed):
 
 class StaleCase(NotAllowed):
     """The case changed since the page was loaded (another user acted)."""
+
+
+def error_text(exc: Exception) -> str:
+    """A refused action's message for a page: the validation messages, or the reason, or "no permission"."""
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or _("You do not have permission to do that.")

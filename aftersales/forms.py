@@ -125,7 +125,7 @@ class TriageForm(VersionedForm):
     assignee = forms.ModelChoiceField(label=_("assignee"), queryset=None, required=False)
     note = forms.CharField(label=_("Note"), required=False)
 
-    FIELDS = ("urgency", "priority", "crisis", "category", "queue", "assignee")
+    FIELDS = services.cases.TRIAGE_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -143,8 +143,10 @@ class TriageForm(VersionedForm):
             "expected_version": case.version,
         }
 
-    def changes(self) -> dict:
-        return {key: self.cleaned_data[key] for key in self.FIELDS}
+    @classmethod
+    def changes(cls, data: dict) -> dict:
+        """The triage fields of the cleaned data, as ``case_update`` takes them."""
+        return {key: data[key] for key in cls.FIELDS}
 
 
 def working_staff():

@@ -229,9 +229,10 @@ def case_inspections(case: Case) -> list[Inspection]:
 
 def photo_for(user, case_id, photo_id) -> InspectionPhoto:
     """A QC photo, only for someone who may see its case."""
-    case = case_for_page(user, case_id)
     try:
-        return InspectionPhoto.objects.select_related("inspection").get(pk=photo_id, inspection__case=case)
+        return InspectionPhoto.objects.select_related("inspection").get(
+            pk=photo_id, inspection__case__in=case_scope_for(user).filter(pk=case_id)
+        )
     except (InspectionPhoto.DoesNotExist, ValueError):
         raise Http404 from None
 

@@ -83,13 +83,10 @@ def render(body: str, values: dict[str, str | None]) -> str:
     return _TOKEN.sub(replace, body or "")
 
 
-def _yuan(amount: Decimal | None) -> str | None:
-    return f"¥{amount:,.2f}" if amount else None
-
-
 def values_for(case, *, agent=None) -> dict[str, str | None]:
     """The whitelist's values for one case (two queries: lines, compensations)."""
     from aftersales.models import LIVE_COMPENSATION_STATES, Compensation
+    from aftersales.services.compensations import yuan
 
     main = (
         case.lines.select_related("order_line").order_by("-quantity", "id").first()
@@ -101,13 +98,14 @@ def values_for(case, *, agent=None) -> dict[str, str | None]:
     }
     inspection = case.inspections.order_by("-inspected_at").values_list("findings", flat=True).first()
     deadline = case.stage_due_at
+    refund, total = sums.get(Compensation.Kind.REFUND), sum(sums.values(), Decimal("0.00"))
     return {
         "customer_name": case.customer.name,
         "case_number": case.number,
         "order_number": case.order.number,
         "product_name": main.order_line.product_name if main else None,
-        "refund_amount": _yuan(sums.get(Compensation.Kind.REFUND)),
-        "compensation_total": _yuan(sum(sums.values(), Decimal("0.00"))),
+        "refund_amount": yuan(refund) if refund else None,
+        "compensation_total": yuan(total) if total else None,
         "deadline": date_format(timezone.localtime(deadline), "Y-m-d H:i") if deadline else None,
         "request_type": case.get_request_type_display(),
         "state": case.get_state_display(),

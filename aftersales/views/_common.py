@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from aftersales.errors import NotAllowed
+from aftersales.errors import NotAllowed, error_text
 from aftersales.forms import apply_service_errors
 from aftersales.selectors import may_use
 
@@ -43,12 +43,6 @@ def safe_next(request, default: str) -> str:
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return default
-
-
-def error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc)
 
 
 def run_service(request, *, form, call: Callable[[dict], object], success: Callable[[object], str] | str, redirect_to: str):

@@ -40,7 +40,6 @@ from aftersales.services.templates import templates_for
 from aftersales.selectors import (
     case_for_page,
     case_inspections,
-    deadline_of,
     photo_for,
     recent_cases_of_customer,
 )
@@ -212,7 +211,6 @@ def render_case_page(
 
     context = {
         "case": case,
-        "deadline": deadline_of(case, now),
         "now": now,
         "customer": case.customer,
         "show_pii": can_see_pii(user),
@@ -258,7 +256,7 @@ def _runner(name: str, case: Case, user):
         return lambda d: services.case_update(
             case_id=case.pk,
             actor=user,
-            changes={key: d[key] for key in TriageForm.FIELDS},
+            changes=TriageForm.changes(d),
             note=d.get("note", ""),
             expected_version=d.get("expected_version"),
         )

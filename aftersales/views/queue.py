@@ -133,7 +133,7 @@ def bulk(request):
                 services.case_update(case_id=case_id, actor=request.user, changes={"assignee": assignee})
             done.append(number)
         except (NotAllowed, PermissionDenied, ValidationError, Case.DoesNotExist) as exc:
-            reason = error_text(exc) or _("You do not have permission to do that.")
+            reason = error_text(exc)
             failed.append(f"{number}: {reason}")
     if done:
         if action == "claim":

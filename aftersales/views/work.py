@@ -16,14 +16,12 @@ from aftersales.errors import NotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.utils import timezone
 
 from aftersales.forms import COMPENSATION_ACTIONS, OFFER_ACTIONS, ReceiveForm, action_label
 from aftersales.models import CaseState
 from aftersales.permissions import personal_authority
 from aftersales.selectors import (
     QC_STATES,
-    deadline_of,
     offers_awaiting_approval,
     payables,
     payables_total,
@@ -57,9 +55,8 @@ def qc(request):
     cases = qc_worklist_for(request.user, tab).search(term)
     paginator = CappedCountPaginator(cases, _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
-    now = timezone.now()
     rows = [
-        {"case": case, "deadline": deadline_of(case, now), "form": ReceiveForm(initial={"expected_version": case.version})}
+        {"case": case, "form": ReceiveForm(initial={"expected_version": case.version})}
         for case in page.object_list
     ]
     counts = {
@@ -177,7 +174,7 @@ def finance_batch(request):
             services.compensation_mark_paid(compensation_id=comp_id, actor=request.user, payout_reference=f"{batch}-{comp_id}")
             paid.append(str(comp_id))
         except (NotAllowed, PermissionDenied, ValidationError) as exc:
-            failed.append(f"#{comp_id}: {error_text(exc) or _('You do not have permission to do that.')}")
+            failed.append(f"#{comp_id}: {error_text(exc)}")
     if paid:
         messages.success(
             request, _("%(count)s payout(s) recorded under %(batch)s: #%(ids)s.") % {"count": len(paid), "batch": batch, "ids": ", #".join(paid)}
