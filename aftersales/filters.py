@@ -129,8 +129,7 @@ class CaseQueueFilter(django_filters.FilterSet):
         return queryset.filter(state=value)
 
     def filter_category(self, queryset, name, value):
-        subtree = ProblemCategory.objects.filter(Q(pk=value.pk) | Q(parent=value.pk) | Q(parent__parent=value.pk))
-        return queryset.filter(category_id__in=subtree.values("pk"))
+        return queryset.filter(category_id__in=category_subtree(value))
 
     def filter_sla(self, queryset, name, value):
         if value == "breached":
@@ -185,6 +184,12 @@ class CaseQueueFilter(django_filters.FilterSet):
         if not self.form.cleaned_data.get("state"):
             queryset = queryset.filter(state__in=OPEN_STATES)
         return super().filter_queryset(queryset)
+
+
+def category_subtree(category: ProblemCategory):
+    """The ids of a problem category and everything below it (three levels at most)."""
+    pk = category.pk
+    return ProblemCategory.objects.filter(Q(pk=pk) | Q(parent=pk) | Q(parent__parent=pk)).values("pk")
 
 
 def _local_midnight(day) -> datetime:

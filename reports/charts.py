@@ -16,7 +16,6 @@ from django.utils.safestring import SafeString, mark_safe
 
 FONT = "'WenQuanYi Micro Hei','PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif"
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"]
-GREY = "#9aa0a6"
 
 
 def _svg(width: int, height: int, title: str, body: list[str], *, css_class: str = "chart") -> SafeString:

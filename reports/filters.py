@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.filters import CategoryFilter
+from aftersales.filters import CategoryFilter, category_subtree
+from aftersales.forms import working_staff
 from aftersales.models import CaseLine, Compensation, CompensationState, ProblemCategory
 from customers.models import Channel, ProductCategory
 from reports.periods import Period, parse_period
@@ -20,15 +20,6 @@ BASIS = {
     "approved": ("approved_at", _("approved on")),
     "proposed": ("proposed_at", _("proposed on")),
 }
-
-
-def _staff():
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=["agent", "supervisor"])
-        .distinct()
-        .order_by("username")
-    )
 
 
 class CompensationReportFilter(django_filters.FilterSet):
@@ -59,7 +50,7 @@ class CompensationReportFilter(django_filters.FilterSet):
         label=_("product category"), queryset=ProductCategory.objects.all(), method="filter_product", empty_label=_("any")
     )
     agent = django_filters.ModelChoiceFilter(
-        label=_("proposed by"), field_name="proposed_by", queryset=_staff(), empty_label=_("any")
+        label=_("proposed by"), field_name="proposed_by", queryset=working_staff(), empty_label=_("any")
     )
 
     def __init__(self, data=None, *args, **kwargs):
@@ -67,14 +58,13 @@ class CompensationReportFilter(django_filters.FilterSet):
         if data is not None and not data.get("basis"):
             data["basis"] = "paid"
         super().__init__(data, *args, **kwargs)
-        self.filters["agent"].queryset = _staff()
+        self.filters["agent"].queryset = working_staff()
 
     def keep(self, queryset, name, value):
         return queryset  # applied together in filter_queryset
 
     def filter_problem(self, queryset, name, value):
-        subtree = ProblemCategory.objects.filter(Q(pk=value.pk) | Q(parent=value.pk) | Q(parent__parent=value.pk))
-        return queryset.filter(case__category_id__in=subtree.values("pk"))
+        return queryset.filter(case__category_id__in=category_subtree(value))
 
     def filter_product(self, queryset, name, value):
         return queryset.filter(

@@ -30,9 +30,6 @@ class Period:
     def label(self) -> str:
         return f"{self.start:%Y%m%d}-{self.end:%Y%m%d}"
 
-    def previous(self) -> Period:
-        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
-
 
 def today() -> date:
     return timezone.localdate()

@@ -58,10 +58,6 @@ LADDER = (
     Compensation.Kind.REPLACEMENT,
     Compensation.Kind.GIFT,
 )
-#: Cost above this share of the gross margin raises the alert.
-COST_RATIO_ALERT = Decimal(1) / Decimal(3)
-
-
 def tz():
     return timezone.get_current_timezone()
 
@@ -168,7 +164,12 @@ class CostRow:
         have no margin of their own: their row is shown, never alerted."""
         if self.category_id is None:
             return False
-        return self.cost > 0 and self.cost * 3 > self.margin
+        return over_a_third(self.cost, self.margin)
+
+
+def over_a_third(cost: Decimal, margin: Decimal) -> bool:
+    """The alert's rule: after-sales cost above a third of the gross margin (exact, not the rounded ratio)."""
+    return cost > 0 and cost * 3 > margin
 
 
 def cost_ratio(period: Period) -> list[CostRow]:
@@ -339,9 +340,7 @@ def kpis(period: Period) -> dict:
         rep = data.get("repurchase") or {}
         nps_n = rated_row.get("nps_n", 0)
         return {
-            "first_response_hours": (
-                (Decimal(response.total_seconds()) / 3600).quantize(Decimal("0.1")) if response is not None else None
-            ),
+            "first_response_hours": _hours(response),
             "resolution_rate": _pct(data.get("finished", 0), data.get("n", 0)),
             "first_contact_resolution": _pct(data.get("one_pass", 0), data.get("closed", 0)),
             "csat": Decimal(str(csat)).quantize(Decimal("0.01")) if csat is not None else None,

@@ -86,7 +86,7 @@ def compensation_export(request, fmt: str):
     report = _report_filter(request)
     basis = (report.form.cleaned_data.get("basis") if report.form.is_valid() else None) or "paid"
     filename = f"compensation_{basis}_{report.period.label()}"
-    queryset = selectors.compensation_rows(report.qs)
+    queryset = report.qs  # the exports read plain value rows: no related objects to load
     show_pii = can_see_pii(request.user)
     if fmt == "csv":
         return exports.csv_response(queryset, filename=filename, show_pii=show_pii)
@@ -111,7 +111,7 @@ def costs(request):
     months = []
     for entry in sorted(by_month.values(), key=lambda e: e["month"]):
         ratio = (entry["cost"] / entry["margin"] * 100).quantize(Decimal("0.1")) if entry["margin"] > 0 else None
-        months.append({**entry, "ratio": ratio, "alert": entry["cost"] > 0 and entry["cost"] * 3 > entry["margin"]})
+        months.append({**entry, "ratio": ratio, "alert": selectors.over_a_third(entry["cost"], entry["margin"])})
     return render(
         request,
         "reports/costs.html",

@@ -3,7 +3,7 @@ for, and optional case fields filled in fewer than 5% of cases, each with a sugg
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -34,13 +34,11 @@ OPTIONAL_FIELDS = [
 
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:
-    start = month.replace(day=1)
-    following = (start + timedelta(days=32)).replace(day=1)
-    zone = timezone.get_current_timezone()
-    return (
-        timezone.make_aware(datetime.combine(start, time.min), zone),
-        timezone.make_aware(datetime.combine(following, time.min), zone),
-    )
+    """Local midnight of the month's first day, and of the next month's."""
+    from reports.periods import month_of
+
+    period = month_of(month)
+    return period.since, period.until
 
 
 def _segment_q(segment: str) -> Q:

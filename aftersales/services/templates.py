@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils.translation import gettext as _
 
-from aftersales.models import Case, CaseEvent, CaseLine, CaseState, ResponseTemplate, TemplateUse
+from aftersales.models import FINAL_STATES, Case, CaseEvent, CaseLine, CaseState, ResponseTemplate, TemplateUse
 from aftersales.services._base import now
 from aftersales.templating import render, values_for
 
@@ -236,7 +236,7 @@ def policy_version_effects(policy_id: int) -> list[dict]:
             closed=Count("id", filter=Q(state=S.CLOSED)),
             rejected=Count("id", filter=Q(state=S.REJECTED)),
             cancelled=Count("id", filter=Q(state=S.CANCELLED)),
-            open=Count("id", filter=~Q(state__in=[S.CLOSED, S.REJECTED, S.CANCELLED])),
+            open=Count("id", filter=~Q(state__in=FINAL_STATES)),
             escalated=Count("id", filter=Q(escalated_at__isnull=False)),
             auto_approved=Count("id", filter=Q(defaulted=True)),
             resolution=Avg(resolution, filter=Q(state=S.CLOSED)),
