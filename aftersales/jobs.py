@@ -25,7 +25,7 @@ from django.utils import timezone
 from aftersales import services
 from aftersales.delivery import deliver_due
 from aftersales.errors import NotAllowed
-from aftersales.models import OPEN_STATES, Case, CaseState, WaitingOn
+from aftersales.models import OPEN_STATES, Case, CaseState, RiskThresholds, WaitingOn
 from aftersales.services.deadlines import case_first_response_missed, case_sla_breach, case_stage_overdue
 from aftersales.services.risk_flags import customer_flag_refresh
 from aftersales.workflow import STAGE_CLOCKS
@@ -110,9 +110,10 @@ def sweep_claimant_flags(at: datetime | None = None, *, since: timedelta = timed
         .distinct()
     )
     flagged = 0
+    thresholds = RiskThresholds.current()
     for customer_id in list(customer_ids[:5000]):
         try:
-            if customer_flag_refresh(customer_id=customer_id, at=at) is not None:
+            if customer_flag_refresh(customer_id=customer_id, at=at, thresholds=thresholds) is not None:
                 flagged += 1
         except Exception:  # noqa: BLE001
             log.exception("claimant check failed for customer %s", customer_id)

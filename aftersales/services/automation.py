@@ -44,6 +44,12 @@ def apply_sla(case: Case) -> set[str]:
     return {"first_response_due_at", "resolution_due_at"}
 
 
+def set_priority(case: Case, priority: str) -> set[str]:
+    """A new colour brings its own SLA targets (counted from the opening); returns the fields changed."""
+    case.priority = priority
+    return {"priority", *apply_sla(case)}
+
+
 # --------------------------------------------------------------------------
 # Routing
 # --------------------------------------------------------------------------
@@ -131,8 +137,7 @@ def raise_crisis(case: Case, *, reasons: list[str], at: datetime, actor=None) ->
         case.crisis = True
         changed.add("crisis")
     if case.priority != Priority.RED:
-        case.priority = Priority.RED
-        changed |= {"priority", *apply_sla(case)}
+        changed |= set_priority(case, Priority.RED)
     crisis_queue = _queue(Queue.Purpose.CRISIS)
     if crisis_queue is not None and case.queue_id != crisis_queue.pk:
         case.queue = crisis_queue
@@ -164,8 +169,7 @@ def apply_actions(case: Case, actions: list[dict], *, at: datetime, rule) -> lis
         kind, value = action["type"], action.get("value")
         if kind == "set_priority" and case.priority != value:
             changes.append(_("priority %(old)s → %(new)s") % {"old": case.priority, "new": value})
-            case.priority = value
-            fields |= {"priority", *apply_sla(case)}
+            fields |= set_priority(case, value)
         elif kind == "route_to_queue":
             queue = Queue.objects.filter(code=value, active=True).first()
             if queue is not None and case.queue_id != queue.pk:

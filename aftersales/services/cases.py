@@ -291,7 +291,7 @@ def case_open(
         if changed:
             case.save(update_fields=sorted(changed))
     run_rules(case, AutomationRule.Trigger.OPENED, at=at, ctx=CaseContext(case, at=at, facts=facts, claim_value=claim_value))
-    customer_flag_refresh(customer_id=customer.pk, at=at)
+    customer_flag_refresh(customer_id=customer.pk, at=at, thresholds=thresholds)
     notify_customer(case, "open")
     announce(case, action="open", actor=actor)
     return case

@@ -29,7 +29,9 @@ def _sync_customer_flags(customer: Customer) -> None:
 
 
 @transaction.atomic
-def customer_flag_refresh(*, customer_id: int, at: datetime | None = None) -> CustomerRiskFlag | None:
+def customer_flag_refresh(
+    *, customer_id: int, at: datetime | None = None, thresholds: RiskThresholds | None = None
+) -> CustomerRiskFlag | None:
     """Check one customer against the thresholds; raise or update their flag. Returns the active flag, if any.
 
     A flag a supervisor cleared comes back only with a new claim after the clearing.
@@ -37,7 +39,7 @@ def customer_flag_refresh(*, customer_id: int, at: datetime | None = None) -> Cu
     """
     at = now(at)
     customer = Customer.objects.select_for_update().get(pk=customer_id)
-    thresholds = RiskThresholds.current()
+    thresholds = thresholds or RiskThresholds.current()  # callers that already read them pass them in
     facts = customer_facts(customer_id, at=at)
     reasons = claimant_reasons(facts, thresholds)
     active = CustomerRiskFlag.objects.filter(customer=customer, kind=KIND, active=True).first()
