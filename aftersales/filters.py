@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-import django_filters
-from django import forms
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from datetime import datetime, time, timedelta
 
+import django_filters
+from django import forms
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from aftersales.forms import working_staff
-from aftersales.models import OPEN_STATES, CaseKeyword, CaseLine, CaseState, Priority, ProblemCategory, Queue, RequestType
+from aftersales.models import (
+    OPEN_STATES,
+    CaseKeyword,
+    CaseLine,
+    CaseState,
+    Priority,
+    ProblemCategory,
+    Queue,
+    RequestType,
+)
 from aftersales.selectors import DUE_SOON, _my_queue_ids
+from config.periods import clamp
 from customers.models import Channel, Customer, ProductCategory
 
 OPEN, ANY = "open", "any"
@@ -93,13 +103,20 @@ class CaseQueueFilter(django_filters.FilterSet):
         label=_("opened to"), method="filter_opened_to", widget=forms.DateInput(attrs={"type": "date"})
     )
     product = IdFilter(
-        label=_("product category"), queryset=ProductCategory.objects.all(), method="filter_product", empty_label=_("any")
+        label=_("product category"),
+        queryset=ProductCategory.objects.all(),
+        method="filter_product",
+        empty_label=_("any"),
     )
     sku = django_filters.CharFilter(label=_("SKU"), method="filter_sku")
     sort = django_filters.ChoiceFilter(
         label=_("order by"),
         empty_label=_("deadline, most urgent first"),
-        choices=[("newest", _("newest first")), ("oldest", _("oldest first")), ("urgency", _("urgency, highest first"))],
+        choices=[
+            ("newest", _("newest first")),
+            ("oldest", _("oldest first")),
+            ("urgency", _("urgency, highest first")),
+        ],
         method="filter_sort",
     )
 
@@ -167,7 +184,9 @@ class CaseQueueFilter(django_filters.FilterSet):
         return queryset.filter(opened_at__lt=_local_midnight(value) + timedelta(days=1))
 
     def filter_product(self, queryset, name, value):
-        return queryset.filter(Exists(CaseLine.objects.filter(case_id=OuterRef("pk"), order_line__category_id=value.pk)))
+        return queryset.filter(
+            Exists(CaseLine.objects.filter(case_id=OuterRef("pk"), order_line__category_id=value.pk))
+        )
 
     def filter_sku(self, queryset, name, value):
         return queryset.filter(Exists(CaseLine.objects.filter(case_id=OuterRef("pk"), order_line__sku=value.strip())))
@@ -193,6 +212,4 @@ def category_subtree(category: ProblemCategory):
 
 
 def _local_midnight(day) -> datetime:
-    from reports.periods import clamp
-
     return timezone.make_aware(datetime.combine(clamp(day), time.min))

@@ -35,7 +35,9 @@ S = CaseState
 BATCH = 200
 
 
-def _sweep(due: Q, service: Callable[..., object], *, at: datetime, limit: int = BATCH, order: str = "stage_due_at") -> int:
+def _sweep(
+    due: Q, service: Callable[..., object], *, at: datetime, limit: int = BATCH, order: str = "stage_due_at"
+) -> int:
     """Run ``service(case_id=…, at=at)`` once for each case matching ``due``, each in its own transaction."""
     ids = list(Case.objects.filter(due).order_by(order, "id").values_list("pk", flat=True)[:limit])
     done = 0
@@ -49,7 +51,7 @@ def _sweep(due: Q, service: Callable[..., object], *, at: datetime, limit: int =
             done += 1
         except NotAllowed:
             continue  # the service's own re-check: already handled
-        except Exception:  # noqa: BLE001 - one bad case must not stop the sweep
+        except Exception:
             log.exception("%s failed on case %s", getattr(service, "__name__", service), case_id)
     return done
 
@@ -115,49 +117,9 @@ def sweep_claimant_flags(at: datetime | None = None, *, since: timedelta = timed
         try:
             if customer_flag_refresh(customer_id=customer_id, at=at, thresholds=thresholds) is not None:
                 flagged += 1
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("claimant check failed for customer %s", customer_id)
     return flagged
-
-
-def cost_ratio_alerts(at: datetime | None = None) -> int:
-    """This month's after-sales cost above a third of the gross margin, per product category: alert the supervisors once."""
-    from django.utils.translation import gettext as _
-
-    from aftersales.permissions import SUPERVISOR
-    from aftersales.services.notify import alert_staff
-    from reports.periods import month_of
-    from reports.selectors import cost_ratio
-
-    at = at or timezone.now()
-    month = month_of(timezone.localtime(at).date())
-    written = 0
-    for row in cost_ratio(month):
-        if not row.alert:
-            continue
-        share = f"{row.ratio * 100:.1f}%" if row.ratio is not None else "∞"
-        with transaction.atomic():
-            written += alert_staff(
-                [SUPERVISOR],
-                subject=_("After-sales cost above a third of the margin: %(category)s") % {"category": row.category},
-                body=_("%(month)s, %(category)s: after-sales cost ¥%(cost)s against a gross margin of ¥%(margin)s (%(share)s).")
-                % {"month": f"{row.month:%Y-%m}", "category": row.category, "cost": row.cost, "margin": row.margin, "share": share},
-                key=f"cost_ratio:{row.month:%Y-%m}:{row.category_id or 'none'}",
-            )
-    return written
-
-
-def template_health(at: datetime | None = None) -> int:
-    """On the 1st of a month (or the first run after it), the health report of the month before (once)."""
-    from aftersales.models import HealthReport
-    from aftersales.services.health import health_report_generate, previous_month
-
-    at = at or timezone.now()
-    month = previous_month(timezone.localtime(at).date())
-    if HealthReport.objects.filter(month=month).exists():
-        return 0
-    health_report_generate(month=month, at=at)
-    return 1
 
 
 #: How long a channel's Idempotency-Key keeps answering with the case it created.
@@ -185,6 +147,7 @@ class Job:
     every: int  # seconds
 
 
+#: Every background job by name; other apps add theirs with ``register`` (reports does, from its ``ready``).
 JOBS: dict[str, Job] = {
     job.name: job
     for job in [
@@ -194,12 +157,18 @@ JOBS: dict[str, Job] = {
         Job("stage_alerts", sweep_stage_alerts, 60),
         Job("sla", sweep_sla, 60),
         Job("claimant_flags", sweep_claimant_flags, 3600),
-        Job("cost_ratio_alerts", cost_ratio_alerts, 3600),
-        Job("template_health", template_health, 3600),
         Job("idempotency_purge", purge_idempotency_records, 86400),
         Job("deliver_notifications", deliver_notifications, 10),
     ]
 }
+
+
+def register(job: Job) -> Job:
+    """Add a job of another app (run by ``run_jobs`` and scheduled by Celery beat like the others)."""
+    if job.name in JOBS and JOBS[job.name] != job:
+        raise ValueError(f"Two jobs are called {job.name!r}.")
+    JOBS[job.name] = job
+    return job
 
 
 def run_job(name: str, at: datetime | None = None) -> int:

@@ -46,7 +46,9 @@ def _nice_max(value: float) -> float:
     return 10 * exponent
 
 
-def stacked_bars(title: str, categories: Sequence[str], series: Sequence[tuple[str, Sequence]], *, unit: str = "¥") -> SafeString:
+def stacked_bars(
+    title: str, categories: Sequence[str], series: Sequence[tuple[str, Sequence]], *, unit: str = "¥"
+) -> SafeString:
     """Vertical bars per category (e.g. days), stacked by series (e.g. kinds), with a legend."""
     width, height, left, bottom, top = 760, 300, 64, 48, 30
     n = max(1, len(categories))
@@ -60,7 +62,9 @@ def stacked_bars(title: str, categories: Sequence[str], series: Sequence[tuple[s
         value = peak * tick / 4
         y = top + plot_h - plot_h * tick / 4
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#eee"/>')
-        body.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#555">{unit}{value:,.0f}</text>')
+        body.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#555">{unit}{value:,.0f}</text>'
+        )
     label_every = max(1, math.ceil(n / 15))
     for i, category in enumerate(categories):
         x = left + i * band + (band - bar) / 2
@@ -87,7 +91,9 @@ def stacked_bars(title: str, categories: Sequence[str], series: Sequence[tuple[s
     return _svg(width, height, title, body)
 
 
-def hbars(title: str, rows: Sequence[tuple[str, float, str]], *, color: str = PALETTE[0], width: int = 520) -> SafeString:
+def hbars(
+    title: str, rows: Sequence[tuple[str, float, str]], *, color: str = PALETTE[0], width: int = 520
+) -> SafeString:
     """Horizontal bars: ``(label, value, shown text)``."""
     left, row_h = 120, 26
     height = max(40, row_h * len(rows) + 10)
@@ -96,8 +102,12 @@ def hbars(title: str, rows: Sequence[tuple[str, float, str]], *, color: str = PA
     for i, (label, value, text) in enumerate(rows):
         y = 5 + i * row_h
         w = (width - left - 110) * _num(value) / peak
-        body.append(f'<text x="{left - 8}" y="{y + 16}" font-size="12" text-anchor="end" fill="#333">{escape(label)}</text>')
-        body.append(f'<rect x="{left}" y="{y + 4}" width="{max(w, 1):.1f}" height="16" rx="2" fill="{color}"><title>{escape(label)}: {escape(text)}</title></rect>')
+        body.append(
+            f'<text x="{left - 8}" y="{y + 16}" font-size="12" text-anchor="end" fill="#333">{escape(label)}</text>'
+        )
+        body.append(
+            f'<rect x="{left}" y="{y + 4}" width="{max(w, 1):.1f}" height="16" rx="2" fill="{color}"><title>{escape(label)}: {escape(text)}</title></rect>'
+        )
         body.append(f'<text x="{left + w + 6:.1f}" y="{y + 16}" font-size="12" fill="#333">{escape(text)}</text>')
     return _svg(width, height, title, body)
 
@@ -110,13 +120,15 @@ def funnel(title: str, rows: Sequence[dict]) -> SafeString:
     body = []
     for i, row in enumerate(rows):
         y0 = 8 + i * group_h
-        body.append(f'<text x="{left - 10}" y="{y0 + 30}" font-size="13" text-anchor="end" fill="#222">{escape(row["label"])}</text>')
+        body.append(
+            f'<text x="{left - 10}" y="{y0 + 30}" font-size="13" text-anchor="end" fill="#222">{escape(row["label"])}</text>'
+        )
         for s, stage in enumerate(row["stages"]):
             y = y0 + s * 19
             w = (width - left - 170) * _num(stage["amount"]) / peak
             body.append(
                 f'<rect x="{left}" y="{y}" width="{max(w, 1):.1f}" height="15" rx="2" fill="{PALETTE[s]}">'
-                f'<title>{escape(row["label"])} · {escape(stage["label"])}: ¥{_fmt(stage["amount"])} ({stage["count"]})</title></rect>'
+                f"<title>{escape(row['label'])} · {escape(stage['label'])}: ¥{_fmt(stage['amount'])} ({stage['count']})</title></rect>"
             )
             body.append(
                 f'<text x="{left + w + 6:.1f}" y="{y + 12}" font-size="11" fill="#333">{escape(stage["label"])} ¥{_fmt(stage["amount"])} · {stage["count"]}</text>'
@@ -124,7 +136,9 @@ def funnel(title: str, rows: Sequence[dict]) -> SafeString:
     return _svg(width, height, title, body)
 
 
-def trend(title: str, labels: Sequence[str], values: Sequence, *, target=None, unit: str = "", better: str = "high") -> SafeString:
+def trend(
+    title: str, labels: Sequence[str], values: Sequence, *, target=None, unit: str = "", better: str = "high"
+) -> SafeString:
     """A small line chart of weekly values, with the target as a dashed line; missing weeks are gaps."""
     width, height, left, bottom, top = 300, 130, 36, 22, 10
     plot_w, plot_h = width - left - 10, height - top - bottom
@@ -141,10 +155,14 @@ def trend(title: str, labels: Sequence[str], values: Sequence, *, target=None, u
     body.append(f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end" fill="#666">{peak:g}</text>')
     body.append(f'<text x="{left - 4}" y="{zero + 3:.1f}" font-size="10" text-anchor="end" fill="#666">0</text>')
     if floor < 0:
-        body.append(f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end" fill="#666">{floor:g}</text>')
+        body.append(
+            f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end" fill="#666">{floor:g}</text>'
+        )
     if target is not None:
         _x, ty = xy(0, target)
-        body.append(f'<line x1="{left}" y1="{ty:.1f}" x2="{left + plot_w}" y2="{ty:.1f}" stroke="#d93025" stroke-dasharray="4 3"/>')
+        body.append(
+            f'<line x1="{left}" y1="{ty:.1f}" x2="{left + plot_w}" y2="{ty:.1f}" stroke="#d93025" stroke-dasharray="4 3"/>'
+        )
     path, points = [], []
     for i, value in enumerate(values):
         if value is None:
@@ -171,7 +189,9 @@ def trend(title: str, labels: Sequence[str], values: Sequence, *, target=None, u
     for i in (0, len(labels) - 1):
         if labels:
             x, _y = xy(i, 0)
-            body.append(f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle" fill="#666">{escape(labels[i])}</text>')
+            body.append(
+                f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle" fill="#666">{escape(labels[i])}</text>'
+            )
     return _svg(width, height, title, body, css_class="chart trend")
 
 
@@ -181,27 +201,35 @@ def heatmap(title: str, grid: dict, *, rows: Sequence[str], peak: float, fmt) ->
     width, height = left + 24 * cell + 10, top + 7 * cell + 44
     body = []
     for hour in range(24):
-        body.append(f'<text x="{left + hour * cell + cell / 2}" y="{top - 8}" font-size="10" text-anchor="middle" fill="#555">{hour}</text>')
+        body.append(
+            f'<text x="{left + hour * cell + cell / 2}" y="{top - 8}" font-size="10" text-anchor="middle" fill="#555">{hour}</text>'
+        )
     for d, label in enumerate(rows, start=1):
         y = top + (d - 1) * cell
-        body.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4}" font-size="12" text-anchor="end" fill="#333">{escape(label)}</text>')
+        body.append(
+            f'<text x="{left - 6}" y="{y + cell / 2 + 4}" font-size="12" text-anchor="end" fill="#333">{escape(label)}</text>'
+        )
         for hour in range(24):
             x = left + hour * cell
             entry = grid.get((d, hour))
             if entry is None:
-                body.append(f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="#f1f3f4"><title>{escape(label)} {hour}:00 —</title></rect>')
+                body.append(
+                    f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="#f1f3f4"><title>{escape(label)} {hour}:00 —</title></rect>'
+                )
                 continue
             share = entry["median"] / peak if peak else 0
             body.append(
                 f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{_heat(share)}" data-dow="{d}" data-hour="{hour}">'
-                f'<title>{escape(label)} {hour}:00 · {escape(fmt(entry["median"]))} ({entry["count"]})</title></rect>'
+                f"<title>{escape(label)} {hour}:00 · {escape(fmt(entry['median']))} ({entry['count']})</title></rect>"
             )
     # legend
     ly = top + 7 * cell + 14
     for i in range(10):
         body.append(f'<rect x="{left + i * 22}" y="{ly}" width="22" height="10" fill="{_heat(i / 9)}"/>')
     body.append(f'<text x="{left}" y="{ly + 24}" font-size="11" fill="#555">0</text>')
-    body.append(f'<text x="{left + 220}" y="{ly + 24}" font-size="11" text-anchor="end" fill="#555">{escape(fmt(peak))}</text>')
+    body.append(
+        f'<text x="{left + 220}" y="{ly + 24}" font-size="11" text-anchor="end" fill="#555">{escape(fmt(peak))}</text>'
+    )
     return _svg(width, height, title, body, css_class="chart heatmap")
 
 
@@ -220,7 +248,9 @@ def word_cloud(title: str, words: Sequence[dict], *, url) -> SafeString:
     """Words sized by frequency, laid out in centred rows (largest first); each links to its cases."""
     width = 1000
     if not words:
-        return _svg(width, 60, title, [f'<text x="{width / 2}" y="34" font-size="14" text-anchor="middle" fill="#888">—</text>'])
+        return _svg(
+            width, 60, title, [f'<text x="{width / 2}" y="34" font-size="14" text-anchor="middle" fill="#888">—</text>']
+        )
     top, low = words[0]["count"], words[-1]["count"]
     span = max(1, top - low)
     sized = [(w, 14 + 30 * math.sqrt((w["count"] - low) / span)) for w in words]

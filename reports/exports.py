@@ -92,9 +92,31 @@ def rows(queryset, *, show_pii: bool) -> Iterator[list]:
         return f"{first or ''}{last or ''}".strip() or (username or "")
 
     for (
-        pk, number, order, channel, customer, phone, kind, amount, state, quick,
-        p_user, p_first, p_last, proposed_at, a_user, a_first, a_last, approved_at,
-        x_user, x_first, x_last, paid_at, reference, note, decision,
+        pk,
+        number,
+        order,
+        channel,
+        customer,
+        phone,
+        kind,
+        amount,
+        state,
+        quick,
+        p_user,
+        p_first,
+        p_last,
+        proposed_at,
+        a_user,
+        a_first,
+        a_last,
+        approved_at,
+        x_user,
+        x_first,
+        x_last,
+        paid_at,
+        reference,
+        note,
+        decision,
     ) in queryset.values_list(*FIELDS).iterator(chunk_size=CHUNK):
         yield [
             pk,
@@ -142,7 +164,10 @@ def csv_response(queryset, *, filename: str, show_pii: bool) -> StreamingHttpRes
         yield writer.writerow(columns())
         for row in rows(queryset, show_pii=show_pii):
             yield writer.writerow(
-                [value.strftime("%Y-%m-%d %H:%M:%S") if hasattr(value, "strftime") else safe_text(value) for value in row]
+                [
+                    value.strftime("%Y-%m-%d %H:%M:%S") if hasattr(value, "strftime") else safe_text(value)
+                    for value in row
+                ]
             )
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
@@ -174,7 +199,7 @@ def xlsx_response(queryset, *, filename: str, show_pii: bool, sheet_title: str) 
         amount.number_format = "#,##0.00"
         row[money_column] = amount
         sheet.append(row)
-    handle = tempfile.TemporaryFile()
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - the response streams and closes it
     workbook.save(handle)
     handle.seek(0)
     return FileResponse(
@@ -183,4 +208,3 @@ def xlsx_response(queryset, *, filename: str, show_pii: bool, sheet_title: str) 
         filename=f"{filename}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-

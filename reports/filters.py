@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.filters import CategoryFilter, category_subtree
 from aftersales.forms import working_staff
 from aftersales.models import CaseLine, Compensation, CompensationState, ProblemCategory
+from config.periods import Period, parse_period
 from customers.models import Channel, ProductCategory
-from reports.periods import Period, parse_period
 
 #: Which date of a compensation puts it in the period.
 BASIS = {
@@ -23,7 +23,9 @@ BASIS = {
 
 
 class CompensationReportFilter(django_filters.FilterSet):
-    date_from = django_filters.DateFilter(label=_("from"), method="keep", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = django_filters.DateFilter(
+        label=_("from"), method="keep", widget=forms.DateInput(attrs={"type": "date"})
+    )
     date_to = django_filters.DateFilter(label=_("to"), method="keep", widget=forms.DateInput(attrs={"type": "date"}))
     basis = django_filters.ChoiceFilter(
         label=_("date"),
@@ -47,7 +49,10 @@ class CompensationReportFilter(django_filters.FilterSet):
         empty_label=_("any"),
     )
     product = django_filters.ModelChoiceFilter(
-        label=_("product category"), queryset=ProductCategory.objects.all(), method="filter_product", empty_label=_("any")
+        label=_("product category"),
+        queryset=ProductCategory.objects.all(),
+        method="filter_product",
+        empty_label=_("any"),
     )
     agent = django_filters.ModelChoiceFilter(
         label=_("proposed by"), field_name="proposed_by", queryset=working_staff(), empty_label=_("any")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -30,18 +30,18 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import (
     FINAL_STATES,
+    GRANTED_COMPENSATION_STATES,
     Case,
     CaseEvent,
     CaseKeyword,
     CaseState,
     Compensation,
     CompensationState,
-    GRANTED_COMPENSATION_STATES,
     RequestType,
 )
 from aftersales.permissions import display_name
+from config.periods import Period
 from customers.models import Order, OrderLine, ProductCategory
-from reports.periods import Period
 
 CS = CompensationState
 S = CaseState
@@ -58,6 +58,8 @@ LADDER = (
     Compensation.Kind.REPLACEMENT,
     Compensation.Kind.GIFT,
 )
+
+
 def tz():
     return timezone.get_current_timezone()
 
@@ -89,7 +91,9 @@ def compensation_totals(queryset: QuerySet, basis_field: str) -> Totals:
     days: dict[date, dict] = {}
     by_kind: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for row in grouped:
-        entry = days.setdefault(row["day"], {"day": row["day"], "by_kind": defaultdict(lambda: ZERO), "total": ZERO, "count": 0})
+        entry = days.setdefault(
+            row["day"], {"day": row["day"], "by_kind": defaultdict(lambda: ZERO), "total": ZERO, "count": 0}
+        )
         entry["by_kind"][row["kind"]] += row["total"]
         entry["total"] += row["total"]
         entry["count"] += row["n"]
@@ -137,7 +141,10 @@ def cost_funnel(period: Period) -> list[dict]:
         {
             "kind": kind,
             "label": labels[kind],
-            "stages": [{"key": key, "label": label, "amount": cells[kind][key][0], "count": cells[kind][key][1]} for key, label, _s in FUNNEL_STAGES],
+            "stages": [
+                {"key": key, "label": label, "amount": cells[kind][key][0], "count": cells[kind][key][1]}
+                for key, label, _s in FUNNEL_STAGES
+            ],
         }
         for kind in LADDER
         if kind in cells
@@ -322,7 +329,9 @@ def kpis(period: Period) -> dict:
     closed_cases = (
         Case.objects.filter(state=S.CLOSED, closed_at__gte=period.since, closed_at__lt=period.until)
         .order_by()
-        .annotate(again=Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("closed_at"))))
+        .annotate(
+            again=Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("closed_at")))
+        )
     )
     repurchase = (
         closed_cases.annotate(week=TruncWeek("closed_at", tzinfo=local))
@@ -332,7 +341,9 @@ def kpis(period: Period) -> dict:
     for row in repurchase:
         weekly[_to_date(row["week"])]["repurchase"] = row
     # The whole period in one query: a customer with cases closed in two weeks counts once.
-    whole = closed_cases.aggregate(n=Count("customer_id", distinct=True), back=Count("customer_id", distinct=True, filter=Q(again=True)))
+    whole = closed_cases.aggregate(
+        n=Count("customer_id", distinct=True), back=Count("customer_id", distinct=True, filter=Q(again=True))
+    )
     totals["closed_customers"], totals["came_back"] = whole["n"], whole["back"]
 
     def figures(data: dict, *, response=None, csat=None) -> dict:
@@ -345,7 +356,9 @@ def kpis(period: Period) -> dict:
             "first_contact_resolution": _pct(data.get("one_pass", 0), data.get("closed", 0)),
             "csat": Decimal(str(csat)).quantize(Decimal("0.01")) if csat is not None else None,
             "nps": (
-                ((Decimal(rated_row.get("promoters", 0)) - Decimal(rated_row.get("detractors", 0))) * 100 / nps_n).quantize(Decimal("0.1"))
+                (
+                    (Decimal(rated_row.get("promoters", 0)) - Decimal(rated_row.get("detractors", 0))) * 100 / nps_n
+                ).quantize(Decimal("0.1"))
                 if nps_n
                 else None
             ),
@@ -358,7 +371,12 @@ def kpis(period: Period) -> dict:
     start = _week_start(period.start)
     while start <= period.end:
         data = weekly.get(start, {})
-        weeks.append({"week": start, **figures(data, response=data.get("response"), csat=(data.get("rated") or {}).get("csat_avg"))})
+        weeks.append(
+            {
+                "week": start,
+                **figures(data, response=data.get("response"), csat=(data.get("rated") or {}).get("csat_avg")),
+            }
+        )
         start += timedelta(days=7)
     overall_data = {
         **totals,
@@ -512,7 +530,9 @@ def team_performance(period: Period) -> list[dict]:
                 "closed": row.get("closed", 0),
                 "response_hours": _hours(row.get("response")),
                 "resolution_hours": _hours(row.get("resolution")),
-                "csat": Decimal(str(row["csat_avg"])).quantize(Decimal("0.01")) if row.get("csat_avg") is not None else None,
+                "csat": Decimal(str(row["csat_avg"])).quantize(Decimal("0.01"))
+                if row.get("csat_avg") is not None
+                else None,
                 "rated": row.get("rated", 0),
                 "granted": granted.get(pk) or ZERO,
             }

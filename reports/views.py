@@ -18,17 +18,27 @@ from aftersales.models import CaseState, Compensation
 from aftersales.views._common import area_required
 from aftersales.views.queue import _page_size
 from config.pagination import CappedCountPaginator
+from config.periods import Period, month_of, parse_period, today
 from customers.masking import can_see_pii
 from customers.models import ProductCategory
 from reports import charts, exports, selectors
 from reports.filters import CompensationReportFilter
-from reports.periods import Period, month_of, parse_period, today
 
-WEEKDAYS = [gettext_lazy("Mon"), gettext_lazy("Tue"), gettext_lazy("Wed"), gettext_lazy("Thu"), gettext_lazy("Fri"), gettext_lazy("Sat"), gettext_lazy("Sun")]
+WEEKDAYS = [
+    gettext_lazy("Mon"),
+    gettext_lazy("Tue"),
+    gettext_lazy("Wed"),
+    gettext_lazy("Thu"),
+    gettext_lazy("Fri"),
+    gettext_lazy("Sat"),
+    gettext_lazy("Sun"),
+]
 
 
 class PeriodForm(forms.Form):
-    date_from = forms.DateField(label=gettext_lazy("from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=gettext_lazy("from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     date_to = forms.DateField(label=gettext_lazy("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def period(self, default_days: int) -> Period:
@@ -124,7 +134,10 @@ def costs(request):
             "months": months,
             "ratio_chart": charts.hbars(
                 _("After-sales cost as a share of gross margin"),
-                [(f"{m['month']:%Y-%m}", float(m["ratio"] or 0), f"{m['ratio']}%" if m["ratio"] is not None else "—") for m in months],
+                [
+                    (f"{m['month']:%Y-%m}", float(m["ratio"] or 0), f"{m['ratio']}%" if m["ratio"] is not None else "—")
+                    for m in months
+                ],
                 color=charts.PALETTE[3],
             ),
             "alerts": alerts,
@@ -158,11 +171,18 @@ def dashboard(request):
                 "status": selectors.kpi_status(kpi, value),
                 "better": kpi.better,
                 "chart": charts.trend(
-                    str(kpi.label), labels, [week[kpi.key] for week in data["weeks"]], target=kpi.target, unit=kpi.unit, better=kpi.better
+                    str(kpi.label),
+                    labels,
+                    [week[kpi.key] for week in data["weeks"]],
+                    target=kpi.target,
+                    unit=kpi.unit,
+                    better=kpi.better,
                 ),
             }
         )
-    return render(request, "reports/dashboard.html", {"form": form, "period": period, "cards": cards, "counts": data["counts"]})
+    return render(
+        request, "reports/dashboard.html", {"form": form, "period": period, "cards": cards, "counts": data["counts"]}
+    )
 
 
 class HeatmapForm(PeriodForm):
@@ -189,7 +209,11 @@ def heatmap(request):
     node = form.cleaned_data.get("node") if form.is_valid() else ""
     data = selectors.waiting_heatmap(period, node or None)
     chart = charts.heatmap(
-        _("Median customer waiting time by weekday and hour"), data["grid"], rows=[str(d) for d in WEEKDAYS], peak=data["max"], fmt=_duration
+        _("Median customer waiting time by weekday and hour"),
+        data["grid"],
+        rows=[str(d) for d in WEEKDAYS],
+        peak=data["max"],
+        fmt=_duration,
     )
     cells = sum(cell["count"] for cell in data["grid"].values())
     return render(request, "reports/heatmap.html", {"form": form, "period": period, "chart": chart, "waits": cells})
@@ -197,7 +221,10 @@ def heatmap(request):
 
 class WordsForm(PeriodForm):
     category = forms.ModelChoiceField(
-        label=gettext_lazy("product category"), queryset=ProductCategory.objects.all(), required=False, empty_label=gettext_lazy("all")
+        label=gettext_lazy("product category"),
+        queryset=ProductCategory.objects.all(),
+        required=False,
+        empty_label=gettext_lazy("all"),
     )
     sku = forms.CharField(label=gettext_lazy("SKU"), required=False, max_length=40)
 
@@ -211,7 +238,12 @@ def words(request):
     queue = reverse("desk:queue")
 
     def url(word: str) -> str:
-        params = {"keyword": word, "state": "any", "opened_from": period.start.isoformat(), "opened_to": period.end.isoformat()}
+        params = {
+            "keyword": word,
+            "state": "any",
+            "opened_from": period.start.isoformat(),
+            "opened_to": period.end.isoformat(),
+        }
         if category:
             params["keyword_category"] = category.pk  # the same main category the cloud counted by
         if sku:
@@ -229,10 +261,11 @@ def team(request):
     form, period = _period_form(request, default_days=30)
     rows = selectors.team_performance(period)
     chart = charts.hbars(
-        _("Cases per agent"), [(row["name"], row["cases"], str(row["cases"])) for row in rows[:20]], color=charts.PALETTE[0]
+        _("Cases per agent"),
+        [(row["name"], row["cases"], str(row["cases"])) for row in rows[:20]],
+        color=charts.PALETTE[0],
     )
     return render(request, "reports/team.html", {"form": form, "period": period, "rows": rows, "chart": chart})
-
 
 
 # --------------------------------------------------------------------------
@@ -249,7 +282,11 @@ def template_effects_page(request):
         return effects_csv(effects, f"template_effects_{period.label()}")
     query = request.GET.copy()
     query["format"] = "csv"
-    return render(request, "reports/template_effects.html", {"form": form, "period": period, "effects": effects, "csv_url": f"?{query.urlencode()}"})
+    return render(
+        request,
+        "reports/template_effects.html",
+        {"form": form, "period": period, "effects": effects, "csv_url": f"?{query.urlencode()}"},
+    )
 
 
 @area_required("analytics")
@@ -298,9 +335,33 @@ def health_export(request, month: str):
     response["Content-Disposition"] = f'attachment; filename="template_health_{report.month:%Y-%m}.csv"'
     response.write("\ufeff")
     writer = csv.writer(response)
-    writer.writerow([_("kind"), _("code"), _("name"), _("cases"), _("used or filled"), _("rate"), _("flagged"), _("suggestion")])
+    writer.writerow(
+        [_("kind"), _("code"), _("name"), _("cases"), _("used or filled"), _("rate"), _("flagged"), _("suggestion")]
+    )
     for row in report.templates:
-        writer.writerow([_("template"), row["code"], row["title"], row["eligible"], row["used"], row["rate"] or "", _("yes") if row["flagged"] else "", suggestion_text(row)])
+        writer.writerow(
+            [
+                _("template"),
+                row["code"],
+                row["title"],
+                row["eligible"],
+                row["used"],
+                row["rate"] or "",
+                _("yes") if row["flagged"] else "",
+                suggestion_text(row),
+            ]
+        )
     for row in report.optional_fields:
-        writer.writerow([_("field"), row["field"], row["label"], row["applicable"], row["filled"], row["rate"] or "", _("yes") if row["flagged"] else "", suggestion_text(row)])
+        writer.writerow(
+            [
+                _("field"),
+                row["field"],
+                row["label"],
+                row["applicable"],
+                row["filled"],
+                row["rate"] or "",
+                _("yes") if row["flagged"] else "",
+                suggestion_text(row),
+            ]
+        )
     return response

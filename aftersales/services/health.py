@@ -16,6 +16,7 @@ from aftersales.models import Case, CaseLine, CaseState, HealthReport, ResponseT
 from aftersales.permissions import SUPERVISOR
 from aftersales.services.notify import alert_staff
 from aftersales.services.templates import NEW_CUSTOMER_DAYS
+from config.periods import month_of
 from customers.models import Customer
 
 THRESHOLD = Decimal("0.05")
@@ -35,8 +36,6 @@ OPTIONAL_FIELDS = [
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:
     """Local midnight of the month's first day, and of the next month's."""
-    from reports.periods import month_of
-
     period = month_of(month)
     return period.since, period.until
 
@@ -62,7 +61,9 @@ def eligible_cases(template: ResponseTemplate, cases):
         cases = cases.filter(channel=template.channel)
     if template.product_category_id:
         cases = cases.filter(
-            Exists(CaseLine.objects.filter(case_id=OuterRef("pk"), order_line__category_id=template.product_category_id))
+            Exists(
+                CaseLine.objects.filter(case_id=OuterRef("pk"), order_line__category_id=template.product_category_id)
+            )
         )
     if template.segment:
         cases = cases.filter(_segment_q(template.segment))
@@ -82,8 +83,13 @@ def template_rows(month: date, threshold: Decimal = THRESHOLD) -> list[dict]:
         eligible = eligible_cases(template, opened)
         total = eligible.count()
         used = (
-            eligible.filter(Exists(TemplateUse.objects.filter(case_id=OuterRef("pk"), template_id=template.pk, used_at__gte=since, used_at__lt=until)))
-            .count()
+            eligible.filter(
+                Exists(
+                    TemplateUse.objects.filter(
+                        case_id=OuterRef("pk"), template_id=template.pk, used_at__gte=since, used_at__lt=until
+                    )
+                )
+            ).count()
             if total
             else 0
         )
@@ -107,8 +113,11 @@ def template_rows(month: date, threshold: Decimal = THRESHOLD) -> list[dict]:
             row["suggestion"], row["with"] = "retire", None
             continue
         rivals = [
-            other for other in rows
-            if other is not row and other["scenario"] == row["scenario"] and other["rate"] is not None
+            other
+            for other in rows
+            if other is not row
+            and other["scenario"] == row["scenario"]
+            and other["rate"] is not None
             and Decimal(other["rate"]) >= 4 * Decimal(row["rate"])
         ]
         if rivals:

@@ -10,18 +10,21 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from aftersales import jobs, services
+from aftersales import services
 from aftersales.models import Case, CaseEvent, HealthReport, Notification, Policy, ResponseTemplate, TemplateUse
 from aftersales.services.health import health_report_generate
 from aftersales.services.templates import case_send_template, policy_version_effects, template_effects, templates_for
 from aftersales.templating import render, validate_body, values_for
 from customers.models import Customer
+from reports import jobs as reports_jobs
 from tests.factories import OrderFactory, OrderLineFactory, ProductCategoryFactory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def make(code, *, scenario="acknowledge", body="{customer_name}您好，{case_number}已收到。", **fields) -> ResponseTemplate:
+def make(
+    code, *, scenario="acknowledge", body="{customer_name}您好，{case_number}已收到。", **fields
+) -> ResponseTemplate:
     template = ResponseTemplate(code=code, title=code, scenario=scenario, body=body, **fields)
     template.full_clean()
     template._change_reason = "新建"
@@ -103,7 +106,11 @@ def test_a_send_records_the_exact_version_and_old_uses_keep_it(login, agent, ope
     client = login(agent)
     client.post(
         reverse("desk:case_template_reply", args=[case.pk]),
-        {"template": template.pk, "version": first_version.history_id, "text": f"{case.customer.name}您好，{case.number}已收到。"},
+        {
+            "template": template.pk,
+            "version": first_version.history_id,
+            "text": f"{case.customer.name}您好，{case.number}已收到。",
+        },
     )
     use = TemplateUse.objects.get()
     assert use.version == first_version and not use.edited
@@ -129,10 +136,14 @@ def test_a_version_of_another_template_or_a_retired_template_is_refused(open_cas
     one, two = make("one"), make("two")
     case = open_case()
     with pytest.raises(ValidationError):
-        case_send_template(case_id=case.pk, actor=agent, template_id=one.pk, version_id=two.history.latest().history_id, text="x")
+        case_send_template(
+            case_id=case.pk, actor=agent, template_id=one.pk, version_id=two.history.latest().history_id, text="x"
+        )
     ResponseTemplate.objects.filter(pk=one.pk).update(active=False)
     with pytest.raises(ValidationError):
-        case_send_template(case_id=case.pk, actor=agent, template_id=one.pk, version_id=one.history.latest().history_id, text="x")
+        case_send_template(
+            case_id=case.pk, actor=agent, template_id=one.pk, version_id=one.history.latest().history_id, text="x"
+        )
     assert not TemplateUse.objects.exists() and not CaseEvent.objects.filter(kind="reply").exists()
 
 
@@ -185,7 +196,11 @@ def open_cases_in_october(actor, count: int, category) -> list[Case]:
             order=OrderFactory(placed_at=october(1, 8), delivered_at=october(1, 9)), category=category, quantity=1
         )
         at = october(2 + n % 25)
-        cases.append(services.case_open(actor=actor, order_id=line.order_id, lines=[(line.pk, 1)], request_type="refund_only", at=at))
+        cases.append(
+            services.case_open(
+                actor=actor, order_id=line.order_id, lines=[(line.pk, 1)], request_type="refund_only", at=at
+            )
+        )
     return cases
 
 
@@ -196,7 +211,12 @@ def test_the_five_percent_boundary(policy, users, eligible, flagged):
     make("ack-any")  # fits every case, never used
     cases = open_cases_in_october(users["channel"], eligible, shoes)
     case_send_template(
-        case_id=cases[0].pk, actor=users["agent"], template_id=template.pk, version_id=template.history.latest().history_id, text="您好", at=october(20)
+        case_id=cases[0].pk,
+        actor=users["agent"],
+        template_id=template.pk,
+        version_id=template.history.latest().history_id,
+        text="您好",
+        at=october(20),
     )
     report = health_report_generate(month=october(1).date(), notify=False)
     rows = {row["code"]: row for row in report.templates}
@@ -226,8 +246,8 @@ def test_the_job_makes_last_months_report_once_and_tells_the_supervisors(policy,
     users["supervisor"].email = "boss@shop.example.com"
     users["supervisor"].save()
     with time_machine.travel(datetime(2026, 11, 1, 2, tzinfo=SHANGHAI), tick=False):
-        assert jobs.template_health() == 1
-        assert jobs.template_health() == 0
+        assert reports_jobs.template_health() == 1
+        assert reports_jobs.template_health() == 0
     assert list(HealthReport.objects.values_list("month", flat=True)) == [october(1).date()]
     assert Notification.objects.filter(recipient="boss@shop.example.com", subject__contains="2026-10").count() == 1
 
@@ -254,7 +274,14 @@ def test_saving_in_the_admin_asks_why_and_the_diff_shows_the_change(login, super
     template = make("ack-any")
     client = login(supervisor)
     url = reverse("admin:aftersales_responsetemplate_change", args=[template.pk])
-    data = {"code": "ack-any", "title": "受理", "active": "on", "scenario": "acknowledge", "tone": "warm", "body": "{customer_name}您好，已收到！"}
+    data = {
+        "code": "ack-any",
+        "title": "受理",
+        "active": "on",
+        "scenario": "acknowledge",
+        "tone": "warm",
+        "body": "{customer_name}您好，已收到！",
+    }
     refused = client.post(url, data)
     assert refused.status_code == 200 and "change_reason" in refused.context["adminform"].form.errors
     assert template.history.count() == 1

@@ -43,33 +43,65 @@ def november(db, users, policy):
     b = CustomerFactory(name="顾客乙", phone="13900000002")
 
     o1 = OrderFactory(number="DD20261102001", customer=a, placed_at=local(11, 2, 10), delivered_at=local(11, 3, 10))
-    l1 = OrderLineFactory(order=o1, sku="TS-1", category=apparel, unit_price=Decimal("100"), unit_cost=Decimal("40"), quantity=2)
-    l2 = OrderLineFactory(order=o1, sku="EP-1", category=digital, unit_price=Decimal("1000"), unit_cost=Decimal("700"), quantity=1)
+    OrderLineFactory(
+        order=o1, sku="TS-1", category=apparel, unit_price=Decimal("100"), unit_cost=Decimal("40"), quantity=2
+    )
+    l2 = OrderLineFactory(
+        order=o1, sku="EP-1", category=digital, unit_price=Decimal("1000"), unit_cost=Decimal("700"), quantity=1
+    )
     o2 = OrderFactory(number="DD20261103001", customer=b, placed_at=local(11, 3, 12), delivered_at=local(11, 4, 12))
-    l3 = OrderLineFactory(order=o2, sku="HD-1", category=apparel, unit_price=Decimal("200"), unit_cost=Decimal("120"), quantity=1)
+    l3 = OrderLineFactory(
+        order=o2, sku="HD-1", category=apparel, unit_price=Decimal("200"), unit_cost=Decimal("120"), quantity=1
+    )
     o3 = OrderFactory(number="DD20261120001", customer=b, placed_at=local(11, 20, 9), delivered_at=local(11, 21, 9))
-    OrderLineFactory(order=o3, sku="SK-1", category=apparel, unit_price=Decimal("50"), unit_cost=Decimal("30"), quantity=1)
+    OrderLineFactory(
+        order=o3, sku="SK-1", category=apparel, unit_price=Decimal("50"), unit_cost=Decimal("30"), quantity=1
+    )
 
     # C1
     c1 = services.case_open(
-        actor=channel, order_id=o1.pk, lines=[(l2.pk, 1)], request_type="return_refund", reason="蓝牙耳机电池鼓包，充电发烫", at=local(11, 4, 9)
+        actor=channel,
+        order_id=o1.pk,
+        lines=[(l2.pk, 1)],
+        request_type="return_refund",
+        reason="蓝牙耳机电池鼓包，充电发烫",
+        at=local(11, 4, 9),
     )
     services.case_approve(case_id=c1.pk, actor=agent, at=local(11, 4, 10))
     services.case_receive(case_id=c1.pk, actor=qc, tracking_number="SF1", at=local(11, 4, 15))
     services.case_inspect(
-        case_id=c1.pk, actor=qc, grade="C", responsible_party="merchant", disposition="refurbish", findings="电池鼓包", at=local(11, 5, 9)
+        case_id=c1.pk,
+        actor=qc,
+        grade="C",
+        responsible_party="merchant",
+        disposition="refurbish",
+        findings="电池鼓包",
+        at=local(11, 5, 9),
     )
-    k1 = services.compensation_add(case_id=c1.pk, actor=supervisor, kind="refund", amount="1000", at=local(11, 5, 9, 30))
-    k2 = services.compensation_add(case_id=c1.pk, actor=supervisor, kind="return_shipping", amount="12", at=local(11, 5, 9, 30))
+    k1 = services.compensation_add(
+        case_id=c1.pk, actor=supervisor, kind="refund", amount="1000", at=local(11, 5, 9, 30)
+    )
+    k2 = services.compensation_add(
+        case_id=c1.pk, actor=supervisor, kind="return_shipping", amount="12", at=local(11, 5, 9, 30)
+    )
     services.case_propose(case_id=c1.pk, actor=supervisor, at=local(11, 5, 10))
     services.case_confirm(case_id=c1.pk, actor=channel, at=local(11, 6, 10))
-    services.compensation_mark_paid(compensation_id=k1.pk, actor=finance, payout_reference="P-K1", at=local(11, 10, 23, 30))
-    services.compensation_mark_paid(compensation_id=k2.pk, actor=finance, payout_reference="P-K2", at=local(11, 11, 0, 30))
+    services.compensation_mark_paid(
+        compensation_id=k1.pk, actor=finance, payout_reference="P-K1", at=local(11, 10, 23, 30)
+    )
+    services.compensation_mark_paid(
+        compensation_id=k2.pk, actor=finance, payout_reference="P-K2", at=local(11, 11, 0, 30)
+    )
     Case.objects.filter(pk=c1.pk).update(csat=5, nps=10, rated_at=local(11, 6, 12), assignee=agent)
 
     # C2
     c2 = services.case_open(
-        actor=channel, order_id=o2.pk, lines=[(l3.pk, 1)], request_type="refund_only", reason="卫衣起球严重", at=local(11, 5, 22)
+        actor=channel,
+        order_id=o2.pk,
+        lines=[(l3.pk, 1)],
+        request_type="refund_only",
+        reason="卫衣起球严重",
+        at=local(11, 5, 22),
     )
     services.case_approve(case_id=c2.pk, actor=agent, at=local(11, 6, 6))
     k3 = services.compensation_add(case_id=c2.pk, actor=agent, kind="refund", amount="40", at=local(11, 6, 7))
@@ -82,7 +114,14 @@ def november(db, users, policy):
     Case.objects.filter(pk=c2.pk).update(csat=3, nps=5, rated_at=local(11, 7, 12), assignee=agent)
 
     # C3
-    c3 = services.case_open(actor=channel, order_id=o1.pk, lines=[], request_type="complaint", reason="耳机电池鼓包，客服一直不回复", at=local(11, 10, 23, 30))
+    c3 = services.case_open(
+        actor=channel,
+        order_id=o1.pk,
+        lines=[],
+        request_type="complaint",
+        reason="耳机电池鼓包，客服一直不回复",
+        at=local(11, 10, 23, 30),
+    )
     services.case_approve(case_id=c3.pk, actor=supervisor, override_window=True, at=local(11, 11, 1, 30))
     Case.objects.filter(pk=c3.pk).update(assignee=agent)
 

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from config.periods import Period
 from reports import selectors
-from reports.periods import Period
 
 NOV = Period(date(2026, 11, 1), date(2026, 11, 30))
 D = Decimal
 
 
 def test_compensation_totals_by_local_day_and_kind(november):
-    from aftersales.models import Compensation
-    from reports.filters import CompensationReportFilter
     from django.http import QueryDict
 
-    report = CompensationReportFilter(QueryDict("date_from=2026-11-01&date_to=2026-11-30"), queryset=Compensation.objects.all())
+    from aftersales.models import Compensation
+    from reports.filters import CompensationReportFilter
+
+    report = CompensationReportFilter(
+        QueryDict("date_from=2026-11-01&date_to=2026-11-30"), queryset=Compensation.objects.all()
+    )
     totals = selectors.compensation_totals(report.qs, report.basis_field)
     assert [(e["day"], dict(e["by_kind"])) for e in totals.days] == [
         (date(2026, 11, 10), {"refund": D("1000.00")}),  # paid 23:30 local: still the 10th
@@ -49,16 +52,24 @@ def test_compensation_filters(november, users, query, total, count):
     from aftersales.models import Compensation
     from reports.filters import CompensationReportFilter
 
-    query = query.replace("__apparel__", str(november["categories"]["apparel"].pk)).replace("__agent__", str(users["agent"].pk))
+    query = query.replace("__apparel__", str(november["categories"]["apparel"].pk)).replace(
+        "__agent__", str(users["agent"].pk)
+    )
     report = CompensationReportFilter(QueryDict(query), queryset=Compensation.objects.all())
     totals = selectors.compensation_totals(report.qs, report.basis_field)
     assert (totals.total, totals.count) == (D(total), count)
 
 
 def test_cost_funnel_follows_the_ladder(november):
-    rows = {row["kind"]: {s["key"]: (s["amount"], s["count"]) for s in row["stages"]} for row in selectors.cost_funnel(NOV)}
+    rows = {
+        row["kind"]: {s["key"]: (s["amount"], s["count"]) for s in row["stages"]} for row in selectors.cost_funnel(NOV)
+    }
     assert list(rows) == ["return_shipping", "coupon", "cash", "refund"]
-    assert rows["return_shipping"] == {"proposed": (D("12.00"), 1), "approved": (D("12.00"), 1), "paid": (D("12.00"), 1)}
+    assert rows["return_shipping"] == {
+        "proposed": (D("12.00"), 1),
+        "approved": (D("12.00"), 1),
+        "paid": (D("12.00"), 1),
+    }
     assert rows["coupon"] == {"proposed": (D("20.00"), 1), "approved": (D("0"), 0), "paid": (D("0"), 0)}
     assert rows["cash"] == {"proposed": (D("30.00"), 1), "approved": (D("30.00"), 1), "paid": (D("30.00"), 1)}
     assert rows["refund"] == {"proposed": (D("1040.00"), 2), "approved": (D("1040.00"), 2), "paid": (D("1000.00"), 1)}
@@ -112,7 +123,9 @@ def test_waiting_heatmap_median_over_several_waits(november):
 def test_word_cloud_counts_cases_per_keyword(november):
     words = {item["word"]: item["count"] for item in selectors.word_cloud(NOV)}
     assert words["电池"] == 2 and words["鼓包"] == 2 and words["起球"] == 1
-    digital = {item["word"]: item["count"] for item in selectors.word_cloud(NOV, category=november["categories"]["digital"].pk)}
+    digital = {
+        item["word"]: item["count"] for item in selectors.word_cloud(NOV, category=november["categories"]["digital"].pk)
+    }
     assert digital["电池"] == 1 and "起球" not in digital
     assert selectors.word_cloud(Period(date(2026, 10, 1), date(2026, 10, 31))) == []
 
@@ -143,7 +156,9 @@ def test_repurchase_counts_each_customer_once_over_the_period(november, users):
     c3 = november["cases"][2]
     services.compensation_add(case_id=c3.pk, actor=users["supervisor"], kind="coupon", amount="10", at=local(11, 16, 9))
     services.case_propose(case_id=c3.pk, actor=users["supervisor"], at=local(11, 16, 10))
-    services.case_confirm(case_id=c3.pk, actor=users["channel"], at=local(11, 17, 10))  # A: a second closed case, another week
+    services.case_confirm(
+        case_id=c3.pk, actor=users["channel"], at=local(11, 17, 10)
+    )  # A: a second closed case, another week
     assert selectors.kpis(NOV)["overall"]["repurchase_rate"] == D("50.0")  # A (no new order) and B (ordered again)
 
 

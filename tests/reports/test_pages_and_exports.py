@@ -34,7 +34,13 @@ def test_who_may_open_which_report(login, users, role, allowed):
 
 def test_finance_reaches_only_finance_pages(login, users):
     client = login(users["finance"])
-    for url in [reverse("desk:queue"), reverse("desk:board"), reverse("desk:qc"), reverse("desk:approvals"), reverse("desk:claimants")]:
+    for url in [
+        reverse("desk:queue"),
+        reverse("desk:board"),
+        reverse("desk:qc"),
+        reverse("desk:approvals"),
+        reverse("desk:claimants"),
+    ]:
         assert client.get(url).status_code == 403
     nav = client.get(reverse("reports:compensation")).context["desk_nav"]
     assert {item["area"] for item in nav} == {"finance", "money_reports"}
@@ -67,10 +73,15 @@ def test_csv_export_matches_the_screen(login, users, november):
     header, data = rows[0], rows[1:]
     assert header[:3] == ["补偿", "售后单号", "订单号"] and "金额（元）" in header
     amount, paid_at, phone = header.index("金额（元）"), header.index("打款时间"), header.index("手机号")
-    assert sum(Decimal(row[amount]) for row in data) == client.get(reverse("reports:compensation"), MONTH).context["totals"].total
+    assert (
+        sum(Decimal(row[amount]) for row in data)
+        == client.get(reverse("reports:compensation"), MONTH).context["totals"].total
+    )
     by_id = {int(row[0]): row for row in data}
     k1, k2 = november["k"][0], november["k"][1]
-    assert by_id[k1.pk][paid_at] == "2026-11-10 23:30:00" and by_id[k2.pk][paid_at] == "2026-11-11 00:30:00"  # local times
+    assert (
+        by_id[k1.pk][paid_at] == "2026-11-10 23:30:00" and by_id[k2.pk][paid_at] == "2026-11-11 00:30:00"
+    )  # local times
     assert {row[phone] for row in data} == {"138****0001", "139****0002"}  # finance may not see phones
 
 
@@ -94,7 +105,9 @@ def test_xlsx_export_matches_the_screen_with_decimal_amounts(login, users, novem
 
 
 def test_exports_follow_the_filters(login, users, november):
-    rows = _csv(login(users["finance"]).get(reverse("reports:compensation_export", args=["csv"]), {**MONTH, "kind": "cash"}))
+    rows = _csv(
+        login(users["finance"]).get(reverse("reports:compensation_export", args=["csv"]), {**MONTH, "kind": "cash"})
+    )
     assert len(rows) == 2 and rows[1][6] == "现金补偿"
 
 
@@ -111,12 +124,23 @@ def test_report_pages_cost_a_fixed_number_of_queries(login, users, november, nam
 
     for day in range(14, 19):
         line = OrderLineFactory(order=OrderFactory(placed_at=local(11, day - 2), delivered_at=local(11, day - 1)))
-        case = services.case_open(actor=users["channel"], order_id=line.order_id, lines=[(line.pk, 1)], request_type="refund_only", reason="质量太差，开线", at=local(11, day, 10))
+        case = services.case_open(
+            actor=users["channel"],
+            order_id=line.order_id,
+            lines=[(line.pk, 1)],
+            request_type="refund_only",
+            reason="质量太差，开线",
+            at=local(11, day, 10),
+        )
         services.case_approve(case_id=case.pk, actor=users["agent"], at=local(11, day, 12))
-        comp = services.compensation_add(case_id=case.pk, actor=users["agent"], kind="refund", amount="10", at=local(11, day, 13))
+        comp = services.compensation_add(
+            case_id=case.pk, actor=users["agent"], kind="refund", amount="10", at=local(11, day, 13)
+        )
         services.case_propose(case_id=case.pk, actor=users["agent"], at=local(11, day, 14))
         services.case_confirm(case_id=case.pk, actor=users["channel"], at=local(11, day, 15))
-        services.compensation_mark_paid(compensation_id=comp.pk, actor=users["finance"], payout_reference=f"B-{day}", at=local(11, day, 16))
+        services.compensation_mark_paid(
+            compensation_id=comp.pk, actor=users["finance"], payout_reference=f"B-{day}", at=local(11, day, 16)
+        )
     assert len(queries_of(client, reverse(name), MONTH)) == few
 
 
@@ -148,10 +172,19 @@ def test_exports_never_hand_a_formula_or_a_control_character_to_a_spreadsheet(lo
 @pytest.mark.parametrize("query", [{"date_to": "0001-01-01"}, {"date_from": "9999-12-31"}, {"date_from": "abc"}])
 def test_absurd_dates_are_clamped_not_crashing(login, users, query):
     client = login(users["supervisor"])
-    for name in ["reports:compensation", "reports:dashboard", "reports:heatmap", "reports:costs", "reports:words", "reports:team"]:
+    for name in [
+        "reports:compensation",
+        "reports:dashboard",
+        "reports:heatmap",
+        "reports:costs",
+        "reports:words",
+        "reports:team",
+    ]:
         assert client.get(reverse(name), query).status_code == 200, name
     assert client.get(reverse("reports:compensation_export", args=["csv"]), query).status_code == 200
-    assert client.get(reverse("desk:queue"), {"opened_to": "9999-12-31", "opened_from": "0001-01-01"}).status_code == 200
+    assert (
+        client.get(reverse("desk:queue"), {"opened_to": "9999-12-31", "opened_from": "0001-01-01"}).status_code == 200
+    )
 
 
 def test_a_word_filtered_by_category_links_to_exactly_its_cases(login, users, november):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from aftersales import jobs
 from aftersales.models import CaseEvent, Compensation, Notification
+from reports import jobs
 
 
 def test_finance_pays_a_batch_under_one_reference(login, users, case_in, order):
@@ -14,7 +14,9 @@ def test_finance_pays_a_batch_under_one_reference(login, users, case_in, order):
     second = case_in("closed", lines=[(order.lines.order_by("id")[1].pk, 1)])
     ids = list(Compensation.objects.filter(case__in=[first, second]).values_list("pk", flat=True))
     client = login(users["finance"])
-    response = client.post(reverse("desk:finance_batch"), {"batch_reference": "BANK-20261125", "compensations": ids}, follow=True)
+    response = client.post(
+        reverse("desk:finance_batch"), {"batch_reference": "BANK-20261125", "compensations": ids}, follow=True
+    )
     assert any("BANK-20261125" in str(m) for m in response.context["messages"])
     paid = dict(Compensation.objects.filter(pk__in=ids).values_list("pk", "payout_reference"))
     assert paid == {pk: f"BANK-20261125-{pk}" for pk in ids}
@@ -30,7 +32,12 @@ def test_a_batch_needs_a_reference_and_is_for_finance(login, users, case_in):
     comp = Compensation.objects.get(case=case)
     response = login(users["finance"]).post(reverse("desk:finance_batch"), {"compensations": [comp.pk]}, follow=True)
     assert any("批次号" in str(m) for m in response.context["messages"])
-    assert login(users["agent"]).post(reverse("desk:finance_batch"), {"batch_reference": "X", "compensations": [comp.pk]}).status_code == 403
+    assert (
+        login(users["agent"])
+        .post(reverse("desk:finance_batch"), {"batch_reference": "X", "compensations": [comp.pk]})
+        .status_code
+        == 403
+    )
     comp.refresh_from_db()
     assert comp.state == "approved"
 
@@ -55,7 +62,9 @@ def test_the_cost_page_shows_the_banner(login, users, november):
     from tests.reports.conftest import local
 
     with time_machine.travel(local(11, 28, 12), tick=False):
-        response = login(users["finance"]).get(reverse("reports:costs"), {"date_from": "2026-11-01", "date_to": "2026-11-30"})
+        response = login(users["finance"]).get(
+            reverse("reports:costs"), {"date_from": "2026-11-01", "date_to": "2026-11-30"}
+        )
     assert [row.category for row in response.context["alerts"]] == ["数码"]
     assert 'data-alert="' in response.content.decode()
 
