@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_fsm import has_transition_perm
-from aftersales.admin_versions import VersionedAdmin
 
 from aftersales import services
+from aftersales.admin_versions import VersionedAdmin
 from aftersales.errors import NotAllowed, error_text
 from aftersales.forms import (
     CASE_ACTIONS,
@@ -134,7 +134,10 @@ class PolicyAdmin(VersionedAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         from aftersales.services.templates import policy_version_effects
 
-        extra_context = {**(extra_context or {}), "version_effects": policy_version_effects(int(object_id)) if str(object_id).isdigit() else []}
+        extra_context = {
+            **(extra_context or {}),
+            "version_effects": policy_version_effects(int(object_id)) if str(object_id).isdigit() else [],
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
 
@@ -277,14 +280,48 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
     # The page is view-only (has_change_permission is False): every field is shown read-only.
     readonly_fields = ("customer_display",)
     fieldsets = (
-        (None, {"fields": ("number", "order", "customer_display", "request_type", "category", "reason", "evidence", "channel")}),
+        (
+            None,
+            {
+                "fields": (
+                    "number",
+                    "order",
+                    "customer_display",
+                    "request_type",
+                    "category",
+                    "reason",
+                    "evidence",
+                    "channel",
+                )
+            },
+        ),
         (
             _("Workflow"),
-            {"fields": ("state", "escalated_from", "waiting_on", "stage_due_at", "urgency", "priority", "queue", "assignee")},
+            {
+                "fields": (
+                    "state",
+                    "escalated_from",
+                    "waiting_on",
+                    "stage_due_at",
+                    "urgency",
+                    "priority",
+                    "queue",
+                    "assignee",
+                )
+            },
         ),
         (
             _("Policy and goods"),
-            {"fields": ("policy", "policy_version", "quick_refund", "return_carrier", "return_tracking_number", "reject_reason")},
+            {
+                "fields": (
+                    "policy",
+                    "policy_version",
+                    "quick_refund",
+                    "return_carrier",
+                    "return_tracking_number",
+                    "reject_reason",
+                )
+            },
         ),
         (
             _("Timestamps"),
@@ -412,9 +449,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
             "case_lines": lines,
             "claim_value": sum((line.amount for line in lines), 0),
             "inspections": list(case.inspections.select_related("inspector")),
-            "compensations": [
-                {"comp": comp, "actions": self._compensation_actions(comp, user)} for comp in comps
-            ],
+            "compensations": [{"comp": comp, "actions": self._compensation_actions(comp, user)} for comp in comps],
             "can_add_compensation": case.state in OFFER_STATES and user.has_perm("aftersales.propose_compensation"),
             "timeline": timeline,
             "case_actions": actions,
@@ -567,7 +602,8 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
                 request,
                 form=form,
                 run=lambda d: action.run(comp.pk, request.user, d),
-                success_message=_("Compensation #%(id)s: %(action)s done.") % {"id": comp.pk, "action": action_label(name)},
+                success_message=_("Compensation #%(id)s: %(action)s done.")
+                % {"id": comp.pk, "action": action_label(name)},
                 redirect_to=self._change_url(case.pk),
             )
             if response is not None:
@@ -612,7 +648,6 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
             "cancel_url": reverse("admin:customers_order_change", args=[order.pk]),
         }
         return TemplateResponse(request, "admin/aftersales/case/open_form.html", context)
-
 
 
 # Automation, notifications, risk configuration and response templates live in their own modules.

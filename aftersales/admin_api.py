@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import ApiKey
@@ -15,7 +15,17 @@ from aftersales.permissions import CHANNEL
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "channel", "prefix", "user", "rate", "webhook_url", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "name",
+        "channel",
+        "prefix",
+        "user",
+        "rate",
+        "webhook_url",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("channel",)
     list_select_related = ("user",)
     search_fields = ("name", "prefix")
@@ -26,7 +36,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
-            kwargs["queryset"] = get_user_model().objects.filter(groups__name=CHANNEL, is_active=True).order_by("username")
+            kwargs["queryset"] = (
+                get_user_model().objects.filter(groups__name=CHANNEL, is_active=True).order_by("username")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -50,7 +62,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, _("%(count)s key(s) revoked.") % {"count": count}, messages.SUCCESS)
 
-    @admin.action(description=_("Issue a new secret for the selected keys (the old one stops working)"), permissions=["change"])
+    @admin.action(
+        description=_("Issue a new secret for the selected keys (the old one stops working)"), permissions=["change"]
+    )
     def rotate(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
             raw = key.issue()

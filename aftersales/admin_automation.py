@@ -10,8 +10,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from aftersales.admin_versions import VersionedAdmin
 
+from aftersales.admin_versions import VersionedAdmin
 from aftersales.delivery import retry_now
 from aftersales.models import AutomationRule, LexiconWord, Notification, RiskThresholds, SlaPolicy, WebhookEndpoint
 from aftersales.rules import ACTIONS, DRY_RUN_MAX, FIELDS, OPS_BY_TYPE, describe_action, dry_run
@@ -64,7 +64,12 @@ class AutomationRuleAdmin(VersionedAdmin):
 
     def render_change_form(self, request, context, *args, **kwargs):
         context["rule_fields"] = [
-            {"name": name, "label": spec.label, "ops": ", ".join(OPS_BY_TYPE[spec.kind]), "choices": ", ".join(spec.choices)}
+            {
+                "name": name,
+                "label": spec.label,
+                "ops": ", ".join(OPS_BY_TYPE[spec.kind]),
+                "choices": ", ".join(spec.choices),
+            }
             for name, spec in FIELDS.items()
         ]
         context["rule_actions"] = list(ACTIONS.items())
@@ -125,7 +130,15 @@ class LexiconWordAdmin(admin.ModelAdmin):
 
 @admin.register(RiskThresholds)
 class RiskThresholdsAdmin(VersionedAdmin):
-    list_display = ("__str__", "claims_90d", "claim_order_ratio", "compensation_30d", "high_value_spend", "crisis_min_cases", "updated_at")
+    list_display = (
+        "__str__",
+        "claims_90d",
+        "claim_order_ratio",
+        "compensation_30d",
+        "high_value_spend",
+        "crisis_min_cases",
+        "updated_at",
+    )
 
     def has_add_permission(self, request):
         return not RiskThresholds.objects.exists() and super().has_add_permission(request)
@@ -156,7 +169,18 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(CappedCountAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "kind", "channel", "destination", "subject", "case_link", "state", "attempts", "next_attempt_at", "sent_at")
+    list_display = (
+        "id",
+        "kind",
+        "channel",
+        "destination",
+        "subject",
+        "case_link",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+    )
     list_filter = ("state", "kind", "channel")
     list_select_related = ("case", "endpoint")
     search_fields = ("recipient", "subject")
@@ -173,7 +197,9 @@ class NotificationAdmin(CappedCountAdminMixin, admin.ModelAdmin):
     def case_link(self, obj):
         if obj.case_id is None:
             return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:aftersales_case_change", args=[obj.case_id]), obj.case.number)
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:aftersales_case_change", args=[obj.case_id]), obj.case.number
+        )
 
     @admin.action(description=_("Retry the selected notifications now"), permissions=["change"])
     def retry_selected(self, request, queryset):
@@ -207,4 +233,3 @@ class CustomerRiskFlagAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-

@@ -24,18 +24,48 @@ def effects_csv(effects, filename: str) -> HttpResponse:
     response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(
-        [_("template"), _("title"), _("version"), _("changed by"), _("uses"), _("cases served"), "CSAT", _("resolution (h)"), _("escalated or declined (%)")]
+        [
+            _("template"),
+            _("title"),
+            _("version"),
+            _("changed by"),
+            _("uses"),
+            _("cases served"),
+            "CSAT",
+            _("resolution (h)"),
+            _("escalated or declined (%)"),
+        ]
     )
     for e in effects:
         writer.writerow(
-            [e.code, e.title, e.version_date.strftime("%Y-%m-%d %H:%M"), e.version_user, e.uses, e.cases, e.csat or "", e.resolution_hours or "", e.trouble_rate]
+            [
+                e.code,
+                e.title,
+                e.version_date.strftime("%Y-%m-%d %H:%M"),
+                e.version_user,
+                e.uses,
+                e.cases,
+                e.csat or "",
+                e.resolution_hours or "",
+                e.trouble_rate,
+            ]
         )
     return response
 
 
 @admin.register(ResponseTemplate)
 class ResponseTemplateAdmin(VersionedAdmin):
-    list_display = ("code", "title", "scenario", "product_category", "segment", "tone", "channel", "active", "use_count")
+    list_display = (
+        "code",
+        "title",
+        "scenario",
+        "product_category",
+        "segment",
+        "tone",
+        "channel",
+        "active",
+        "use_count",
+    )
     list_filter = ("scenario", "segment", "tone", "channel", "active", "product_category")
     list_select_related = ("product_category",)
     search_fields = ("code", "title", "body")
@@ -65,7 +95,10 @@ class ResponseTemplateAdmin(VersionedAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def add_view(self, request, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "placeholders": [("{" + key + "}", label) for key, label in PLACEHOLDERS.items()]}
+        extra_context = {
+            **(extra_context or {}),
+            "placeholders": [("{" + key + "}", label) for key, label in PLACEHOLDERS.items()],
+        }
         return super().add_view(request, form_url, extra_context)
 
     @admin.action(description=_("Export the effect data of the selected templates (CSV)"))
@@ -115,7 +148,9 @@ class HealthReportAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("report"))
     def page(self, obj):
-        return format_html('<a href="{}">{}</a>', reverse("reports:health", args=[obj.month.strftime("%Y-%m")]), _("open"))
+        return format_html(
+            '<a href="{}">{}</a>', reverse("reports:health", args=[obj.month.strftime("%Y-%m")]), _("open")
+        )
 
     def has_add_permission(self, request):
         return False

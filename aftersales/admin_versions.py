@@ -103,7 +103,11 @@ class VersionedAdmin(SimpleHistoryAdmin):
     def get_urls(self):
         info = self.model._meta.app_label, self.model._meta.model_name
         return [
-            path("<path:object_id>/history/compare/", self.admin_site.admin_view(self.compare_view), name="%s_%s_compare" % info),
+            path(
+                "<path:object_id>/history/compare/",
+                self.admin_site.admin_view(self.compare_view),
+                name="{}_{}_compare".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -114,7 +118,9 @@ class VersionedAdmin(SimpleHistoryAdmin):
             raise Http404
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
-        versions = list(self.model.history.filter(id=obj.pk).select_related("history_user").order_by("-history_date", "-history_id"))
+        versions = list(
+            self.model.history.filter(id=obj.pk).select_related("history_user").order_by("-history_date", "-history_id")
+        )
         by_id = {str(v.history_id): v for v in versions}
         newer = by_id.get(request.GET.get("b")) or (versions[0] if versions else None)
         older = by_id.get(request.GET.get("a")) or (versions[1] if len(versions) > 1 else newer)
@@ -129,7 +135,9 @@ class VersionedAdmin(SimpleHistoryAdmin):
             "older": older,
             "newer": newer,
             "rows": version_diff(self.model, older, newer) if older and newer else [],
-            "history_url": reverse(f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_history", args=[obj.pk]),
+            "history_url": reverse(
+                f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_history", args=[obj.pk]
+            ),
         }
         return TemplateResponse(request, "admin/versioned/compare.html", context)
 

@@ -80,10 +80,13 @@ def _post_json(url: str, payload: dict, *, signing_secret: str = "") -> None:
     headers = {"Content-Type": "application/json; charset=utf-8"}
     if signing_secret:  # channel systems check these before trusting the event
         timestamp = int(time.time())
-        headers |= {"X-Aftersales-Timestamp": str(timestamp), "X-Aftersales-Signature": webhook_signature(signing_secret, timestamp, data)}
+        headers |= {
+            "X-Aftersales-Timestamp": str(timestamp),
+            "X-Aftersales-Signature": webhook_signature(signing_secret, timestamp, data),
+        }
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
-        with _OPENER.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) only
+        with _OPENER.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
             body = response.read(65536)
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"HTTP {exc.code}") from None
@@ -171,7 +174,7 @@ def deliver_due(*, limit: int = 100, at: datetime | None = None) -> dict[str, in
         ours = Notification.objects.filter(pk=row.pk, state=N.SENDING, locked_until=mine)
         try:
             send(row)
-        except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+        except Exception as exc:
             attempts = row.attempts + 1
             failed = attempts >= MAX_ATTEMPTS
             ours.update(
@@ -184,7 +187,9 @@ def deliver_due(*, limit: int = 100, at: datetime | None = None) -> dict[str, in
             outcome["failed" if failed else "retry"] += 1
             log.warning("notification %s: attempt %s failed: %s", row.pk, attempts, exc)
         else:
-            ours.update(state=N.SENT, attempts=row.attempts + 1, sent_at=timezone.now(), locked_until=None, last_error="")
+            ours.update(
+                state=N.SENT, attempts=row.attempts + 1, sent_at=timezone.now(), locked_until=None, last_error=""
+            )
             outcome["sent"] += 1
     return outcome
 

@@ -380,7 +380,9 @@ def ensure_reference_data() -> Reference:
     agents, qc, supervisors, finance, channel_accounts = _ensure_staff(queues)
     _ensure_rules()
     _ensure_templates()
-    return Reference(products, leaves, queues, default_queue, policies, agents, qc, supervisors, finance, channel_accounts)
+    return Reference(
+        products, leaves, queues, default_queue, policies, agents, qc, supervisors, finance, channel_accounts
+    )
 
 
 DEMO_RULES = [
@@ -508,7 +510,9 @@ class DemoGenerator:
         self._keywords: dict[str, list[str]] = {}  # reasons repeat: segment each text once
         #: acknowledge templates an agent may answer a new case with: (id, version id, code, title, rtype, category, channel, segment)
         versions = {}
-        for template_id, history_id in ResponseTemplate.history.order_by("id", "-history_date", "-history_id").values_list("id", "history_id"):
+        for template_id, history_id in ResponseTemplate.history.order_by(
+            "id", "-history_date", "-history_id"
+        ).values_list("id", "history_id"):
             versions.setdefault(template_id, history_id)
         self.ack_templates = [
             (t.pk, versions[t.pk], t.code, t.title, t.request_type, t.product_category_id, t.channel, t.segment)
@@ -524,8 +528,12 @@ class DemoGenerator:
     def ack_template_for(self, rng, *, rtype: str, category: int | None, channel: str, vip: bool):
         """A fitting acknowledge template (the most specific is likelier), or None."""
         fits = [
-            t for t in self.ack_templates
-            if t[4] in ("", rtype) and t[5] in (None, category) and t[6] in ("", channel) and t[7] in ("", "vip" if vip else "regular")
+            t
+            for t in self.ack_templates
+            if t[4] in ("", rtype)
+            and t[5] in (None, category)
+            and t[6] in ("", channel)
+            and t[7] in ("", "vip" if vip else "regular")
         ]
         if not fits:
             return None
@@ -628,19 +636,24 @@ class DemoGenerator:
                 continue
             used.add(sku)
             # ¥x9 prices within the product's range
-            yuan = min(product.high // 100, max(product.low // 100, rng.randint(product.low // 1000, product.high // 1000) * 10 + 9))
+            yuan = min(
+                product.high // 100,
+                max(product.low // 100, rng.randint(product.low // 1000, product.high // 1000) * 10 + 9),
+            )
             price = yuan * 100
-            lines.append({
-                "order_id": order,
-                "sku": sku,
-                "product_name": f"{product.name} {label}",
-                "category_id": product.category_id,
-                "unit_price": cents(price),
-                "unit_cost": cents(int(price * rng.uniform(0.4, 0.7))),
-                "quantity": self.pick_qty(rng),
-                "_price": price,
-                "_product": product.name,
-            })
+            lines.append(
+                {
+                    "order_id": order,
+                    "sku": sku,
+                    "product_name": f"{product.name} {label}",
+                    "category_id": product.category_id,
+                    "unit_price": cents(price),
+                    "unit_cost": cents(int(price * rng.uniform(0.4, 0.7))),
+                    "quantity": self.pick_qty(rng),
+                    "_price": price,
+                    "_product": product.name,
+                }
+            )
         chunk.order_lines.extend(lines)
         return order, lines
 
@@ -926,9 +939,20 @@ class _Story:
         """The channel's service account (the customer) or, otherwise, the agent on their behalf."""
         return self.ref.channel_accounts[self.channel] if self.rng.random() < share else self.agent()
 
-    def go(self, name: str, target: str, delay: int, actor: Staff | None, note: str = "", data: dict | None = None) -> list:
+    def go(
+        self, name: str, target: str, delay: int, actor: Staff | None, note: str = "", data: dict | None = None
+    ) -> list:
         self.t += max(MINUTE, delay)
-        row = [self.t, CaseEvent.Kind.TRANSITION, name, self.state, target, actor.id if actor else None, note, data or {}]
+        row = [
+            self.t,
+            CaseEvent.Kind.TRANSITION,
+            name,
+            self.state,
+            target,
+            actor.id if actor else None,
+            note,
+            data or {},
+        ]
         self.events.append(row)
         if actor is not None and actor.id in self.gen.working_ids:
             self.working.append(self.t)
@@ -939,7 +963,9 @@ class _Story:
     def comp_event(self, at: int, name: str, actor: Staff | None, comp: dict, note: str | None = "") -> None:
         """``note=None``: a payout, noted with its reference once numbered."""
         state = comp["state"]
-        self.events.append([at, CaseEvent.Kind.COMPENSATION, name, "", "", actor.id if actor else None, note, (comp, state)])
+        self.events.append(
+            [at, CaseEvent.Kind.COMPENSATION, name, "", "", actor.id if actor else None, note, (comp, state)]
+        )
 
     def propose_comps(self, until: int, probability: float = 1.0) -> None:
         """The agent proposes the offer between entering compensation and ``until`` (once)."""
@@ -979,7 +1005,9 @@ class _Story:
         note = cat.APPROVAL_REQUEST_NOTE.format(total=total, limit=limit)
         data = {"total": str(total), "authority": str(limit), "compensations": []}
         self.chunk.patches.append((data, "compensations", pending))
-        self.events.append([at, CaseEvent.Kind.COMPENSATION, "offer_approval_requested", "", "", proposer.id, note, data])
+        self.events.append(
+            [at, CaseEvent.Kind.COMPENSATION, "offer_approval_requested", "", "", proposer.id, note, data]
+        )
         self.versions += 1
 
     def make_payable(self, at: int) -> list[dict]:
@@ -1157,7 +1185,16 @@ class _Story:
             "assignee": [old_assignee.username if old_assignee else "", self.supervisor.username],
         }
         self.events.append(
-            [self.t, CaseEvent.Kind.ASSIGNMENT, "update", "", "", self.supervisor.id, "转主管处理", {"changes": changes}]
+            [
+                self.t,
+                CaseEvent.Kind.ASSIGNMENT,
+                "update",
+                "",
+                "",
+                self.supervisor.id,
+                "转主管处理",
+                {"changes": changes},
+            ]
         )
         self.working.append(self.t)
         self.versions += 1
@@ -1215,7 +1252,7 @@ class _Story:
                 self.comp_event(paid, "compensation_mark_paid", payer, comp, None)
 
     # -- emit --------------------------------------------------------------------
-    def emit(self) -> None:  # noqa: PLR0915 - one row per model
+    def emit(self) -> None:
         rng, gen, chunk = self.rng, self.gen, self.chunk
         opened = self.opened_ts
         gen._date_order(
@@ -1280,12 +1317,15 @@ class _Story:
             "resolution_due_at": to_dt(opened + resolution_minutes * MINUTE) if resolution_minutes else None,
             # Deadlines already handled when the data was made: no sweep re-alerts the past.
             "first_response_breached_at": to_dt(opened + first_minutes * MINUTE)
-            if first_minutes and (not self.working or min(self.working) > first_minutes * MINUTE)
+            if first_minutes
+            and (not self.working or min(self.working) > first_minutes * MINUTE)
             and opened + first_minutes * MINUTE < gen.now_ts
             else None,
             "sla_breached_at": self.sla_breach_stamp(opened, resolution_minutes, stamps),
             "waiting_on": self.waiting_on,
-            "offer_approval_requested_at": to_dt(opened + self.approval_requested[0]) if self.approval_requested else None,
+            "offer_approval_requested_at": to_dt(opened + self.approval_requested[0])
+            if self.approval_requested
+            else None,
             "offer_approval_requested_by_id": self.approval_requested[1] if self.approval_requested else None,
             "version": self.versions,
         }
@@ -1295,13 +1335,15 @@ class _Story:
             chunk.case_lines.append({"case_id": case, "order_line_id": line, "quantity": qty})
         main_line = max(self.case_lines, key=lambda pair: pair[0]["_price"] * pair[1])[0] if self.case_lines else None
         for word in gen.keywords_of(case["reason"]):
-            chunk.keywords.append({
-                "case_id": case,
-                "word": word,
-                "opened_at": case["opened_at"],
-                "product_category_id": main_line["category_id"] if main_line else None,
-                "sku": main_line["sku"] if main_line else "",
-            })
+            chunk.keywords.append(
+                {
+                    "case_id": case,
+                    "word": word,
+                    "opened_at": case["opened_at"],
+                    "product_category_id": main_line["category_id"] if main_line else None,
+                    "sku": main_line["sku"] if main_line else "",
+                }
+            )
         if self.inspection is not None:
             self.inspection["case_id"] = case
             self.inspection["inspected_at"] = to_dt(opened + self.inspection["inspected_at"])
@@ -1317,11 +1359,19 @@ class _Story:
         claim = {"lines": [], "claim_value": str(cents(self.value))}
         chunk.patches.append((claim, "lines", self.case_lines))
         events = chunk.events
-        events.append({
-            "case_id": case, "kind": CaseEvent.Kind.OPENED, "name": "open", "from_state": "",
-            "to_state": S.PENDING_REVIEW, "actor_id": opened_by.id, "note": case["reason"], "data": claim,
-            "created_at": case["opened_at"],
-        })
+        events.append(
+            {
+                "case_id": case,
+                "kind": CaseEvent.Kind.OPENED,
+                "name": "open",
+                "from_state": "",
+                "to_state": S.PENDING_REVIEW,
+                "actor_id": opened_by.id,
+                "note": case["reason"],
+                "data": claim,
+                "created_at": case["opened_at"],
+            }
+        )
         if self.working and rng.random() < 0.5:
             # The agent's first answer came from the template library (a reply and its template use).
             template = gen.ack_template_for(
@@ -1330,20 +1380,36 @@ class _Story:
             if template is not None:
                 note = cat.TEMPLATE_REPLY_NOTE.format(title=template[3])
                 data = {"template": template[2], "version": template[1], "_use": template}
-                self.events.append([min(self.working), CaseEvent.Kind.REPLY, "reply", "", "", self.agent().id, note, data])
+                self.events.append(
+                    [min(self.working), CaseEvent.Kind.REPLY, "reply", "", "", self.agent().id, note, data]
+                )
         self.events.sort(key=_first)  # stable: same-time events keep the services' order
         for t, kind, name, before, after, actor_id, note, data in self.events:
             if kind == CaseEvent.Kind.REPLY and "_use" in data:
                 template = data.pop("_use")
                 event = {
-                    "case_id": case, "kind": kind, "name": name, "from_state": "", "to_state": "",
-                    "actor_id": actor_id, "note": note, "data": data, "created_at": to_dt(opened + t),
+                    "case_id": case,
+                    "kind": kind,
+                    "name": name,
+                    "from_state": "",
+                    "to_state": "",
+                    "actor_id": actor_id,
+                    "note": note,
+                    "data": data,
+                    "created_at": to_dt(opened + t),
                 }
                 events.append(event)
-                chunk.template_uses.append({
-                    "template_id": template[0], "version_id": template[1], "case_id": case, "event_id": event,
-                    "actor_id": actor_id, "edited": rng.random() < 0.3, "used_at": event["created_at"],
-                })
+                chunk.template_uses.append(
+                    {
+                        "template_id": template[0],
+                        "version_id": template[1],
+                        "case_id": case,
+                        "event_id": event,
+                        "actor_id": actor_id,
+                        "edited": rng.random() < 0.3,
+                        "used_at": event["created_at"],
+                    }
+                )
                 continue
             if kind == CaseEvent.Kind.COMPENSATION and isinstance(data, tuple):
                 comp, state = data
@@ -1351,10 +1417,19 @@ class _Story:
                 chunk.patches.append((data, "compensation", comp))
                 if note is None:
                     note = comp  # replaced by its payout reference once numbered
-            events.append({
-                "case_id": case, "kind": kind, "name": name, "from_state": before, "to_state": after,
-                "actor_id": actor_id, "note": note, "data": data, "created_at": to_dt(opened + t),
-            })
+            events.append(
+                {
+                    "case_id": case,
+                    "kind": kind,
+                    "name": name,
+                    "from_state": before,
+                    "to_state": after,
+                    "actor_id": actor_id,
+                    "note": note,
+                    "data": data,
+                    "created_at": to_dt(opened + t),
+                }
+            )
 
 
 def _first(item):
@@ -1372,8 +1447,17 @@ def _sla_breach_stamp(story, opened: int, resolution_minutes: int | None, stamps
     return to_dt(due)
 
 
-def _comp(kind: str, fen: int, state: str, *, by: Staff | None, at: int, approved: bool = False,
-          payable_at: int | None = None, quick: bool = False) -> dict:
+def _comp(
+    kind: str,
+    fen: int,
+    state: str,
+    *,
+    by: Staff | None,
+    at: int,
+    approved: bool = False,
+    payable_at: int | None = None,
+    quick: bool = False,
+) -> dict:
     """A compensation row (times relative to the opening until the case is placed)."""
     by_id = by.id if by else None
     return {
@@ -1484,7 +1568,9 @@ def seed(
     if not HealthReport.objects.filter(month=month).exists():
         health_report_generate(month=month, notify=False)
         log(f"Template health report for {month:%Y-%m} made.")
-    log(f"Seeded {progress.done:,} cases in {elapsed:,.1f}s ({progress.done / elapsed:,.0f} cases/s, {mode}). {summary}.")
+    log(
+        f"Seeded {progress.done:,} cases in {elapsed:,.1f}s ({progress.done / elapsed:,.0f} cases/s, {mode}). {summary}."
+    )
 
     return writer.counts
 

@@ -129,7 +129,8 @@ class CopyWriter:
                 for model, ids in referenced.items():
                     pk = quote(model._meta.pk.column)
                     cursor.execute(
-                        f"SELECT {pk} FROM {quote(model._meta.db_table)} WHERE {pk} = ANY(%s) FOR KEY SHARE", [list(ids)]
+                        f"SELECT {pk} FROM {quote(model._meta.db_table)} WHERE {pk} = ANY(%s) FOR KEY SHARE",
+                        [list(ids)],
                     )
                     missing = set(ids) - {row[0] for row in cursor.fetchall()}
                     if missing:
@@ -268,7 +269,7 @@ def pipelined(chunks: Iterable, write: Callable, *, writers: int) -> None:
             while (chunk := pending.get()) is not None:
                 if not failure:
                     write(chunk)
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+        except BaseException as exc:
             failure.append(exc)
             while pending.get() is not None:  # let the producer finish putting
                 pass

@@ -208,7 +208,11 @@ CASE_ACTIONS: dict[str, Action] = {
     "approve": Action(
         ApproveForm,
         lambda pk, user, d: services.case_approve(
-            case_id=pk, actor=user, note=d.get("note", ""), override_window=d.get("override_window", False), **_version(d)
+            case_id=pk,
+            actor=user,
+            note=d.get("note", ""),
+            override_window=d.get("override_window", False),
+            **_version(d),
         ),
     ),
     "reject": Action(
@@ -244,17 +248,20 @@ CASE_ACTIONS: dict[str, Action] = {
         lambda pk, user, d: services.case_submit_offer(case_id=pk, actor=user, note=d.get("note", ""), **_version(d)),
     ),
     "confirm": Action(
-        NoteForm, lambda pk, user, d: services.case_confirm(case_id=pk, actor=user, note=d.get("note", ""), **_version(d))
+        NoteForm,
+        lambda pk, user, d: services.case_confirm(case_id=pk, actor=user, note=d.get("note", ""), **_version(d)),
     ),
     "decline": Action(
-        NoteForm, lambda pk, user, d: services.case_decline(case_id=pk, actor=user, note=d.get("note", ""), **_version(d))
+        NoteForm,
+        lambda pk, user, d: services.case_decline(case_id=pk, actor=user, note=d.get("note", ""), **_version(d)),
     ),
     "cancel": Action(
         OptionalReasonForm,
         lambda pk, user, d: services.case_cancel(case_id=pk, actor=user, reason=d.get("reason", ""), **_version(d)),
     ),
     "escalate": Action(
-        ReasonForm, lambda pk, user, d: services.case_escalate(case_id=pk, actor=user, reason=d["reason"], **_version(d))
+        ReasonForm,
+        lambda pk, user, d: services.case_escalate(case_id=pk, actor=user, reason=d["reason"], **_version(d)),
     ),
     "resolve_escalation": Action(
         ResolveEscalationForm,

@@ -231,7 +231,6 @@ def authority_of(user, policy: Policy) -> Decimal | None:
     return personal_authority(user, policy)
 
 
-
 def personal_authority(user, policy: Policy) -> Decimal:
     """An agent's own limit, else the policy's default (no permission lookup: for lists of agents' requests)."""
     profile = getattr(user, "agent_profile", None)

@@ -21,6 +21,8 @@ def _jieba():
 
     jieba.setLogLevel(logging.WARNING)
     return jieba
+
+
 _added: set[str] = set()
 
 
@@ -60,7 +62,10 @@ def analyse(text: str) -> Radar:
     text = (text or "").strip()
     if not text:
         return Radar()
-    lexicon = {word: (kind, weight) for word, kind, weight in LexiconWord.objects.filter(active=True).values_list("word", "kind", "weight")}
+    lexicon = {
+        word: (kind, weight)
+        for word, kind, weight in LexiconWord.objects.filter(active=True).values_list("word", "kind", "weight")
+    }
     if not lexicon:
         return Radar()
     tokens = _tokens(text, list(lexicon))
@@ -74,9 +79,67 @@ def analyse(text: str) -> Radar:
 
 #: Words that say nothing about a defect.
 STOPWORDS = frozenset(
-    "收到 一次 一样 申请 售后 要求 问题 还是 就是 已经 没有 什么 一下 麻烦 谢谢 商品 东西 我们 你们 我的 这个 那个 "
-    "现在 今天 昨天 时候 感觉 怎么 可以 希望 处理 一直 而且 但是 然后 不是 需要 发现 直接 几天 两次 三天 一周 刚收 "
-    "一件 两件 下单 不了 新买 刚买 突然 这次 之后 以后 收货 到货 一个 两个 一点".split()
+    [
+        "收到",
+        "一次",
+        "一样",
+        "申请",
+        "售后",
+        "要求",
+        "问题",
+        "还是",
+        "就是",
+        "已经",
+        "没有",
+        "什么",
+        "一下",
+        "麻烦",
+        "谢谢",
+        "商品",
+        "东西",
+        "我们",
+        "你们",
+        "我的",
+        "这个",
+        "那个",
+        "现在",
+        "今天",
+        "昨天",
+        "时候",
+        "感觉",
+        "怎么",
+        "可以",
+        "希望",
+        "处理",
+        "一直",
+        "而且",
+        "但是",
+        "然后",
+        "不是",
+        "需要",
+        "发现",
+        "直接",
+        "几天",
+        "两次",
+        "三天",
+        "一周",
+        "刚收",
+        "一件",
+        "两件",
+        "下单",
+        "不了",
+        "新买",
+        "刚买",
+        "突然",
+        "这次",
+        "之后",
+        "以后",
+        "收货",
+        "到货",
+        "一个",
+        "两个",
+        "一点",
+    ]
 )
 
 

@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.models import (
-    AutomationRule,
     Attribution,
+    AutomationRule,
     Case,
     CaseEvent,
     CaseState,
@@ -160,7 +160,8 @@ def validate_conditions(conditions) -> None:
             _coerced_value(spec, cond["op"], cond["value"])
         except ValueError as exc:
             problems.append(
-                _("Condition %(n)s: the value of %(field)s must be %(what)s.") % {"n": number, "field": cond["field"], "what": exc}
+                _("Condition %(n)s: the value of %(field)s must be %(what)s.")
+                % {"n": number, "field": cond["field"], "what": exc}
             )
     if problems:
         raise ValidationError(problems)
@@ -183,15 +184,23 @@ def validate_actions(actions) -> None:
                 % {"n": number, "type": kind, "types": ", ".join(ACTIONS)}
             )
         elif kind == "set_priority" and value not in Priority.values:
-            problems.append(_("Action %(n)s: priority must be one of %(choices)s.") % {"n": number, "choices": ", ".join(Priority.values)})
+            problems.append(
+                _("Action %(n)s: priority must be one of %(choices)s.")
+                % {"n": number, "choices": ", ".join(Priority.values)}
+            )
         elif kind == "route_to_queue" and value not in queues:
             problems.append(_("Action %(n)s: no active queue has the code “%(code)s”.") % {"n": number, "code": value})
         elif kind == "notify_group" and value not in STAFF_ROLES:
-            problems.append(_("Action %(n)s: group must be one of %(roles)s.") % {"n": number, "roles": ", ".join(STAFF_ROLES)})
+            problems.append(
+                _("Action %(n)s: group must be one of %(roles)s.") % {"n": number, "roles": ", ".join(STAFF_ROLES)}
+            )
         elif kind == "assign" and value not in ASSIGN_SPECIAL:
             from django.contrib.auth import get_user_model
 
-            if not isinstance(value, str) or not get_user_model().objects.filter(username=value, is_active=True).exists():
+            if (
+                not isinstance(value, str)
+                or not get_user_model().objects.filter(username=value, is_active=True).exists()
+            ):
                 problems.append(
                     _("Action %(n)s: assign to “advisor”, “least_loaded” or an active username, not “%(value)s”.")
                     % {"n": number, "value": value}
@@ -392,10 +401,9 @@ def dry_run(rule: AutomationRule, *, last: int = 200, at: datetime | None = None
     (as ``case_open`` saw them); the case's own fields are as they are now.
     """
     validate_conditions(rule.conditions)
-    cases = (
-        Case.objects.select_related("order", "customer", "category__parent__parent")
-        .order_by("-id")[: max(1, min(last, DRY_RUN_MAX))]
-    )
+    cases = Case.objects.select_related("order", "customer", "category__parent__parent").order_by("-id")[
+        : max(1, min(last, DRY_RUN_MAX))
+    ]
     rows = []
     for case in cases:
         verdict = evaluate(rule, CaseContext(case, at=at or case.opened_at, exclude_self=True))

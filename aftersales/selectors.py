@@ -108,11 +108,7 @@ def case_scope_for(user) -> QuerySet[Case]:
 
 def case_list_for(user) -> QuerySet[Case]:
     """The scope with what a row of a case list shows, in deadline order (most urgent first)."""
-    return (
-        case_scope_for(user)
-        .select_related(*LIST_RELATED)
-        .order_by(F("stage_due_at").asc(nulls_last=True), "id")
-    )
+    return case_scope_for(user).select_related(*LIST_RELATED).order_by(F("stage_due_at").asc(nulls_last=True), "id")
 
 
 def case_for_page(user, case_id) -> Case:
@@ -248,9 +244,7 @@ def offers_awaiting_approval() -> QuerySet[Case]:
         .prefetch_related(
             Prefetch(
                 "compensations",
-                queryset=Compensation.objects.filter(
-                    state__in=LIVE_COMPENSATION_STATES
-                ).order_by("id"),
+                queryset=Compensation.objects.filter(state__in=LIVE_COMPENSATION_STATES).order_by("id"),
                 to_attr="live_compensations",
             )
         )
@@ -261,9 +255,7 @@ def offers_awaiting_approval() -> QuerySet[Case]:
 def qc_worklist_for(user, state: str) -> QuerySet[Case]:
     """Goods coming back (``awaiting_return``) or on the bench (``in_qc``): QC-priority cases first, then by deadline."""
     return (
-        case_list_for(user)
-        .filter(state=state)
-        .order_by("-qc_priority", F("stage_due_at").asc(nulls_last=True), "id")
+        case_list_for(user).filter(state=state).order_by("-qc_priority", F("stage_due_at").asc(nulls_last=True), "id")
     )
 
 

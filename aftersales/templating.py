@@ -88,14 +88,9 @@ def values_for(case, *, agent=None) -> dict[str, str | None]:
     from aftersales.models import LIVE_COMPENSATION_STATES, Compensation
     from aftersales.services.compensations import yuan
 
-    main = (
-        case.lines.select_related("order_line").order_by("-quantity", "id").first()
-    )
+    main = case.lines.select_related("order_line").order_by("-quantity", "id").first()
     live = Compensation.objects.filter(case=case, state__in=LIVE_COMPENSATION_STATES)
-    sums = {
-        kind: total
-        for kind, total in live.order_by().values_list("kind").annotate(total=Sum("amount"))
-    }
+    sums = dict(live.order_by().values_list("kind").annotate(total=Sum("amount")))
     inspection = case.inspections.order_by("-inspected_at").values_list("findings", flat=True).first()
     deadline = case.stage_due_at
     refund, total = sums.get(Compensation.Kind.REFUND), sum(sums.values(), Decimal("0.00"))

@@ -208,7 +208,11 @@ def suggest_compensation(
         add(K.REFUND, claim_value * PRICE_ADJUSTMENT_SHARE, _("Partial refund of 10% of the goods' value."))
     elif request_type == RequestType.COMPLAINT:
         coupon = COMPLAINT_COUPON_VIP if is_vip else COMPLAINT_COUPON
-        add(K.COUPON, coupon, _("Goodwill coupon for the trouble (VIP rate).") if is_vip else _("Goodwill coupon for the trouble."))
+        add(
+            K.COUPON,
+            coupon,
+            _("Goodwill coupon for the trouble (VIP rate).") if is_vip else _("Goodwill coupon for the trouble."),
+        )
     if vip_upgrade and request_type != RequestType.COMPLAINT:
         add(
             K.COUPON,
@@ -216,5 +220,9 @@ def suggest_compensation(
             _("VIP compensation upgrade: a coupon of 10% of the goods' value (at least ¥30)."),
         )
     if grade is not None and merchant_side and not policy.shipping_insurance:
-        add(K.RETURN_SHIPPING, policy.return_shipping_allowance, _("Return postage: the merchant's side is at fault and no shipping insurance covers it."))
+        add(
+            K.RETURN_SHIPPING,
+            policy.return_shipping_allowance,
+            _("Return postage: the merchant's side is at fault and no shipping insurance covers it."),
+        )
     return out

@@ -27,7 +27,7 @@ def _env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-_DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105
+_DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
 
 DEBUG = _env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY)

@@ -29,7 +29,9 @@ def customers_with_annual_spend(queryset: QuerySet[Customer] | None = None, *, a
     """Annotate ``annual_spend``: the value of order lines placed in the 365 days before ``as_of``."""
     since = (as_of or timezone.now()) - ANNUAL_WINDOW
     queryset = Customer.objects.all() if queryset is None else queryset
-    return queryset.annotate(annual_spend=Coalesce(_spend_since(since), Value(Decimal("0.00")), output_field=_MONEY_FIELD))
+    return queryset.annotate(
+        annual_spend=Coalesce(_spend_since(since), Value(Decimal("0.00")), output_field=_MONEY_FIELD)
+    )
 
 
 def customer_annual_spend(customer: Customer, *, as_of: datetime | None = None) -> Decimal:

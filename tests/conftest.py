@@ -160,8 +160,18 @@ def order(db):
     """An app order delivered two days ago: 2 × T-shirt at ¥99 and 1 × jacket at ¥1,299."""
     apparel = ProductCategoryFactory(code="apparel", name="服饰")
     order = OrderFactory()
-    OrderLineFactory(order=order, sku="TS-001", product_name="纯棉T恤", category=apparel, unit_price=Decimal("99.00"), quantity=2)
-    OrderLineFactory(order=order, sku="JK-002", product_name="羽绒服", category=apparel, unit_price=Decimal("1299.00"), unit_cost=Decimal("600.00"), quantity=1)
+    OrderLineFactory(
+        order=order, sku="TS-001", product_name="纯棉T恤", category=apparel, unit_price=Decimal("99.00"), quantity=2
+    )
+    OrderLineFactory(
+        order=order,
+        sku="JK-002",
+        product_name="羽绒服",
+        category=apparel,
+        unit_price=Decimal("1299.00"),
+        unit_cost=Decimal("600.00"),
+        quantity=1,
+    )
     return order
 
 
@@ -175,7 +185,12 @@ def open_case(policy, order, agent):
             first = target.lines.order_by("id").first()
             lines = [(first.pk, 1)]
         return services.case_open(
-            actor=actor or agent, order_id=target.pk, lines=lines, request_type=request_type, reason="衣服起球", **kwargs
+            actor=actor or agent,
+            order_id=target.pk,
+            lines=lines,
+            request_type=request_type,
+            reason="衣服起球",
+            **kwargs,
         )
 
     return _open

@@ -15,7 +15,9 @@ def open_many(agent, count, **kwargs):
     for _ in range(count):
         line = OrderLineFactory()
         cases.append(
-            services.case_open(actor=agent, order_id=line.order_id, lines=[(line.pk, 1)], request_type="return_refund", **kwargs)
+            services.case_open(
+                actor=agent, order_id=line.order_id, lines=[(line.pk, 1)], request_type="return_refund", **kwargs
+            )
         )
     return cases
 
@@ -41,8 +43,10 @@ class LocalReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                receiver.received.append((self.path, self.headers, self.rfile.read(int(self.headers["Content-Length"]))))
+            def do_POST(self):
+                receiver.received.append(
+                    (self.path, self.headers, self.rfile.read(int(self.headers["Content-Length"])))
+                )
                 status, headers, body = receiver.reply()
                 self.send_response(status)
                 for name, value in {**headers, "Content-Length": str(len(body))}.items():

@@ -81,7 +81,12 @@ class ApiKeyThrottle(SimpleRateThrottle):
         try:
             self.rate = key.rate
             self.num_requests, self.duration = self.parse_rate(self.rate)
-        except (ValueError, KeyError, TypeError, IndexError):  # the model validates the rate; never fail a request on it
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            IndexError,
+        ):  # the model validates the rate; never fail a request on it
             self.rate, self.num_requests, self.duration = "120/min", 120, 60
         return super().allow_request(request, view)
 

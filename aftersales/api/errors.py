@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -41,5 +41,7 @@ def server_error(request, *args, **kwargs):
     """``handler500``: the API answers in JSON even when something unforeseen breaks; pages keep the HTML page."""
     if request.path.startswith("/api/"):
         detail = _("Something went wrong on our side; please retry later.")
-        return JsonResponse({"detail": detail, "code": "server_error"}, status=500, json_dumps_params={"ensure_ascii": False})
+        return JsonResponse(
+            {"detail": detail, "code": "server_error"}, status=500, json_dumps_params={"ensure_ascii": False}
+        )
     return defaults.server_error(request)

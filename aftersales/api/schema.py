@@ -22,7 +22,12 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
     name = "StaffSession"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "A signed-in staff user's session."}
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": "A signed-in staff user's session.",
+        }
 
 
 class BriefMetadata(SimpleMetadata):

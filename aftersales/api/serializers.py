@@ -12,10 +12,10 @@ from rest_framework import serializers
 
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
+    GRANTED_COMPENSATION_STATES,
     CaseEvent,
     CaseState,
     Compensation,
-    GRANTED_COMPENSATION_STATES,
     Inspection,
     Priority,
     RequestType,
@@ -41,7 +41,9 @@ class ErrorSerializer(serializers.Serializer):
 # Channel systems
 # --------------------------------------------------------------------------
 class OpenLineSerializer(serializers.Serializer):
-    line = serializers.IntegerField(required=False, min_value=1, max_value=2**62, help_text=_("Order line id, or give the SKU."))
+    line = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**62, help_text=_("Order line id, or give the SKU.")
+    )
     sku = serializers.CharField(required=False, max_length=40)
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
 
@@ -57,7 +59,10 @@ class OpenCaseSerializer(serializers.Serializer):
     lines = OpenLineSerializer(many=True, required=False, default=list, max_length=50)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     evidence = serializers.ListField(
-        child=serializers.CharField(max_length=500), required=False, default=list, max_length=20,
+        child=serializers.CharField(max_length=500),
+        required=False,
+        default=list,
+        max_length=20,
         help_text=_("Links to the customer's photos or videos."),
     )
     category = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
@@ -109,7 +114,8 @@ class PublicCaseSerializer(serializers.Serializer):
         # What an authorised person approved (or already paid); drafts still awaiting approval are not an offer yet.
         items = [c for c in case.compensations.all() if c.state in GRANTED_COMPENSATION_STATES]
         return OfferItemSerializer(
-            [{"kind": c.kind, "kind_label": c.get_kind_display(), "amount": c.amount, "state": c.state} for c in items], many=True
+            [{"kind": c.kind, "kind_label": c.get_kind_display(), "amount": c.amount, "state": c.state} for c in items],
+            many=True,
         ).data
 
     @extend_schema_field(TimelineEntrySerializer(many=True))
@@ -120,9 +126,16 @@ class PublicCaseSerializer(serializers.Serializer):
             message = event.note if event.kind == CaseEvent.Kind.REPLY else ""
             if event.name == "reject":
                 message = event.note  # the reason given to the customer
-            rows.append({"at": event.created_at, "event": event.name or event.kind, "label": _public_label(event), "state": event.to_state, "message": message})
+            rows.append(
+                {
+                    "at": event.created_at,
+                    "event": event.name or event.kind,
+                    "label": _public_label(event),
+                    "state": event.to_state,
+                    "message": message,
+                }
+            )
         return TimelineEntrySerializer(rows, many=True).data
-
 
 
 class NoteSerializer(serializers.Serializer):
@@ -164,7 +177,9 @@ class WebhookSerializer(serializers.Serializer):
 
             blocked = private_address(value, unresolved_ok=True)
             if blocked:
-                raise serializers.ValidationError(_("The host resolves to %(address)s, which is not a public address.") % {"address": blocked})
+                raise serializers.ValidationError(
+                    _("The host resolves to %(address)s, which is not a public address.") % {"address": blocked}
+                )
         return value
 
 
@@ -240,7 +255,10 @@ class StaffCaseDetailSerializer(StaffCaseListSerializer):
 
 class VersionedSerializer(serializers.Serializer):
     expected_version = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=2**31,
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**31,
         help_text=_("The case version you read; if someone changed the case since, the action is refused (409)."),
     )
 
@@ -290,4 +308,3 @@ class CompensationAddSerializer(serializers.Serializer):
 
 class EmptySerializer(serializers.Serializer):
     pass
-

@@ -2,8 +2,10 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from aftersales.api import schema  # noqa: F401 - registers the authentication schemes
-from aftersales.api import views
+from aftersales.api import (
+    schema,  # noqa: F401 - registers the authentication schemes
+    views,
+)
 
 app_name = "api"
 

@@ -44,6 +44,8 @@ ERRORS = {
     409: OpenApiResponse(s.ErrorSerializer, description="Not allowed now; the detail says why."),
     429: OpenApiResponse(s.ErrorSerializer, description="Too many requests for this key."),
 }
+
+
 def errors(*codes):
     return {code: ERRORS[code] for code in codes}
 
@@ -76,7 +78,10 @@ class ChannelView(generics.GenericAPIView):
             self.channel_case(number)
             .select_related("order")
             .prefetch_related(
-                Prefetch("events", queryset=CaseEvent.objects.filter(kind__in=s.PUBLIC_EVENT_KINDS).order_by("created_at", "id")),
+                Prefetch(
+                    "events",
+                    queryset=CaseEvent.objects.filter(kind__in=s.PUBLIC_EVENT_KINDS).order_by("created_at", "id"),
+                ),
                 Prefetch("compensations", queryset=Compensation.objects.order_by("id")),
             )
             .first()
@@ -103,7 +108,10 @@ class CaseCreateView(ChannelView):
         operation_id="cases_open",
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
                 description="Retry safely: the same key returns the case it created, not a second one.",
             )
         ],
@@ -122,14 +130,20 @@ class CaseCreateView(ChannelView):
         try:
             with transaction.atomic():
                 # Concurrent requests with the same key wait here on the unique index; the loser sees the winner's case.
-                record = IdempotencyRecord.objects.create(api_key=self.api_key, key=idempotency, fingerprint=fingerprint)
+                record = IdempotencyRecord.objects.create(
+                    api_key=self.api_key, key=idempotency, fingerprint=fingerprint
+                )
                 case = self._open(data)
                 record.case = case
                 record.save(update_fields=["case"])
         except IntegrityError:
-            record = IdempotencyRecord.objects.filter(api_key=self.api_key, key=idempotency).select_related("case").first()
+            record = (
+                IdempotencyRecord.objects.filter(api_key=self.api_key, key=idempotency).select_related("case").first()
+            )
             if record is None or record.case is None:
-                raise NotAllowed(_("A request with this Idempotency-Key is still being processed; retry shortly.")) from None
+                raise NotAllowed(
+                    _("A request with this Idempotency-Key is still being processed; retry shortly.")
+                ) from None
             if record.fingerprint != fingerprint:
                 raise NotAllowed(_("This Idempotency-Key was used for a different request.")) from None
             return self.public(record.case, status.HTTP_200_OK)
@@ -150,7 +164,18 @@ class CaseCreateView(ChannelView):
                 for pk, sku in order.lines.values_list("pk", "sku"):
                     by_sku.setdefault(sku, pk)
             if line["sku"] not in by_sku:
-                raise ValidationError({"lines": {index: {"sku": [_("Order %(order)s has no SKU %(sku)s.") % {"order": order.number, "sku": line["sku"]}]}}})
+                raise ValidationError(
+                    {
+                        "lines": {
+                            index: {
+                                "sku": [
+                                    _("Order %(order)s has no SKU %(sku)s.")
+                                    % {"order": order.number, "sku": line["sku"]}
+                                ]
+                            }
+                        }
+                    }
+                )
             lines.append((by_sku[line["sku"]], line["quantity"]))
         return services.case_open(
             actor=self.request.user,
@@ -168,7 +193,11 @@ class CaseCreateView(ChannelView):
 class CaseProgressView(ChannelView):
     serializer_class = s.PublicCaseSerializer
 
-    @extend_schema(summary="A case's progress", operation_id="cases_progress", responses={200: s.PublicCaseSerializer, **errors(401, 403, 404, 429)})
+    @extend_schema(
+        summary="A case's progress",
+        operation_id="cases_progress",
+        responses={200: s.PublicCaseSerializer, **errors(401, 403, 404, 429)},
+    )
     def get(self, request, number: str):
         return Response(s.PublicCaseSerializer(self.get_case(number)).data)
 
@@ -204,31 +233,47 @@ def _customer_action(name, serializer_class, summary, run):
 
 
 AcceptView = _customer_action(
-    "accept", s.NoteSerializer, "The customer accepts the offer",
+    "accept",
+    s.NoteSerializer,
+    "The customer accepts the offer",
     lambda self, pk, d: services.case_confirm(case_id=pk, actor=self.request.user, note=d["note"]),
 )
 DeclineView = _customer_action(
-    "decline", s.NoteSerializer, "The customer declines the offer",
+    "decline",
+    s.NoteSerializer,
+    "The customer declines the offer",
     lambda self, pk, d: services.case_decline(case_id=pk, actor=self.request.user, note=d["note"]),
 )
 CancelView = _customer_action(
-    "cancel", s.OptionalReasonSerializer, "The customer cancels the request",
+    "cancel",
+    s.OptionalReasonSerializer,
+    "The customer cancels the request",
     lambda self, pk, d: services.case_cancel(case_id=pk, actor=self.request.user, reason=d["reason"]),
 )
 AppealView = _customer_action(
-    "appeal", s.ReasonSerializer, "The customer appeals (the case is escalated)",
+    "appeal",
+    s.ReasonSerializer,
+    "The customer appeals (the case is escalated)",
     lambda self, pk, d: services.case_escalate(case_id=pk, actor=self.request.user, reason=d["reason"]),
 )
 RatingView = _customer_action(
-    "rate", s.RatingSerializer, "The customer rates the closed case (once)",
-    lambda self, pk, d: services.case_rate(case_id=pk, actor=self.request.user, csat=d["csat"], nps=d["nps"], comment=d["comment"]),
+    "rate",
+    s.RatingSerializer,
+    "The customer rates the closed case (once)",
+    lambda self, pk, d: services.case_rate(
+        case_id=pk, actor=self.request.user, csat=d["csat"], nps=d["nps"], comment=d["comment"]
+    ),
 )
 
 
 class WebhookView(ChannelView):
     serializer_class = s.WebhookSerializer
 
-    @extend_schema(summary="The progress webhook of this key", operation_id="webhook_read", responses={200: s.WebhookSerializer, **errors(401, 403, 429)})
+    @extend_schema(
+        summary="The progress webhook of this key",
+        operation_id="webhook_read",
+        responses={200: s.WebhookSerializer, **errors(401, 403, 429)},
+    )
     def get(self, request):
         return Response({"url": self.api_key.webhook_url, "signing_secret": self.api_key.webhook_secret})
 
@@ -265,18 +310,88 @@ class CappedPagination(PageNumberPagination):
 
 
 STAFF_ACTIONS = {
-    "approve": (s.ApproveSerializer, lambda pk, u, d: services.case_approve(case_id=pk, actor=u, note=d["note"], override_window=d["override_window"], expected_version=d.get("expected_version"))),
-    "reject": (s.StaffReasonSerializer, lambda pk, u, d: services.case_reject(case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version"))),
-    "receive": (s.ReceiveSerializer, lambda pk, u, d: services.case_receive(case_id=pk, actor=u, tracking_number=d["tracking_number"], carrier=d["carrier"], note=d["note"], expected_version=d.get("expected_version"))),
-    "inspect": (s.InspectSerializer, lambda pk, u, d: services.case_inspect(case_id=pk, actor=u, grade=d["grade"], responsible_party=d["responsible_party"], disposition=d["disposition"], findings=d["findings"], expected_version=d.get("expected_version"))),
-    "propose": (s.StaffNoteSerializer, lambda pk, u, d: services.case_submit_offer(case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version"))),
-    "confirm": (s.StaffNoteSerializer, lambda pk, u, d: services.case_confirm(case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version"))),
-    "decline": (s.StaffNoteSerializer, lambda pk, u, d: services.case_decline(case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version"))),
-    "cancel": (s.StaffOptionalReasonSerializer, lambda pk, u, d: services.case_cancel(case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version"))),
-    "escalate": (s.StaffReasonSerializer, lambda pk, u, d: services.case_escalate(case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version"))),
-    "resolve_escalation": (s.ResolveSerializer, lambda pk, u, d: services.case_resolve_escalation(case_id=pk, actor=u, decision=d["decision"], note=d["note"], expected_version=d.get("expected_version"))),
+    "approve": (
+        s.ApproveSerializer,
+        lambda pk, u, d: services.case_approve(
+            case_id=pk,
+            actor=u,
+            note=d["note"],
+            override_window=d["override_window"],
+            expected_version=d.get("expected_version"),
+        ),
+    ),
+    "reject": (
+        s.StaffReasonSerializer,
+        lambda pk, u, d: services.case_reject(
+            case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version")
+        ),
+    ),
+    "receive": (
+        s.ReceiveSerializer,
+        lambda pk, u, d: services.case_receive(
+            case_id=pk,
+            actor=u,
+            tracking_number=d["tracking_number"],
+            carrier=d["carrier"],
+            note=d["note"],
+            expected_version=d.get("expected_version"),
+        ),
+    ),
+    "inspect": (
+        s.InspectSerializer,
+        lambda pk, u, d: services.case_inspect(
+            case_id=pk,
+            actor=u,
+            grade=d["grade"],
+            responsible_party=d["responsible_party"],
+            disposition=d["disposition"],
+            findings=d["findings"],
+            expected_version=d.get("expected_version"),
+        ),
+    ),
+    "propose": (
+        s.StaffNoteSerializer,
+        lambda pk, u, d: services.case_submit_offer(
+            case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version")
+        ),
+    ),
+    "confirm": (
+        s.StaffNoteSerializer,
+        lambda pk, u, d: services.case_confirm(
+            case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version")
+        ),
+    ),
+    "decline": (
+        s.StaffNoteSerializer,
+        lambda pk, u, d: services.case_decline(
+            case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version")
+        ),
+    ),
+    "cancel": (
+        s.StaffOptionalReasonSerializer,
+        lambda pk, u, d: services.case_cancel(
+            case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version")
+        ),
+    ),
+    "escalate": (
+        s.StaffReasonSerializer,
+        lambda pk, u, d: services.case_escalate(
+            case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version")
+        ),
+    ),
+    "resolve_escalation": (
+        s.ResolveSerializer,
+        lambda pk, u, d: services.case_resolve_escalation(
+            case_id=pk, actor=u, decision=d["decision"], note=d["note"], expected_version=d.get("expected_version")
+        ),
+    ),
     "claim": (s.EmptySerializer, lambda pk, u, d: services.case_claim(case_id=pk, actor=u)),
-    "add_compensation": (s.CompensationAddSerializer, lambda pk, u, d: services.compensation_add(case_id=pk, actor=u, kind=d["kind"], amount=d["amount"], note=d["note"])),
+    "add_compensation": (
+        s.CompensationAddSerializer,
+        lambda pk, u, d: services.compensation_add(
+            case_id=pk, actor=u, kind=d["kind"], amount=d["amount"], note=d["note"]
+        ),
+    ),
 }
 
 
@@ -294,7 +409,9 @@ def _staff_action(name):
         return Response(s.StaffCaseDetailSerializer(after, context={"request": request}).data)
 
     handler.__name__ = handler.__qualname__ = name  # before @action: the router maps POST to this name
-    handler = action(detail=True, methods=["post"], url_path=name.replace("_", "-"), serializer_class=serializer_class)(handler)
+    handler = action(detail=True, methods=["post"], url_path=name.replace("_", "-"), serializer_class=serializer_class)(
+        handler
+    )
     return extend_schema(
         summary=name.replace("_", " ").capitalize(),
         request=serializer_class,
@@ -303,7 +420,10 @@ def _staff_action(name):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Cases you may see, with the queue's filters", responses={200: s.StaffCaseListSerializer(many=True), **errors(400, 403, 429)}),
+    list=extend_schema(
+        summary="Cases you may see, with the queue's filters",
+        responses={200: s.StaffCaseListSerializer(many=True), **errors(400, 403, 429)},
+    ),
     retrieve=extend_schema(summary="One case", responses={200: s.StaffCaseDetailSerializer, **errors(403, 404, 429)}),
 )
 class StaffCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -349,4 +469,6 @@ for _name in STAFF_ACTIONS:
 @csrf_exempt  # a POST to a wrong path is answered like a GET: JSON 404, not the CSRF page
 def not_found(request, *args, **kwargs):
     """Any path under ``/api/v1/`` that names no endpoint: the API's JSON 404, never the site's HTML page."""
-    return JsonResponse({"detail": _("No such endpoint."), "code": "not_found"}, status=404, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(
+        {"detail": _("No such endpoint."), "code": "not_found"}, status=404, json_dumps_params={"ensure_ascii": False}
+    )

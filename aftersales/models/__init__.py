@@ -6,19 +6,19 @@
 - ``notifications``: the outbox and the chat-webhook endpoints.
 """
 
-from aftersales.models.cases import *  # noqa: F403
-from aftersales.models.cases import __all__ as _cases_all
 from aftersales.models.automation import *  # noqa: F403
 from aftersales.models.automation import __all__ as _automation_all
+from aftersales.models.cases import *  # noqa: F403
+from aftersales.models.cases import __all__ as _cases_all
 from aftersales.models.notifications import *  # noqa: F403
 from aftersales.models.notifications import __all__ as _notifications_all
 
 __all__ = [*_cases_all, *_automation_all, *_notifications_all]
 
 # Referenced by name from migrations (aftersales.models._photo_path).
-from aftersales.models.cases import _photo_path  # noqa: E402, F401
-from aftersales.models.templates import *  # noqa: E402, F403
-from aftersales.models.templates import __all__ as _templates_all  # noqa: E402
+from aftersales.models.cases import _photo_path  # noqa: F401
+from aftersales.models.templates import *  # noqa: F403
+from aftersales.models.templates import __all__ as _templates_all
 
 __all__ += _templates_all
 from aftersales.models.api import *  # noqa: E402, F403

@@ -65,7 +65,10 @@ class ApiKey(models.Model):
         help_text=_("Requests per second, minute, hour or day, e.g. 120/min."),
     )
     webhook_url = models.URLField(
-        _("progress webhook"), max_length=500, blank=True, help_text=_("Progress events of this channel's cases are POSTed here (JSON).")
+        _("progress webhook"),
+        max_length=500,
+        blank=True,
+        help_text=_("Progress events of this channel's cases are POSTed here (JSON)."),
     )
     webhook_secret = models.CharField(
         _("webhook signing secret"),

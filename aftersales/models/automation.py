@@ -50,7 +50,11 @@ class SlaPolicy(models.Model):
         return f"{self.get_priority_display()}: {self.first_response_minutes} / {self.resolution_minutes} min"
 
     def clean(self) -> None:
-        if self.first_response_minutes and self.resolution_minutes and self.resolution_minutes < self.first_response_minutes:
+        if (
+            self.first_response_minutes
+            and self.resolution_minutes
+            and self.resolution_minutes < self.first_response_minutes
+        ):
             raise ValidationError(
                 {"resolution_minutes": _("The resolution target cannot be shorter than the first-response target.")}
             )
@@ -71,7 +75,9 @@ class AutomationRule(models.Model):
     name = models.CharField(_("name"), max_length=80)
     description = models.TextField(_("description"), blank=True)
     position = models.PositiveIntegerField(_("order"), default=100, help_text=_("Lower numbers run first."))
-    active = models.BooleanField(_("active"), default=False, help_text=_("Try a rule with the dry run before activating it."))
+    active = models.BooleanField(
+        _("active"), default=False, help_text=_("Try a rule with the dry run before activating it.")
+    )
     trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices, default=Trigger.OPENED)
     match = models.CharField(_("match"), max_length=5, choices=Match.choices, default=Match.ALL)
     conditions = models.JSONField(
@@ -84,7 +90,9 @@ class AutomationRule(models.Model):
         _("actions"), default=list, help_text=_('A list such as [{"type": "route_to_queue", "value": "vip"}].')
     )
     stop_processing = models.BooleanField(
-        _("stop after this rule"), default=False, help_text=_("When this rule fires, later rules of the trigger are skipped.")
+        _("stop after this rule"),
+        default=False,
+        help_text=_("When this rule fires, later rules of the trigger are skipped."),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     history = HistoricalRecords(verbose_name=_("rule version"), verbose_name_plural=_("rule versions"))
@@ -146,9 +154,7 @@ class RiskThresholds(models.Model):
     claim_order_ratio = models.DecimalField(
         _("claims per order (365 days)"), max_digits=4, decimal_places=2, default=Decimal("0.80")
     )
-    min_orders_for_ratio = models.PositiveSmallIntegerField(
-        _("orders needed before the ratio counts"), default=5
-    )
+    min_orders_for_ratio = models.PositiveSmallIntegerField(_("orders needed before the ratio counts"), default=5)
     compensation_30d = models.DecimalField(_("compensation in 30 days"), default=Decimal("1000.00"), **MONEY)
     high_value_spend = models.DecimalField(
         _("high-value customer: annual spend from"), default=Decimal("10000.00"), **MONEY
@@ -157,9 +163,7 @@ class RiskThresholds(models.Model):
         _("high-value customer: at most this many claims in 365 days"), default=2
     )
     crisis_window_days = models.PositiveSmallIntegerField(_("crisis: window (days)"), default=30)
-    crisis_min_cases = models.PositiveSmallIntegerField(
-        _("crisis: cases in the window, this one included"), default=2
-    )
+    crisis_min_cases = models.PositiveSmallIntegerField(_("crisis: cases in the window, this one included"), default=2)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     history = HistoricalRecords(verbose_name=_("thresholds version"), verbose_name_plural=_("thresholds versions"))
 

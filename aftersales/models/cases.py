@@ -171,6 +171,14 @@ class ProblemCategory(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def save(self, *args, **kwargs) -> None:
+        if self.parent_id is not None:
+            self.level = self.parent.level + 1
+            self.attribution = self.parent.attribution
+        else:
+            self.level = 1
+        super().save(*args, **kwargs)
+
     @property
     def full_name(self) -> str:
         names = []
@@ -186,14 +194,6 @@ class ProblemCategory(models.Model):
                 raise ValidationError({"parent": _("Problem categories have at most three levels.")})
             if self.pk is not None and self.parent_id == self.pk:
                 raise ValidationError({"parent": _("A category cannot be its own parent.")})
-
-    def save(self, *args, **kwargs) -> None:
-        if self.parent_id is not None:
-            self.level = self.parent.level + 1
-            self.attribution = self.parent.attribution
-        else:
-            self.level = 1
-        super().save(*args, **kwargs)
 
 
 class Policy(models.Model):
@@ -230,9 +230,7 @@ class Policy(models.Model):
         help_text=_("Suggested return-shipping compensation when the merchant is at fault and no insurance covers it."),
         **MONEY,
     )
-    default_agent_authority = models.DecimalField(
-        _("default agent authority"), default=Decimal("200.00"), **MONEY
-    )
+    default_agent_authority = models.DecimalField(_("default agent authority"), default=Decimal("200.00"), **MONEY)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords(verbose_name=_("policy version"), verbose_name_plural=_("policy versions"))
@@ -298,6 +296,9 @@ class CaseNumberSequence(models.Model):
     class Meta:
         verbose_name = _("case number sequence")
         verbose_name_plural = _("case number sequences")
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y%m%d}: {self.last_value}"
 
 
 # --------------------------------------------------------------------------
@@ -432,7 +433,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     sla_breached_at = models.DateTimeField(_("resolution target missed at"), null=True, blank=True)
     qc_priority = models.BooleanField(_("QC priority"), default=False, help_text=_("Inspect before the others."))
     vip_upgrade = models.BooleanField(
-        _("VIP compensation upgrade"), default=False, help_text=_("Offer the VIP upgrade on top of the usual compensation.")
+        _("VIP compensation upgrade"),
+        default=False,
+        help_text=_("Offer the VIP upgrade on top of the usual compensation."),
     )
     emotion_score = models.PositiveSmallIntegerField(_("emotion score"), default=0)
     emotion_words = models.JSONField(_("emotion words"), default=list, blank=True)
@@ -565,9 +568,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def propose(self, *, at):
         self.proposed_at = at
 
-    @transition(
-        field=state, source=S.AWAITING_CONFIRMATION, target=S.CLOSED, permission="aftersales.confirm_case"
-    )
+    @transition(field=state, source=S.AWAITING_CONFIRMATION, target=S.CLOSED, permission="aftersales.confirm_case")
     def confirm(self, *, at):
         self.closed_at = at
 
@@ -713,7 +714,12 @@ class CaseKeyword(models.Model):
     word = models.CharField(_("word"), max_length=30)
     opened_at = models.DateTimeField(_("opened at"))
     product_category = models.ForeignKey(
-        ProductCategory, verbose_name=_("product category"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ProductCategory,
+        verbose_name=_("product category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     sku = models.CharField(_("SKU"), max_length=40, blank=True)
 
@@ -907,9 +913,7 @@ class Compensation(ConcurrentTransitionMixin, models.Model):
     def reject(self, *, note):
         self.decision_note = note
 
-    @transition(
-        field=state, source=[CS.APPROVED, CS.FAILED], target=CS.PAID, permission="aftersales.pay_compensation"
-    )
+    @transition(field=state, source=[CS.APPROVED, CS.FAILED], target=CS.PAID, permission="aftersales.pay_compensation")
     def mark_paid(self, *, by, at, reference):
         self.paid_by = by
         self.paid_at = at

@@ -57,9 +57,13 @@ class ResponseTemplate(models.Model):
         related_name="+",
         help_text=_("Empty: any."),
     )
-    segment = models.CharField(_("customer segment"), max_length=20, choices=Segment.choices, blank=True, help_text=_("Empty: any."))
+    segment = models.CharField(
+        _("customer segment"), max_length=20, choices=Segment.choices, blank=True, help_text=_("Empty: any.")
+    )
     tone = models.CharField(_("tone"), max_length=20, choices=Tone.choices, default=Tone.EMPATHETIC)
-    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True, help_text=_("Empty: any."))
+    channel = models.CharField(
+        _("channel"), max_length=20, choices=Channel.choices, blank=True, help_text=_("Empty: any.")
+    )
     active = models.BooleanField(_("active"), default=True)
     body = models.TextField(
         _("text"),
@@ -88,13 +92,22 @@ class ResponseTemplate(models.Model):
 class TemplateUse(models.Model):
     """A reply sent from a template: which version, on which case, by whom, edited or not."""
 
-    template = models.ForeignKey(ResponseTemplate, verbose_name=_("template"), on_delete=models.PROTECT, related_name="uses")
+    template = models.ForeignKey(
+        ResponseTemplate, verbose_name=_("template"), on_delete=models.PROTECT, related_name="uses"
+    )
     version = models.ForeignKey(
-        "aftersales.HistoricalResponseTemplate", verbose_name=_("version"), on_delete=models.PROTECT, related_name="uses"
+        "aftersales.HistoricalResponseTemplate",
+        verbose_name=_("version"),
+        on_delete=models.PROTECT,
+        related_name="uses",
     )
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="template_uses")
-    event = models.OneToOneField(CaseEvent, verbose_name=_("reply"), on_delete=models.CASCADE, related_name="template_use")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("sent by"), on_delete=models.PROTECT, related_name="+")
+    event = models.OneToOneField(
+        CaseEvent, verbose_name=_("reply"), on_delete=models.CASCADE, related_name="template_use"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("sent by"), on_delete=models.PROTECT, related_name="+"
+    )
     edited = models.BooleanField(_("edited before sending"), default=False)
     used_at = models.DateTimeField(_("sent at"), default=timezone.now)
 

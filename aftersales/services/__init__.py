@@ -1,5 +1,6 @@
 """The only writers of after-sales data. Views, admin, API and jobs call these."""
 
+from aftersales.services.assignment import case_claim
 from aftersales.services.cases import (
     case_add_note,
     case_approve,
@@ -29,11 +30,10 @@ from aftersales.services.compensations import (
     compensation_reject,
     compensation_void,
 )
-from aftersales.services.assignment import case_claim
 from aftersales.services.events import case_event_record
 from aftersales.services.numbers import case_number_next
-from aftersales.services.risk_flags import customer_flag_clear, customer_flag_refresh
 from aftersales.services.offers import case_approve_offer, case_return_offer, case_submit_offer
+from aftersales.services.risk_flags import customer_flag_clear, customer_flag_refresh
 
 __all__ = [
     "case_add_note",
@@ -47,8 +47,8 @@ __all__ = [
     "case_confirm",
     "case_decline",
     "case_escalate",
-    "case_expire",
     "case_event_record",
+    "case_expire",
     "case_inspect",
     "case_number_next",
     "case_open",

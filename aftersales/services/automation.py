@@ -35,7 +35,9 @@ def sla_deadlines(priority: str, opened_at: datetime) -> tuple[datetime | None, 
     sla = SlaPolicy.objects.filter(priority=priority, active=True).first()
     if sla is None:
         return None, None
-    return opened_at + timedelta(minutes=sla.first_response_minutes), opened_at + timedelta(minutes=sla.resolution_minutes)
+    return opened_at + timedelta(minutes=sla.first_response_minutes), opened_at + timedelta(
+        minutes=sla.resolution_minutes
+    )
 
 
 def apply_sla(case: Case) -> set[str]:
@@ -89,7 +91,9 @@ def least_loaded_member(queue: Queue, categories: list[int]):
         .annotate(n=Count("id"))
     )
     skilled = (
-        set(AgentProfile.objects.filter(user_id__in=member_ids, skills__in=categories).values_list("user_id", flat=True))
+        set(
+            AgentProfile.objects.filter(user_id__in=member_ids, skills__in=categories).values_list("user_id", flat=True)
+        )
         if categories
         else set()
     )
@@ -143,7 +147,13 @@ def raise_crisis(case: Case, *, reasons: list[str], at: datetime, actor=None) ->
         case.queue = crisis_queue
         changed.add("queue")
     case_event_record(
-        case=case, kind=CaseEvent.Kind.SYSTEM, name="crisis", actor=actor, note="；".join(reasons), data={"reasons": reasons}, at=at
+        case=case,
+        kind=CaseEvent.Kind.SYSTEM,
+        name="crisis",
+        actor=actor,
+        note="；".join(reasons),
+        data={"reasons": reasons},
+        at=at,
     )
     alert_staff(
         [SUPERVISOR],

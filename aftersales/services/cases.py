@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -22,51 +21,49 @@ from django.utils.translation import gettext as _
 from aftersales.errors import NotAllowed
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
-    AutomationRule,
-    LexiconWord,
-    RiskThresholds,
     FINAL_STATES,
-    LIVE_COMPENSATION_STATES,
+    GRANTED_COMPENSATION_STATES,
     LINELESS_TYPES,
+    LIVE_COMPENSATION_STATES,
     OPEN_STATES,
+    AutomationRule,
     Case,
     CaseEvent,
     CaseKeyword,
     CaseLine,
     CaseState,
     Compensation,
-    GRANTED_COMPENSATION_STATES,
     Inspection,
+    LexiconWord,
     Policy,
     ProblemCategory,
-    Queue,
     RequestType,
+    RiskThresholds,
 )
 from aftersales.permissions import ensure_may, may_reply_to_customers
+from aftersales.radar import analyse, keywords
+from aftersales.risk import crisis_reasons, customer_facts, is_high_value
+from aftersales.rules import CaseContext, run_rules
 from aftersales.services._base import (
     announce,
-    case_claim_value,
     escalate_locked,
     finish_transition,
     lock_case,
     now,
     save_case,
 )
+from aftersales.services.automation import apply_sla, raise_crisis, route_new_case
 from aftersales.services.compensations import (
     approve_pending_within_authority,
     grant_quick_refund,
     make_approved_payable,
     void_unpaid,
 )
-from aftersales.radar import analyse, keywords
-from aftersales.risk import crisis_reasons, customer_facts, is_high_value
-from aftersales.rules import CaseContext, run_rules
-from aftersales.services.automation import apply_sla, raise_crisis, route_new_case
 from aftersales.services.events import case_event_record
 from aftersales.services.notify import notify_customer
 from aftersales.services.numbers import case_number_next
-from aftersales.services.risk_flags import customer_flag_refresh
 from aftersales.services.photos import store_photos, validate_photos
+from aftersales.services.risk_flags import customer_flag_refresh
 from aftersales.workflow import initial_priority, return_window_days, stage_clock, window_deadline
 from customers.models import Channel, Order
 
@@ -153,8 +150,16 @@ def _validate_lines(order: Order, lines: Sequence[tuple[int, int]], request_type
         left = line.quantity - claimed[line_id]
         if quantity > left:
             problems.append(
-                _("%(sku)s: %(asked)s requested but only %(left)s left (%(bought)s bought, %(claimed)s already in earlier cases).")
-                % {"sku": line.sku, "asked": quantity, "left": left, "bought": line.quantity, "claimed": claimed[line_id]}
+                _(
+                    "%(sku)s: %(asked)s requested but only %(left)s left (%(bought)s bought, %(claimed)s already in earlier cases)."
+                )
+                % {
+                    "sku": line.sku,
+                    "asked": quantity,
+                    "left": left,
+                    "bought": line.quantity,
+                    "claimed": claimed[line_id],
+                }
             )
     if problems:
         raise ValidationError({"lines": problems})
@@ -290,7 +295,9 @@ def case_open(
         changed = raise_crisis(case, reasons=crisis_why, at=at)
         if changed:
             case.save(update_fields=sorted(changed))
-    run_rules(case, AutomationRule.Trigger.OPENED, at=at, ctx=CaseContext(case, at=at, facts=facts, claim_value=claim_value))
+    run_rules(
+        case, AutomationRule.Trigger.OPENED, at=at, ctx=CaseContext(case, at=at, facts=facts, claim_value=claim_value)
+    )
     customer_flag_refresh(customer_id=customer.pk, at=at, thresholds=thresholds)
     notify_customer(case, "open")
     announce(case, action="open", actor=actor)
@@ -312,7 +319,9 @@ def _check_window(case: Case, *, actor, override: bool) -> dict:
             raise PermissionDenied(_("Only a supervisor may approve outside the policy window."))
         return {"window_override": True, "window_days": days}
     raise NotAllowed(
-        _("The request came on %(opened)s, after the %(days)s-day window that ended on %(deadline)s (delivered %(delivered)s). A supervisor may override.")
+        _(
+            "The request came on %(opened)s, after the %(days)s-day window that ended on %(deadline)s (delivered %(delivered)s). A supervisor may override."
+        )
         % {
             "opened": _local(case.opened_at),
             "days": days,
@@ -359,9 +368,7 @@ def case_auto_approve(*, case_id: int, at: datetime | None = None) -> Case:
     case = lock_case(case_id)
     ensure_may(case, "auto_approve", None)
     if case.stage_due_at is None or case.stage_due_at > at:
-        raise NotAllowed(
-            _("The review deadline of %(number)s has not passed yet.") % {"number": case.number}
-        )
+        raise NotAllowed(_("The review deadline of %(number)s has not passed yet.") % {"number": case.number})
     note = _("Approved by default: not reviewed within %(hours)s hours.") % {
         "hours": case.policy_version.review_timeout_hours
     }
@@ -504,7 +511,9 @@ def live_offer(case: Case, *, note: str) -> list[Compensation]:
     return live
 
 
-def propose_locked(case: Case, live: list[Compensation], *, actor, at: datetime, note: str, data: dict | None = None) -> Case:
+def propose_locked(
+    case: Case, live: list[Compensation], *, actor, at: datetime, note: str, data: dict | None = None
+) -> Case:
     """Approve what the actor may, send the offer (the case row is locked, ``propose`` allowed)."""
     approved = approve_pending_within_authority(case, live, actor=actor, at=at)
     before = case.state
@@ -551,9 +560,7 @@ def case_auto_confirm(*, case_id: int, at: datetime | None = None) -> Case:
     case = lock_case(case_id)
     ensure_may(case, "auto_confirm", None)
     if case.stage_due_at is None or case.stage_due_at > at:
-        raise NotAllowed(
-            _("The confirmation deadline of %(number)s has not passed yet.") % {"number": case.number}
-        )
+        raise NotAllowed(_("The confirmation deadline of %(number)s has not passed yet.") % {"number": case.number})
     note = _("Accepted by default: no answer within %(hours)s hours.") % {
         "hours": case.policy_version.confirm_timeout_hours
     }
@@ -572,7 +579,14 @@ def case_decline(
     before = case.state
     case.decline(at=at)
     finish_transition(
-        case, name="decline", before=before, actor=actor, at=at, note=note, fields={"proposed_at"}, data={"voided": voided}
+        case,
+        name="decline",
+        before=before,
+        actor=actor,
+        at=at,
+        note=note,
+        fields={"proposed_at"},
+        data={"voided": voided},
     )
     return case
 
@@ -587,7 +601,9 @@ def case_expire(*, case_id: int, at: datetime | None = None) -> Case:
         raise NotAllowed(_("The return deadline of %(number)s has not passed yet.") % {"number": case.number})
     days = case.policy_version.return_ship_days
     if _quick_refund_granted(case):
-        note = _("Goods not sent back within %(days)s days after a quick refund: escalated for recovery.") % {"days": days}
+        note = _("Goods not sent back within %(days)s days after a quick refund: escalated for recovery.") % {
+            "days": days
+        }
         return escalate_locked(case, actor=None, at=at, note=note)
     void_unpaid(case, actor=None, at=at, note=_("Goods not sent back in time."))
     before = case.state
@@ -598,7 +614,10 @@ def case_expire(*, case_id: int, at: datetime | None = None) -> Case:
 
 
 def _quick_refund_granted(case: Case) -> bool:
-    return case.quick_refund and case.compensations.filter(quick_refund=True, state__in=GRANTED_COMPENSATION_STATES).exists()
+    return (
+        case.quick_refund
+        and case.compensations.filter(quick_refund=True, state__in=GRANTED_COMPENSATION_STATES).exists()
+    )
 
 
 # --------------------------------------------------------------------------
@@ -613,13 +632,17 @@ def case_cancel(
     ensure_may(case, "cancel", actor)
     if _quick_refund_granted(case):
         raise NotAllowed(
-            _("A quick refund was already granted on %(number)s: the goods must come back, the case cannot be cancelled.")
+            _(
+                "A quick refund was already granted on %(number)s: the goods must come back, the case cannot be cancelled."
+            )
             % {"number": case.number}
         )
     void_unpaid(case, actor=actor, at=at, note=_("Case cancelled."))
     before = case.state
     case.cancel(at=at)
-    finish_transition(case, name="cancel", before=before, actor=actor, at=at, note=(reason or "").strip(), fields={"closed_at"})
+    finish_transition(
+        case, name="cancel", before=before, actor=actor, at=at, note=(reason or "").strip(), fields={"closed_at"}
+    )
     return case
 
 
@@ -745,7 +768,9 @@ def case_update(
     if not diff:
         return case
     try:
-        case.full_clean(exclude=[f.name for f in Case._meta.fields if f.name not in diff] + ["state"], validate_unique=False)
+        case.full_clean(
+            exclude=[f.name for f in Case._meta.fields if f.name not in diff] + ["state"], validate_unique=False
+        )
     except ValidationError as exc:
         raise ValidationError(exc.message_dict) from None
     fields = {Case._meta.get_field(name).attname for name in diff}

@@ -66,7 +66,9 @@ def ensure_within_authority(case: Case, actor, total: Decimal) -> None:
     limit = authority_of(actor, case.policy_version)
     if limit is not None and total > limit:
         raise NeedsApproval(
-            _("The case's compensation totals %(total)s, above your authority of %(limit)s: a supervisor must approve it first.")
+            _(
+                "The case's compensation totals %(total)s, above your authority of %(limit)s: a supervisor must approve it first."
+            )
             % {"total": yuan(total), "limit": yuan(limit)}
         )
 
@@ -100,9 +102,7 @@ def _lock_compensation(compensation_id: int) -> tuple[Case, Compensation]:
     try:
         case_id = Compensation.objects.values_list("case_id", flat=True).get(pk=compensation_id)
     except Compensation.DoesNotExist:
-        raise ValidationError(
-            {"compensation": _("Unknown compensation %(id)s.") % {"id": compensation_id}}
-        ) from None
+        raise ValidationError({"compensation": _("Unknown compensation %(id)s.") % {"id": compensation_id}}) from None
     case = lock_case(case_id)
     comp = Compensation.objects.select_for_update().get(pk=compensation_id)
     return case, comp
@@ -215,7 +215,9 @@ def compensation_add(
         if refunds + amount > claim:
             raise ValidationError(
                 {
-                    "amount": _("Refunds would total %(total)s, more than the %(claim)s the goods in this case are worth (%(already)s already refunded or offered).")
+                    "amount": _(
+                        "Refunds would total %(total)s, more than the %(claim)s the goods in this case are worth (%(already)s already refunded or offered)."
+                    )
                     % {"total": yuan(refunds + amount), "claim": yuan(claim), "already": yuan(refunds)}
                 }
             )
@@ -280,7 +282,9 @@ def compensation_void(*, compensation_id: int, actor, note: str, at: datetime | 
     ensure_may(comp, "void", actor)
     if comp.payable or case.state in FINAL_STATES:
         if not actor.has_perm("aftersales.approve_any_compensation"):
-            raise PermissionDenied(_("Only a supervisor may void a compensation that is payable or on a finished case."))
+            raise PermissionDenied(
+                _("Only a supervisor may void a compensation that is payable or on a finished case.")
+            )
     elif case.state not in OFFER_STATES:
         raise NotAllowed(
             _("Case %(number)s is “%(state)s”: the offer can be changed only while it is being worked out.")
@@ -302,7 +306,9 @@ def compensation_mark_paid(
     at = now(at)
     reference = (payout_reference or "").strip()
     if not reference:
-        raise ValidationError({"payout_reference": _("Enter the payout reference (bank or wallet transaction number).")})
+        raise ValidationError(
+            {"payout_reference": _("Enter the payout reference (bank or wallet transaction number).")}
+        )
     if len(reference) > 64:
         raise ValidationError({"payout_reference": _("The payout reference has at most 64 characters.")})
     case, comp = _lock_compensation(compensation_id)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.utils.formats import date_format
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from aftersales.errors import NotAllowed
@@ -59,7 +59,9 @@ def case_stage_overdue(*, case_id: int, at: datetime | None = None) -> Case:
         "due": _local(case.stage_due_at),
         "party": case.get_waiting_on_display(),
     }
-    case_event_record(case=case, kind=CaseEvent.Kind.SYSTEM, name="stage_overdue", note=note, data={"state": case.state}, at=at)
+    case_event_record(
+        case=case, kind=CaseEvent.Kind.SYSTEM, name="stage_overdue", note=note, data={"state": case.state}, at=at
+    )
     alert_staff(
         ALERTED.get(case.waiting_on, [SUPERVISOR]),
         subject=_("Overdue: %(number)s in “%(state)s”") % {"number": case.number, "state": case.get_state_display()},

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.models import Case, Notification, WebhookEndpoint
 
+
 def _approved(case) -> str:
     then = (
         _("Please send the goods back; we check them as soon as they arrive.")
@@ -28,15 +29,21 @@ def _approved(case) -> str:
 
 #: Transitions (and actions) the customer hears about, with the message in their language (zh-hans).
 CUSTOMER_MESSAGES = {
-    "open": lambda c: _("We have received your after-sales request %(number)s for order %(order)s and will review it shortly."),
+    "open": lambda c: _(
+        "We have received your after-sales request %(number)s for order %(order)s and will review it shortly."
+    ),
     "approve": _approved,
     "auto_approve": _approved,
     "reject": lambda c: _("Your request %(number)s was not accepted: %(reason)s"),
     "receive": lambda c: _("We have received the goods you sent back for %(number)s and are checking them."),
-    "inspect": lambda c: _("The goods for %(number)s have been checked; we are preparing your compensation.")
-    if c.state != "rejected"
-    else _("The goods for %(number)s have been checked: %(reason)s"),
-    "propose": lambda c: _("Our offer for %(number)s is ready: please accept or decline it in the app before %(deadline)s."),
+    "inspect": lambda c: (
+        _("The goods for %(number)s have been checked; we are preparing your compensation.")
+        if c.state != "rejected"
+        else _("The goods for %(number)s have been checked: %(reason)s")
+    ),
+    "propose": lambda c: _(
+        "Our offer for %(number)s is ready: please accept or decline it in the app before %(deadline)s."
+    ),
     "confirm": lambda c: _("Thank you: %(number)s is complete. We would be glad to hear how we did."),
     "decline": lambda c: _("You declined the offer for %(number)s; we will come back to you with a new one."),
     "auto_confirm": lambda c: _("%(number)s is complete: the offer was accepted automatically after the deadline."),
@@ -58,7 +65,7 @@ def _deliver_soon() -> None:
             from aftersales.tasks import deliver_notifications
 
             deliver_notifications.delay()
-        except Exception:  # noqa: BLE001 - the beat schedule delivers anyway; never fail the request
+        except Exception:
             import logging
 
             logging.getLogger(__name__).warning("could not queue notification delivery", exc_info=True)
@@ -183,7 +190,9 @@ def alert_staff(
     ]
     if key:
         existing = set(
-            Notification.objects.filter(dedupe_key__in=[r.dedupe_key for r in rows]).values_list("dedupe_key", flat=True)
+            Notification.objects.filter(dedupe_key__in=[r.dedupe_key for r in rows]).values_list(
+                "dedupe_key", flat=True
+            )
         )
         rows = [r for r in rows if r.dedupe_key not in existing]
     if not rows:

@@ -50,7 +50,9 @@ def customer_flag_refresh(
             active.reasons, active.metrics = reasons, facts.as_dict()
             active.save(update_fields=["reasons", "metrics"])
         return active
-    cleared = CustomerRiskFlag.objects.filter(customer=customer, kind=KIND, active=False).order_by("-cleared_at").first()
+    cleared = (
+        CustomerRiskFlag.objects.filter(customer=customer, kind=KIND, active=False).order_by("-cleared_at").first()
+    )
     if cleared is not None and not Case.objects.filter(customer=customer, opened_at__gt=cleared.cleared_at).exists():
         return None
     flag = CustomerRiskFlag.objects.create(
@@ -76,7 +78,10 @@ def customer_flag_clear(*, flag_id: int, actor, justification: str, at: datetime
     justification = (justification or "").strip()
     if len(justification) < MIN_JUSTIFICATION:
         raise ValidationError(
-            {"justification": _("Write why the flag is cleared (at least %(count)s characters).") % {"count": MIN_JUSTIFICATION}}
+            {
+                "justification": _("Write why the flag is cleared (at least %(count)s characters).")
+                % {"count": MIN_JUSTIFICATION}
+            }
         )
     customer_id = CustomerRiskFlag.objects.filter(pk=flag_id).values_list("customer_id", flat=True).first()
     if customer_id is None:

@@ -126,9 +126,16 @@ def case_send_template(
         raise ValidationError({"template": _("Unknown or retired template %(id)s.") % {"id": template_id}})
     version = ResponseTemplate.history.filter(history_id=version_id, id=template.pk).first()
     if version is None:
-        raise ValidationError({"template": _("That version does not belong to template %(code)s.") % {"code": template.code}})
+        raise ValidationError(
+            {"template": _("That version does not belong to template %(code)s.") % {"code": template.code}}
+        )
     event = case_add_note(
-        case_id=case_id, actor=actor, text=text, to_customer=True, data={"template": template.code, "version": version.history_id}, at=at
+        case_id=case_id,
+        actor=actor,
+        text=text,
+        to_customer=True,
+        data={"template": template.code, "version": version.history_id},
+        at=at,
     )
     case = event.case
     rendered = render(version.body, values_for(case, agent=actor))
@@ -161,7 +168,9 @@ class VersionEffect:
     trouble_rate: Decimal | None = None  # escalated or offer declined after the use
 
 
-def template_effects(*, template_id: int | None = None, since: datetime | None = None, until: datetime | None = None) -> list[VersionEffect]:
+def template_effects(
+    *, template_id: int | None = None, since: datetime | None = None, until: datetime | None = None
+) -> list[VersionEffect]:
     """For each template version: uses, cases served, their average CSAT and resolution time, and the share
     of served cases escalated or whose offer was declined after the template was used (three queries)."""
     uses = TemplateUse.objects.all()
@@ -176,17 +185,27 @@ def template_effects(*, template_id: int | None = None, since: datetime | None =
         uses.order_by()
         .values("version", "case")
         .annotate(first=Min("used_at"))
-        .values_list("version", "case", "first", "case__csat", "case__opened_at", "case__closed_at", "case__state", "case__escalated_at")
+        .values_list(
+            "version",
+            "case",
+            "first",
+            "case__csat",
+            "case__opened_at",
+            "case__closed_at",
+            "case__state",
+            "case__escalated_at",
+        )
     )
     declines = defaultdict(list)
-    for case_id, created in CaseEvent.objects.filter(case_id__in={p[1] for p in pairs}, name="decline").values_list("case_id", "created_at"):
+    for case_id, created in CaseEvent.objects.filter(case_id__in={p[1] for p in pairs}, name="decline").values_list(
+        "case_id", "created_at"
+    ):
         declines[case_id].append(created)
     per_version: dict[int, list] = defaultdict(list)
     for pair in pairs:
         per_version[pair[0]].append(pair)
     versions = {
-        v.history_id: v
-        for v in ResponseTemplate.history.filter(history_id__in=counts).select_related("history_user")
+        v.history_id: v for v in ResponseTemplate.history.filter(history_id__in=counts).select_related("history_user")
     }
     out = []
     for version_id, rows in per_version.items():
@@ -207,12 +226,13 @@ def template_effects(*, template_id: int | None = None, since: datetime | None =
                 uses=counts[version_id],
                 cases=len(rows),
                 csat=(Decimal(sum(rated)) / len(rated)).quantize(Decimal("0.01")) if rated else None,
-                resolution_hours=(Decimal(sum(closed)) / len(closed) / 3600).quantize(Decimal("0.1")) if closed else None,
+                resolution_hours=(Decimal(sum(closed)) / len(closed) / 3600).quantize(Decimal("0.1"))
+                if closed
+                else None,
                 trouble_rate=(Decimal(len(trouble)) * 100 / len(rows)).quantize(Decimal("0.1")),
             )
         )
     return sorted(out, key=lambda e: (e.code, e.version_date))
-
 
 
 # --------------------------------------------------------------------------
@@ -256,7 +276,9 @@ def policy_version_effects(policy_id: int) -> list[dict]:
                 "open": data.get("open", 0),
                 "escalated": data.get("escalated", 0),
                 "auto_approved": data.get("auto_approved", 0),
-                "resolution_hours": (Decimal(resolution_td.total_seconds()) / 3600).quantize(Decimal("0.1")) if resolution_td else None,
+                "resolution_hours": (Decimal(resolution_td.total_seconds()) / 3600).quantize(Decimal("0.1"))
+                if resolution_td
+                else None,
             }
         )
     return rows

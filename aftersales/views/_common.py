@@ -40,12 +40,16 @@ def area_required(area: str):
 def safe_next(request, default: str) -> str:
     """The ``next`` parameter when it points into this site, else ``default``."""
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
 
-def run_service(request, *, form, call: Callable[[dict], object], success: Callable[[object], str] | str, redirect_to: str):
+def run_service(
+    request, *, form, call: Callable[[dict], object], success: Callable[[object], str] | str, redirect_to: str
+):
     """Call a service with the form's data.
 
     Returns a redirect when the service ran or refused (with a message), or

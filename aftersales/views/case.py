@@ -36,7 +36,6 @@ from aftersales.forms import (
 )
 from aftersales.models import FINAL_STATES, LIVE_COMPENSATION_STATES, Case, CaseEvent, CaseState, Compensation
 from aftersales.permissions import authority_of, may_reply_to_customers
-from aftersales.services.templates import templates_for
 from aftersales.selectors import (
     case_for_page,
     case_inspections,
@@ -44,6 +43,7 @@ from aftersales.selectors import (
     recent_cases_of_customer,
 )
 from aftersales.services.compensations import OFFER_STATES, offer_total
+from aftersales.services.templates import templates_for
 from aftersales.views._common import run_service, safe_next
 from aftersales.workflow import suggest_compensation
 from customers.masking import can_see_pii
@@ -100,7 +100,11 @@ def _available_actions(case: Case, user) -> list[str]:
             continue  # the offer is with a supervisor
         if name in CASE_ACTIONS:
             names.append(name)
-    if awaiting_approval and case.state == CaseState.COMPENSATION and user.has_perm("aftersales.approve_any_compensation"):
+    if (
+        awaiting_approval
+        and case.state == CaseState.COMPENSATION
+        and user.has_perm("aftersales.approve_any_compensation")
+    ):
         names += ["approve_offer", "return_offer"]
     if case.state not in FINAL_STATES:
         if case.assignee_id is None and user.has_perm("aftersales.claim_case"):
@@ -174,7 +178,12 @@ def render_case_page(
             panels.append(bound)
             continue
         panels.append(
-            Panel(name, action_label(name), _action_form(name, case, user), reverse("desk:case_action", args=[case.pk, name]))
+            Panel(
+                name,
+                action_label(name),
+                _action_form(name, case, user),
+                reverse("desk:case_action", args=[case.pk, name]),
+            )
         )
 
     may_add = (
@@ -243,9 +252,9 @@ def case_detail(request, case_id: int):
 
 def _success_message(case: Case, name: str, result) -> str:
     if name == "propose" and isinstance(result, Case) and result.offer_approval_requested_at is not None:
-        return _(
-            "The offer on case %(number)s is above your authority: it was sent to a supervisor for approval."
-        ) % {"number": case.number}
+        return _("The offer on case %(number)s is above your authority: it was sent to a supervisor for approval.") % {
+            "number": case.number
+        }
     return _("Case %(number)s: %(action)s done.") % {"number": case.number, "action": action_label(name)}
 
 
@@ -261,7 +270,9 @@ def _runner(name: str, case: Case, user):
             expected_version=d.get("expected_version"),
         )
     if name == "note":
-        return lambda d: services.case_add_note(case_id=case.pk, actor=user, text=d["text"], to_customer=d["to_customer"])
+        return lambda d: services.case_add_note(
+            case_id=case.pk, actor=user, text=d["text"], to_customer=d["to_customer"]
+        )
     action = CASE_ACTIONS.get(name) or OFFER_ACTIONS[name]
     return lambda d: action.run(case.pk, user, d)
 
@@ -345,7 +356,14 @@ def inspection_photo(request, case_id: int, photo_id: int):
     return response
 
 
-__all__ = ["PermissionDenied", "case_action", "case_detail", "compensation_action", "compensation_add", "inspection_photo"]
+__all__ = [
+    "PermissionDenied",
+    "case_action",
+    "case_detail",
+    "compensation_action",
+    "compensation_add",
+    "inspection_photo",
+]
 
 
 class TemplateReplyForm(forms.Form):

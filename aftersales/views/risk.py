@@ -94,7 +94,9 @@ def claimant_clear(request, flag_id: int):
         response = run_service(
             request,
             form=form,
-            call=lambda d: services.customer_flag_clear(flag_id=flag_id, actor=request.user, justification=d["justification"]),
+            call=lambda d: services.customer_flag_clear(
+                flag_id=flag_id, actor=request.user, justification=d["justification"]
+            ),
             success=lambda flag: _("The flag on %(name)s is cleared.") % {"name": flag.customer.name},
             redirect_to=back,
         )

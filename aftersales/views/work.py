@@ -7,16 +7,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftersales import services
 from aftersales.errors import NotAllowed
-from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import urlencode
-
 from aftersales.forms import COMPENSATION_ACTIONS, OFFER_ACTIONS, ReceiveForm, action_label
 from aftersales.models import CaseState
 from aftersales.permissions import personal_authority
@@ -56,8 +55,7 @@ def qc(request):
     paginator = CappedCountPaginator(cases, _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     rows = [
-        {"case": case, "form": ReceiveForm(initial={"expected_version": case.version})}
-        for case in page.object_list
+        {"case": case, "form": ReceiveForm(initial={"expected_version": case.version})} for case in page.object_list
     ]
     counts = {
         state: qc_worklist_for(request.user, state).order_by()[: paginator.cap + 1].count() for state in QC_STATES
@@ -171,13 +169,17 @@ def finance_batch(request):
     paid, failed = [], []
     for comp_id in form.cleaned_data["compensations"]:
         try:
-            services.compensation_mark_paid(compensation_id=comp_id, actor=request.user, payout_reference=f"{batch}-{comp_id}")
+            services.compensation_mark_paid(
+                compensation_id=comp_id, actor=request.user, payout_reference=f"{batch}-{comp_id}"
+            )
             paid.append(str(comp_id))
         except (NotAllowed, PermissionDenied, ValidationError) as exc:
             failed.append(f"#{comp_id}: {error_text(exc)}")
     if paid:
         messages.success(
-            request, _("%(count)s payout(s) recorded under %(batch)s: #%(ids)s.") % {"count": len(paid), "batch": batch, "ids": ", #".join(paid)}
+            request,
+            _("%(count)s payout(s) recorded under %(batch)s: #%(ids)s.")
+            % {"count": len(paid), "batch": batch, "ids": ", #".join(paid)},
         )
     for message in failed:
         messages.error(request, message)

@@ -105,7 +105,8 @@ def test_approve_button_calls_the_service_and_leaves_an_event(sup_client, case_i
 def test_missing_reason_is_shown_beside_the_field(sup_client, case_in):
     case = case_in(S.PENDING_REVIEW)
     response = sup_client.post(
-        reverse("admin:aftersales_case_action", args=[case.pk, "reject"]), {"expected_version": case.version, "reason": ""}
+        reverse("admin:aftersales_case_action", args=[case.pk, "reject"]),
+        {"expected_version": case.version, "reason": ""},
     )
     assert response.status_code == 200
     assert response.context["form"].errors["reason"]
@@ -116,7 +117,9 @@ def test_missing_reason_is_shown_beside_the_field(sup_client, case_in):
 def test_transition_not_allowed_now_gives_a_message_not_an_error_page(sup_client, case_in):
     case = case_in(S.CLOSED)
     response = sup_client.post(
-        reverse("admin:aftersales_case_action", args=[case.pk, "approve"]), {"expected_version": case.version}, follow=True
+        reverse("admin:aftersales_case_action", args=[case.pk, "approve"]),
+        {"expected_version": case.version},
+        follow=True,
     )
     assert response.status_code == 200
     assert any(m.level_tag == "error" for m in response.context["messages"])
@@ -139,7 +142,13 @@ def test_triage_changes_go_through_the_service_with_an_event(sup_client, case_in
     case = case_in(S.PENDING_REVIEW)
     response = sup_client.post(
         reverse("admin:aftersales_case_action", args=[case.pk, "update"]),
-        {"expected_version": case.version, "urgency": 5, "priority": "red", "assignee": supervisor.pk, "note": "VIP投诉"},
+        {
+            "expected_version": case.version,
+            "urgency": 5,
+            "priority": "red",
+            "assignee": supervisor.pk,
+            "note": "VIP投诉",
+        },
     )
     assert response.status_code == 302
     case.refresh_from_db()
@@ -151,14 +160,17 @@ def test_triage_changes_go_through_the_service_with_an_event(sup_client, case_in
 def test_compensation_propose_and_approve_from_the_case_page(sup_client, case_in):
     case = case_in(S.COMPENSATION)
     response = sup_client.post(
-        reverse("admin:aftersales_case_compensation_add", args=[case.pk]), {"kind": "cash", "amount": "800", "note": "补偿"}
+        reverse("admin:aftersales_case_compensation_add", args=[case.pk]),
+        {"kind": "cash", "amount": "800", "note": "补偿"},
     )
     assert response.status_code == 302
     comp = Compensation.objects.get(case=case)
     page = sup_client.get(reverse("admin:aftersales_case_change", args=[case.pk]))
     row = next(r for r in page.context["compensations"] if r["comp"] == comp)
     assert {a["name"] for a in row["actions"]} == {"approve", "reject", "void"}
-    sup_client.post(reverse("admin:aftersales_case_compensation_action", args=[case.pk, comp.pk, "approve"]), {"note": ""})
+    sup_client.post(
+        reverse("admin:aftersales_case_compensation_action", args=[case.pk, comp.pk, "approve"]), {"note": ""}
+    )
     comp.refresh_from_db()
     assert comp.state == "approved"
 
@@ -192,7 +204,14 @@ def test_open_a_case_from_the_order_page(sup_client, policy, order):
     url = reverse("admin:aftersales_case_open", args=[order.pk])
     assert url in sup_client.get(reverse("admin:customers_order_change", args=[order.pk])).content.decode()
     response = sup_client.post(
-        url, {"request_type": "return_refund", "urgency": 3, "reason": "尺码偏小", f"qty_{lines[0].pk}": 1, f"qty_{lines[1].pk}": 0}
+        url,
+        {
+            "request_type": "return_refund",
+            "urgency": 3,
+            "reason": "尺码偏小",
+            f"qty_{lines[0].pk}": 1,
+            f"qty_{lines[1].pk}": 0,
+        },
     )
     case = Case.objects.get(order=order)
     assert response.status_code == 302 and response["Location"].endswith(f"/{case.pk}/change/")
@@ -200,7 +219,9 @@ def test_open_a_case_from_the_order_page(sup_client, policy, order):
 
 
 def test_open_form_refuses_an_empty_request_beside_the_form(sup_client, policy, order):
-    response = sup_client.post(reverse("admin:aftersales_case_open", args=[order.pk]), {"request_type": "return_refund", "urgency": 3})
+    response = sup_client.post(
+        reverse("admin:aftersales_case_open", args=[order.pk]), {"request_type": "return_refund", "urgency": 3}
+    )
     assert response.status_code == 200
     assert response.context["form"].non_field_errors()
     assert not Case.objects.exists()

@@ -13,7 +13,14 @@ from aftersales.models import CaseEvent, LexiconWord, Notification, Priority, Qu
 from aftersales.radar import analyse
 from aftersales.workflow import initial_priority
 from customers.models import Customer
-from tests.factories import AgentProfileFactory, OrderFactory, OrderLineFactory, ProductCategoryFactory, QueueFactory, UserFactory
+from tests.factories import (
+    AgentProfileFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductCategoryFactory,
+    QueueFactory,
+    UserFactory,
+)
 
 ANGRY = "你们就是骗子，垃圾商家，再不退款我就去12315投诉！"
 
@@ -28,9 +35,19 @@ def queues(db):
 
 
 def open_on_new_order(actor, customer, *, reason="", price="99.00", category=None, **kwargs):
-    line = OrderLineFactory(order=OrderFactory(customer=customer), unit_price=Decimal(price), quantity=1, **({"category": category} if category else {}))
+    line = OrderLineFactory(
+        order=OrderFactory(customer=customer),
+        unit_price=Decimal(price),
+        quantity=1,
+        **({"category": category} if category else {}),
+    )
     return services.case_open(
-        actor=actor, order_id=line.order_id, lines=[(line.pk, 1)], request_type=kwargs.pop("request_type", "return_refund"), reason=reason, **kwargs
+        actor=actor,
+        order_id=line.order_id,
+        lines=[(line.pk, 1)],
+        request_type=kwargs.pop("request_type", "return_refund"),
+        reason=reason,
+        **kwargs,
     )
 
 
@@ -86,7 +103,11 @@ def test_a_calm_text_with_prior_cases_is_not_a_crisis(policy, order, agent, queu
 def test_prior_cases_outside_the_window_do_not_count(policy, order, agent, queues):
     line = order.lines.first()
     services.case_open(
-        actor=agent, order_id=order.pk, lines=[(line.pk, 1)], request_type="return_refund", at=timezone.now() - timedelta(days=40)
+        actor=agent,
+        order_id=order.pk,
+        lines=[(line.pk, 1)],
+        request_type="return_refund",
+        at=timezone.now() - timedelta(days=40),
     )
     case = open_on_new_order(agent, order.customer, reason=ANGRY)
     assert not case.crisis
@@ -107,7 +128,10 @@ def test_prior_cases_outside_the_window_do_not_count(policy, order, agent, queue
     ],
 )
 def test_priority_is_urgency_times_impact(urgency, vip, value, rtype, crisis, expected):
-    assert initial_priority(urgency=urgency, is_vip=vip, claim_value=Decimal(value), request_type=rtype, crisis=crisis) == expected
+    assert (
+        initial_priority(urgency=urgency, is_vip=vip, claim_value=Decimal(value), request_type=rtype, crisis=crisis)
+        == expected
+    )
 
 
 def test_sla_deadlines_follow_the_colour(policy, order, agent):
@@ -145,7 +169,9 @@ def test_many_claims_keep_a_big_spender_in_the_general_queue(policy, agent, queu
 
 def test_within_a_queue_the_least_loaded_agent_with_the_skill_gets_the_case(policy, agent, queues):
     digital = ProductCategoryFactory(code="digital", name="数码")
-    expert_a, expert_b, generalist = (UserFactory(username=n, roles=["agent"]) for n in ("expert_a", "expert_b", "generalist"))
+    expert_a, expert_b, generalist = (
+        UserFactory(username=n, roles=["agent"]) for n in ("expert_a", "expert_b", "generalist")
+    )
     for user in (expert_a, expert_b):
         AgentProfileFactory(user=user).skills.add(digital)
     AgentProfileFactory(user=generalist)

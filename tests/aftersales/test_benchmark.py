@@ -15,7 +15,12 @@ def test_the_benchmark_requests_every_page_and_api_row_successfully():
     out = StringIO()
     call_command("benchmark", "--repeat", "1", "--no-write", stdout=out)
     printed = out.getvalue()
-    for label in ("queue (default: open, deadline first)", "report: KPI dashboard", "API: staff case list (default)",
-                  "API: staff case detail", "API: a case's progress (channel key)"):
+    for label in (
+        "queue (default: open, deadline first)",
+        "report: KPI dashboard",
+        "API: staff case list (default)",
+        "API: staff case detail",
+        "API: a case's progress (channel key)",
+    ):
         assert label in printed
     assert "queries" in printed

@@ -35,7 +35,12 @@ def png_bytes() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     raw = zlib.compress(b"\x00\xff\x00\x00")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", raw)
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +64,9 @@ def test_customer_panel_derives_annual_spend_and_lists_their_last_three_cases(lo
     for _ in range(4):
         other = OrderFactory(customer=customer)
         line = OrderLineFactory(order=other, unit_price="50.00", quantity=1)
-        earlier.append(services.case_open(actor=agent, order_id=other.pk, lines=[(line.pk, 1)], request_type="refund_only"))
+        earlier.append(
+            services.case_open(actor=agent, order_id=other.pk, lines=[(line.pk, 1)], request_type="refund_only")
+        )
     case = open_case()
     response = login(agent).get(page(case))
     # ¥99×2 + ¥1,299 + 4 × ¥50 placed within the year
@@ -117,7 +124,9 @@ def test_the_page_costs_the_same_queries_whatever_the_history(login, supervisor,
         services.case_add_note(case_id=case.pk, actor=users["agent"], text=f"备注{i}")
     for _ in range(3):  # more history for the customer panel
         line = OrderLineFactory(order=OrderFactory(customer=order.customer))
-        other = services.case_open(actor=users["agent"], order_id=line.order_id, lines=[(line.pk, 1)], request_type="refund_only")
+        other = services.case_open(
+            actor=users["agent"], order_id=line.order_id, lines=[(line.pk, 1)], request_type="refund_only"
+        )
         services.case_cancel(case_id=other.pk, actor=users["agent"])
     assert case.events.count() == events + 6
     assert len(queries_of(client, page(case))) == len(few)
@@ -126,7 +135,9 @@ def test_the_page_costs_the_same_queries_whatever_the_history(login, supervisor,
 # -- actions ------------------------------------------------------------------------------
 def test_approve_from_the_page(login, agent, open_case):
     case = open_case()
-    response = login(agent).post(act(case, "approve"), {"expected_version": case.version, "note": "符合七天无理由"}, follow=True)
+    response = login(agent).post(
+        act(case, "approve"), {"expected_version": case.version, "note": "符合七天无理由"}, follow=True
+    )
     assert response.redirect_chain[-1][0] == page(case)
     assert Case.objects.get(pk=case.pk).state == S.AWAITING_RETURN
     assert any("审核通过" in str(m) for m in response.context["messages"])
@@ -182,7 +193,9 @@ def test_qc_writes_internal_notes_but_does_not_reply_to_customers(login, qc, cas
     note_panel = next(p for p in client.get(page(case)).context["panels"] if p.name == "note")
     assert "to_customer" not in note_panel.form.fields
     client.post(act(case, "note"), {"text": "包裹外箱破损", "to_customer": "on"})
-    assert list(CaseEvent.objects.filter(case=case, kind__in=["note", "reply"]).values_list("kind", flat=True)) == ["note"]
+    assert list(CaseEvent.objects.filter(case=case, kind__in=["note", "reply"]).values_list("kind", flat=True)) == [
+        "note"
+    ]
     with pytest.raises(PermissionDenied):
         services.case_add_note(case_id=case.pk, actor=qc, text="您好", to_customer=True)
 
@@ -260,9 +273,13 @@ def test_the_page_suggests_the_refund_from_the_goods_and_qc(login, agent, jacket
 
 
 def test_a_bad_amount_is_shown_beside_the_field(login, agent, jacket_case):
-    response = login(agent).post(reverse("desk:compensation_add", args=[jacket_case.pk]), {"kind": "refund", "amount": "-1"})
+    response = login(agent).post(
+        reverse("desk:compensation_add", args=[jacket_case.pk]), {"kind": "refund", "amount": "-1"}
+    )
     assert response.status_code == 400 and "amount" in response.context["add_form"].errors
-    over = login(agent).post(reverse("desk:compensation_add", args=[jacket_case.pk]), {"kind": "refund", "amount": "5000"})
+    over = login(agent).post(
+        reverse("desk:compensation_add", args=[jacket_case.pk]), {"kind": "refund", "amount": "5000"}
+    )
     assert over.status_code == 400 and "¥1,299.00" in over.context["add_form"].errors["amount"][0]
     assert not Compensation.objects.exists()
 
@@ -270,7 +287,9 @@ def test_a_bad_amount_is_shown_beside_the_field(login, agent, jacket_case):
 def test_over_authority_offer_goes_to_the_approvals_page_and_back(login, agent, supervisor, jacket_case):
     agent_client = login(agent)
     agent_client.post(reverse("desk:compensation_add", args=[jacket_case.pk]), {"kind": "refund", "amount": "1299.00"})
-    response = agent_client.post(act(jacket_case, "propose"), {"expected_version": Case.objects.get(pk=jacket_case.pk).version}, follow=True)
+    response = agent_client.post(
+        act(jacket_case, "propose"), {"expected_version": Case.objects.get(pk=jacket_case.pk).version}, follow=True
+    )
     assert any("已提交主管审批" in str(m) for m in response.context["messages"])
     assert "propose" not in [p.name for p in response.context["panels"]]
 
@@ -280,7 +299,8 @@ def test_over_authority_offer_goes_to_the_approvals_page_and_back(login, agent, 
     assert str(approvals.context["rows"][0]["authority"]) == "200.00"
     version = Case.objects.get(pk=jacket_case.pk).version
     done = sup.post(
-        act(jacket_case, "approve_offer") + "?next=" + reverse("desk:approvals"), {"expected_version": version, "note": "同意"}
+        act(jacket_case, "approve_offer") + "?next=" + reverse("desk:approvals"),
+        {"expected_version": version, "note": "同意"},
     )
     assert done["Location"] == reverse("desk:approvals")
     assert Case.objects.get(pk=jacket_case.pk).state == S.AWAITING_CONFIRMATION
@@ -305,7 +325,9 @@ def test_finance_pays_once_and_a_second_payout_is_refused_with_a_message(login, 
 def test_a_missing_payout_reference_is_shown_beside_the_field(login, finance, case_in):
     case = case_in(S.CLOSED)
     comp = Compensation.objects.get(case=case)
-    response = login(finance).post(reverse("desk:compensation_action", args=[case.pk, comp.pk, "mark_paid"]), {"payout_reference": ""})
+    response = login(finance).post(
+        reverse("desk:compensation_action", args=[case.pk, comp.pk, "mark_paid"]), {"payout_reference": ""}
+    )
     assert response.status_code == 400
     row = response.context["compensations"][0]
     action = next(a for a in row["actions"] if a["name"] == "mark_paid")

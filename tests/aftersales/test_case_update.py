@@ -30,14 +30,22 @@ def test_nothing_changed_writes_nothing(case_in, supervisor):
     assert Case.objects.get(pk=case.pk).version == case.version
 
 
-@pytest.mark.parametrize(("changes", "field"), [({"urgency": 9}, "urgency"), ({"priority": "purple"}, "priority"), ({"state": "closed"}, "state")])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"urgency": 9}, "urgency"), ({"priority": "purple"}, "priority"), ({"state": "closed"}, "state")],
+)
 def test_bad_triage_names_the_field_and_writes_nothing(case_in, supervisor, changes, field):
     case = case_in(S.PENDING_REVIEW)
     with pytest.raises(ValidationError) as excinfo:
         services.case_update(case_id=case.pk, actor=supervisor, changes=changes)
     assert field in excinfo.value.message_dict
     fresh = Case.objects.get(pk=case.pk)
-    assert (fresh.urgency, fresh.priority, fresh.state, fresh.version) == (case.urgency, case.priority, case.state, case.version)
+    assert (fresh.urgency, fresh.priority, fresh.state, fresh.version) == (
+        case.urgency,
+        case.priority,
+        case.state,
+        case.version,
+    )
 
 
 def test_agents_cannot_triage_and_finished_cases_cannot_change(case_in, agent, supervisor):

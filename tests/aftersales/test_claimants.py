@@ -21,7 +21,9 @@ from tests.factories import OrderFactory, OrderLineFactory
 
 def claim(agent, customer, *, at=None):
     line = OrderLineFactory(order=OrderFactory(customer=customer), unit_price=Decimal("59.00"), quantity=1)
-    return services.case_open(actor=agent, order_id=line.order_id, lines=[(line.pk, 1)], request_type="refund_only", at=at)
+    return services.case_open(
+        actor=agent, order_id=line.order_id, lines=[(line.pk, 1)], request_type="refund_only", at=at
+    )
 
 
 @pytest.fixture
@@ -43,7 +45,9 @@ def test_facts_and_reasons_name_the_figures_and_the_limits(policy, order, agent,
     assert any("0.75" in r for r in reasons)  # 3 claims on 4 orders, threshold 0.50 from 4 orders
 
 
-def test_the_threshold_flags_the_customer_on_open_and_disables_quick_refunds(policy, order, agent, supervisor, thresholds):
+def test_the_threshold_flags_the_customer_on_open_and_disables_quick_refunds(
+    policy, order, agent, supervisor, thresholds
+):
     customer = order.customer
     claim(agent, customer)
     claim(agent, customer)
@@ -59,7 +63,9 @@ def test_the_threshold_flags_the_customer_on_open_and_disables_quick_refunds(pol
     assert not services.case_approve(case_id=case.pk, actor=agent).quick_refund  # flagged: no quick refund
 
 
-def test_the_report_lists_flagged_customers_with_reasons_and_history(login, policy, order, agent, supervisor, thresholds):
+def test_the_report_lists_flagged_customers_with_reasons_and_history(
+    login, policy, order, agent, supervisor, thresholds
+):
     cases = [claim(agent, order.customer) for _ in range(3)]
     response = login(supervisor).get(reverse("desk:claimants"))
     assert response.status_code == 200
@@ -80,7 +86,10 @@ def test_clearing_needs_a_supervisor_and_a_written_justification(login, policy, 
     assert response.status_code == 400 and "justification" in response.context["rows"][0]["form"].errors
     flag.refresh_from_db()
     assert flag.active
-    login(supervisor).post(reverse("desk:claimant_clear", args=[flag.pk]), {"justification": "企业客户批量采购，退换比例属正常，已电话核实"})
+    login(supervisor).post(
+        reverse("desk:claimant_clear", args=[flag.pk]),
+        {"justification": "企业客户批量采购，退换比例属正常，已电话核实"},
+    )
     flag.refresh_from_db()
     assert not flag.active and flag.cleared_by == supervisor and "企业客户" in flag.justification
     assert Customer.objects.get(pk=order.customer_id).risk_flags == []
@@ -104,7 +113,9 @@ def test_a_cleared_customer_is_flagged_again_only_after_a_new_claim(policy, orde
 def test_the_ratio_is_compared_exactly_not_after_rounding(db):
     from aftersales.risk import CustomerFacts
 
-    row = RiskThresholds(claim_order_ratio=Decimal("0.80"), min_orders_for_ratio=5, claims_90d=99, compensation_30d=Decimal("99999"))
+    row = RiskThresholds(
+        claim_order_ratio=Decimal("0.80"), min_orders_for_ratio=5, claims_90d=99, compensation_30d=Decimal("99999")
+    )
     facts = CustomerFacts(Decimal("0"), 0, 0, 35, 44, Decimal("0"))  # 0.795…, shown as 0.80
     assert claimant_reasons(facts, row) == []
     assert claimant_reasons(CustomerFacts(Decimal("0"), 0, 0, 36, 45, Decimal("0")), row) != []  # exactly 0.80
@@ -112,7 +123,9 @@ def test_the_ratio_is_compared_exactly_not_after_rounding(db):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_clearing_a_flag_while_the_customer_opens_a_case_does_not_deadlock(policy, order, agent, supervisor, monkeypatch):
+def test_clearing_a_flag_while_the_customer_opens_a_case_does_not_deadlock(
+    policy, order, agent, supervisor, monkeypatch
+):
     """Opening a case holds the customer row and then updates their flag; clearing must take the same order."""
     import time
 

@@ -142,7 +142,7 @@ def test_finance_marks_a_payable_compensation_paid_once(payable, finance):
 
 def test_not_yet_payable_compensation_cannot_be_paid(case_in, finance):
     comp = case_in(S.AWAITING_CONFIRMATION).compensations.get()
-    with pytest.raises(NotAllowed, match="payable|可打款|接受"):
+    with pytest.raises(NotAllowed, match=r"payable|可打款|接受"):
         services.compensation_mark_paid(compensation_id=comp.pk, actor=finance, payout_reference="WX-9")
     comp.refresh_from_db()
     assert comp.state == "approved"

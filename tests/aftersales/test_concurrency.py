@@ -27,7 +27,7 @@ def race(*calls: Callable[[], object]) -> list[object]:
         try:
             barrier.wait()
             results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - the exception is the result under test
+        except Exception as exc:
             results[index] = exc
         finally:
             connection.close()
@@ -68,8 +68,12 @@ def test_approve_racing_reject_leaves_one_consistent_outcome(case_in, users):
 def test_two_concurrent_payouts_exactly_one_is_paid(case_in, users):
     comp = case_in(S.CLOSED).compensations.get()
     results = race(
-        lambda: services.compensation_mark_paid(compensation_id=comp.pk, actor=users["finance"], payout_reference="WX-A"),
-        lambda: services.compensation_mark_paid(compensation_id=comp.pk, actor=users["finance"], payout_reference="WX-B"),
+        lambda: services.compensation_mark_paid(
+            compensation_id=comp.pk, actor=users["finance"], payout_reference="WX-A"
+        ),
+        lambda: services.compensation_mark_paid(
+            compensation_id=comp.pk, actor=users["finance"], payout_reference="WX-B"
+        ),
     )
     paid = [r for r in results if isinstance(r, Compensation)]
     refused = [r for r in results if isinstance(r, NotAllowed)]
@@ -83,7 +87,9 @@ def test_two_concurrent_opens_on_the_same_line_give_one_case(policy, order, user
     line = order.lines.order_by("id").first()
 
     def open_one():
-        return services.case_open(actor=users["agent"], order_id=order.pk, lines=[(line.pk, 1)], request_type="return_refund")
+        return services.case_open(
+            actor=users["agent"], order_id=order.pk, lines=[(line.pk, 1)], request_type="return_refund"
+        )
 
     results = race(open_one, open_one)
     assert sum(isinstance(r, Case) for r in results) == 1, results
@@ -97,9 +103,11 @@ def test_concurrent_opens_get_distinct_consecutive_numbers(policy, users):
     lines = [OrderLineFactory() for _ in range(6)]
     results = race(
         *[
-            (lambda line=line: services.case_open(
-                actor=users["agent"], order_id=line.order_id, lines=[(line.pk, 1)], request_type="refund_only"
-            ))
+            (
+                lambda line=line: services.case_open(
+                    actor=users["agent"], order_id=line.order_id, lines=[(line.pk, 1)], request_type="refund_only"
+                )
+            )
             for line in lines
         ]
     )
@@ -115,7 +123,9 @@ def test_propose_racing_a_void_never_sends_a_voided_offer(case_in, users):
         lambda: services.case_propose(case_id=case.pk, actor=users["agent"]),
         lambda: services.compensation_void(compensation_id=comp.pk, actor=users["supervisor"], note="撤回"),
     )
-    assert not any(isinstance(r, Exception) and not isinstance(r, NotAllowed | ValidationError) for r in results), results
+    assert not any(isinstance(r, Exception) and not isinstance(r, NotAllowed | ValidationError) for r in results), (
+        results
+    )
     comp.refresh_from_db()
     final = Case.objects.get(pk=case.pk)
     # Either the offer went out with the compensation approved (and the void was

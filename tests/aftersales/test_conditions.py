@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from aftersales import services
 from aftersales.errors import NotAllowed
-from aftersales.models import Case, CaseEvent, CaseState, Compensation
+from aftersales.models import Case, CaseEvent, CaseState
 from aftersales.permissions import ensure_may
 from aftersales.signals import case_changed
 from tests.factories import ProblemCategoryFactory
@@ -106,7 +106,9 @@ def test_quick_refund_for_good_credit_is_payable_at_approval(open_case, order, a
     [(650, [], 0), (800, ["frequent_claims"], 0), (800, [], 1)],
     ids=["low-credit", "flagged", "above-cap"],
 )
-def test_no_quick_refund_when_credit_flags_or_amount_disqualify(open_case, order, agent, credit, flags, quantity_of_jacket):
+def test_no_quick_refund_when_credit_flags_or_amount_disqualify(
+    open_case, order, agent, credit, flags, quantity_of_jacket
+):
     order.customer.credit_score = credit
     order.customer.risk_flags = flags
     order.customer.save()
@@ -121,7 +123,7 @@ def test_case_with_quick_refund_cannot_be_cancelled(open_case, order, agent):
     order.customer.credit_score = 900
     order.customer.save()
     case = services.case_approve(case_id=open_case().pk, actor=agent)
-    with pytest.raises(NotAllowed, match="quick refund|极速退款"):
+    with pytest.raises(NotAllowed, match=r"quick refund|极速退款"):
         services.case_cancel(case_id=case.pk, actor=agent)
 
 
@@ -174,7 +176,11 @@ def test_inspection_input_is_checked_field_by_field(case_in, qc, kwargs, field):
 def test_customer_at_fault_rejects_the_case_with_the_findings(case_in, qc):
     case = case_in(S.IN_QC)
     case = services.case_inspect(
-        case_id=case.pk, actor=qc, grade="wrong_item", responsible_party="customer", disposition="return_to_customer",
+        case_id=case.pk,
+        actor=qc,
+        grade="wrong_item",
+        responsible_party="customer",
+        disposition="return_to_customer",
         findings="寄回的不是本店商品",
     )
     assert case.state == S.REJECTED
@@ -244,7 +250,9 @@ def test_resolve_escalation_checks_the_decision(case_in, supervisor):
 
 def test_resolving_escalation_to_compensation_lets_the_offer_be_reworked(case_in, supervisor, agent):
     case = case_in(S.ESCALATED)
-    case = services.case_resolve_escalation(case_id=case.pk, actor=supervisor, decision="compensation", note="补偿优惠券")
+    case = services.case_resolve_escalation(
+        case_id=case.pk, actor=supervisor, decision="compensation", note="补偿优惠券"
+    )
     assert case.state == S.COMPENSATION and case.closed_at is None
     services.compensation_add(case_id=case.pk, actor=agent, kind="coupon", amount="20")
     assert services.case_propose(case_id=case.pk, actor=agent).state == S.AWAITING_CONFIRMATION
@@ -284,4 +292,3 @@ def test_change_is_announced_only_after_commit(case_in, agent, django_capture_on
         assert callbacks == [] and received == []
     finally:
         case_changed.disconnect(listener)
-

@@ -95,7 +95,9 @@ def test_quantity_must_be_a_positive_whole_number(policy, order, agent, quantity
 
 def test_same_line_twice_in_one_request_is_refused(policy, order, agent):
     tshirt = _lines(order)[0]
-    _refused("lines", actor=agent, order_id=order.pk, lines=[(tshirt.pk, 1), (tshirt.pk, 1)], request_type="return_refund")
+    _refused(
+        "lines", actor=agent, order_id=order.pk, lines=[(tshirt.pk, 1), (tshirt.pk, 1)], request_type="return_refund"
+    )
 
 
 def test_second_open_case_on_the_same_line_is_refused_naming_the_first(open_case, order, agent):
@@ -145,7 +147,9 @@ def test_bad_fields_are_named(policy, order, agent, kwargs, field):
 def test_roles_without_the_permission_cannot_open(policy, order, qc, finance):
     for user in (qc, finance, UserFactory()):
         with pytest.raises(PermissionDenied):
-            services.case_open(actor=user, order_id=order.pk, lines=[(_lines(order)[0].pk, 1)], request_type="refund_only")
+            services.case_open(
+                actor=user, order_id=order.pk, lines=[(_lines(order)[0].pk, 1)], request_type="refund_only"
+            )
     assert Case.objects.count() == 0
 
 
@@ -159,7 +163,9 @@ def test_vip_case_goes_to_the_vip_queue_and_the_dedicated_advisor(policy, agent)
     vip_queue = Queue.objects.create(code="vip", name="VIP 专席", purpose="vip")
     order = OrderFactory(customer__tier="vip", customer__dedicated_advisor=advisor)
     line = OrderLineFactory(order=order, unit_price=Decimal("1500.00"), quantity=1)
-    case = services.case_open(actor=agent, order_id=order.pk, lines=[(line.pk, 1)], request_type="return_refund", urgency=4)
+    case = services.case_open(
+        actor=agent, order_id=order.pk, lines=[(line.pk, 1)], request_type="return_refund", urgency=4
+    )
     assert (case.queue, case.assignee, case.priority) == (vip_queue, advisor, "red")
 
 
@@ -172,7 +178,7 @@ def test_regular_case_goes_to_the_default_queue(open_case):
 
 def test_no_active_policy_refuses_and_writes_nothing(order, agent):
     before = _counts()
-    with pytest.raises(NotAllowed, match="policy|政策"):
+    with pytest.raises(NotAllowed, match=r"policy|政策"):
         services.case_open(actor=agent, order_id=order.pk, lines=[(_lines(order)[0].pk, 1)], request_type="refund_only")
     assert _counts() == before
 
@@ -180,7 +186,9 @@ def test_no_active_policy_refuses_and_writes_nothing(order, agent):
 def test_case_can_be_found_by_its_number_its_order_number_or_the_customer_phone(open_case, order):
     case = open_case()
     other = OrderLineFactory()
-    services.case_open(actor=case.events.get().actor, order_id=other.order_id, lines=[(other.pk, 1)], request_type="refund_only")
+    services.case_open(
+        actor=case.events.get().actor, order_id=other.order_id, lines=[(other.pk, 1)], request_type="refund_only"
+    )
     assert list(Case.objects.search(case.number.lower())) == [case]
     assert list(Case.objects.search(f" {order.number} ")) == [case]
     assert list(Case.objects.search(order.customer.phone)) == [case]

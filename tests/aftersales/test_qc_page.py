@@ -23,7 +23,9 @@ def test_qc_lists_returns_and_records_receipt_in_place(login, qc, case_in, order
     assert listed(client.get(QC_PAGE)) == [returning.pk]
     assert listed(client.get(QC_PAGE, {"tab": "in_qc"})) == [on_bench.pk]
     url = reverse("desk:case_action", args=[returning.pk, "receive"]) + "?next=" + QC_PAGE
-    response = client.post(url, {"expected_version": returning.version, "carrier": "顺丰", "tracking_number": "SF100200300"})
+    response = client.post(
+        url, {"expected_version": returning.version, "carrier": "顺丰", "tracking_number": "SF100200300"}
+    )
     assert response.status_code == 302 and response["Location"] == QC_PAGE
     returning.refresh_from_db()
     assert returning.state == S.IN_QC and returning.return_tracking_number == "SF100200300"
@@ -32,7 +34,9 @@ def test_qc_lists_returns_and_records_receipt_in_place(login, qc, case_in, order
 
 def test_a_receipt_without_tracking_number_is_refused_beside_the_field(login, qc, case_in):
     case = case_in(S.AWAITING_RETURN)
-    response = login(qc).post(reverse("desk:case_action", args=[case.pk, "receive"]), {"expected_version": case.version})
+    response = login(qc).post(
+        reverse("desk:case_action", args=[case.pk, "receive"]), {"expected_version": case.version}
+    )
     assert response.status_code == 400
     panel = next(p for p in response.context["panels"] if p.name == "receive")
     assert "tracking_number" in panel.form.errors

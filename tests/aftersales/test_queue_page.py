@@ -45,7 +45,7 @@ def test_default_shows_open_cases_most_urgent_deadline_first(agent_client, agent
 
 
 def test_search_by_case_number_order_number_phone_or_tracking_number(agent_client, agent, qc):
-    target, other = open_many(agent, 2)
+    target, _other = open_many(agent, 2)
     for term in (target.number, target.order.number, target.customer.phone, target.number.lower()):
         assert numbers(agent_client.get(QUEUE, {"q": term})) == [target.number], term
     services.case_approve(case_id=target.pk, actor=agent)
@@ -55,7 +55,7 @@ def test_search_by_case_number_order_number_phone_or_tracking_number(agent_clien
 
 
 def test_filters_by_priority_type_channel_vip_and_crisis(agent_client, agent, supervisor):
-    red, vip, crisis, plain = open_many(agent, 4)
+    red, vip, crisis, _plain = open_many(agent, 4)
     services.case_update(case_id=red.pk, actor=supervisor, changes={"priority": "red"})
     Customer.objects.filter(pk=vip.customer_id).update(tier=Customer.Tier.VIP)
     services.case_update(case_id=crisis.pk, actor=supervisor, changes={"crisis": True})
@@ -162,7 +162,10 @@ def test_bulk_claim_reports_what_it_could_not_take(agent_client, agent):
 def test_bulk_assign_is_for_supervisors(login, agent, supervisor):
     cases = open_many(agent, 2)
     ids = [c.pk for c in cases]
-    assert login(agent).post(reverse("desk:bulk"), {"action": "assign", "cases": ids, "assignee": agent.pk}).status_code == 403
+    assert (
+        login(agent).post(reverse("desk:bulk"), {"action": "assign", "cases": ids, "assignee": agent.pk}).status_code
+        == 403
+    )
     assert not Case.objects.filter(assignee=agent).exists()
     response = login(supervisor).post(reverse("desk:bulk"), {"action": "assign", "cases": ids, "assignee": agent.pk})
     assert response.status_code == 302
@@ -203,8 +206,8 @@ def test_board_counts_open_cases_by_state_and_colour_with_links(login, agent, su
     assert rows[S.AWAITING_RETURN].total == 1 and rows[S.AWAITING_RETURN].breached == 1
     assert response.context["grand_total"] == 2
     html = response.content.decode()
-    assert f'{QUEUE}?state=pending_review&amp;priority=red' in html
-    assert f'{QUEUE}?state=awaiting_return&amp;sla=breached' in html
+    assert f"{QUEUE}?state=pending_review&amp;priority=red" in html
+    assert f"{QUEUE}?state=awaiting_return&amp;sla=breached" in html
 
 
 def test_board_is_scoped_and_costs_fixed_queries(login, agent, supervisor):

@@ -126,11 +126,19 @@ def test_the_dry_run_reports_without_side_effects(policy, agent, vip_queue, qual
     matching = open_case_on(agent, price="1299.00", category=quality)
     other = open_case_on(agent, price="99.00", category=quality)
     rule = make_rule(active=False)
-    before = (CaseEvent.objects.count(), Notification.objects.count(), list(Case.objects.values_list("queue_id", "qc_priority", "version")))
+    before = (
+        CaseEvent.objects.count(),
+        Notification.objects.count(),
+        list(Case.objects.values_list("queue_id", "qc_priority", "version")),
+    )
     rows = {row.case.pk: row for row in dry_run(rule, last=50)}
     assert rows[matching.pk].fired and not rows[other.pk].fired
     assert any("质量" in r or "quality" in r.lower() for r in rows[matching.pk].reasons)
-    after = (CaseEvent.objects.count(), Notification.objects.count(), list(Case.objects.values_list("queue_id", "qc_priority", "version")))
+    after = (
+        CaseEvent.objects.count(),
+        Notification.objects.count(),
+        list(Case.objects.values_list("queue_id", "qc_priority", "version")),
+    )
     assert before == after
 
 
@@ -149,10 +157,30 @@ def test_the_dry_run_page_in_the_admin(login, supervisor, policy, agent, vip_que
 @pytest.mark.parametrize(
     ("conditions", "actions", "field", "fragment"),
     [
-        ([{"field": "order.colour", "op": "eq", "value": "red"}], [{"type": "qc_priority"}], "conditions", "order.colour"),
-        ([{"field": "order.value", "op": "contains", "value": "9"}], [{"type": "qc_priority"}], "conditions", "contains"),
-        ([{"field": "order.value", "op": "gte", "value": "lots"}], [{"type": "qc_priority"}], "conditions", "order.value"),
-        ([{"field": "case.request_type", "op": "eq", "value": "refund_all"}], [{"type": "qc_priority"}], "conditions", "refund_only"),
+        (
+            [{"field": "order.colour", "op": "eq", "value": "red"}],
+            [{"type": "qc_priority"}],
+            "conditions",
+            "order.colour",
+        ),
+        (
+            [{"field": "order.value", "op": "contains", "value": "9"}],
+            [{"type": "qc_priority"}],
+            "conditions",
+            "contains",
+        ),
+        (
+            [{"field": "order.value", "op": "gte", "value": "lots"}],
+            [{"type": "qc_priority"}],
+            "conditions",
+            "order.value",
+        ),
+        (
+            [{"field": "case.request_type", "op": "eq", "value": "refund_all"}],
+            [{"type": "qc_priority"}],
+            "conditions",
+            "refund_only",
+        ),
         ([], [{"type": "route_to_queue", "value": "nowhere"}], "actions", "nowhere"),
         ([], [{"type": "teleport"}], "actions", "teleport"),
         ([], [{"type": "assign", "value": "ghost"}], "actions", "ghost"),
@@ -170,7 +198,10 @@ def test_bad_rules_are_refused_naming_the_entry(db, vip_queue, conditions, actio
 def test_routing_to_another_queue_picks_an_agent_of_that_queue(policy, agent, vip_queue, quality):
     from tests.factories import UserFactory
 
-    general_agent, vip_agent = UserFactory(username="general_agent", roles=["agent"]), UserFactory(username="vip_agent", roles=["agent"])
+    general_agent, vip_agent = (
+        UserFactory(username="general_agent", roles=["agent"]),
+        UserFactory(username="vip_agent", roles=["agent"]),
+    )
     Queue.objects.get(code="general").members.add(general_agent)
     vip_queue.members.add(vip_agent)
     make_rule()
@@ -181,7 +212,10 @@ def test_routing_to_another_queue_picks_an_agent_of_that_queue(policy, agent, vi
 
 
 def test_the_dry_run_sees_customer_figures_as_the_live_run_did(policy, agent, vip_queue):
-    rule = make_rule(conditions=[{"field": "customer.claims_90d", "op": "gte", "value": 1}], actions=[{"type": "qc_priority", "value": True}])
+    rule = make_rule(
+        conditions=[{"field": "customer.claims_90d", "op": "gte", "value": 1}],
+        actions=[{"type": "qc_priority", "value": True}],
+    )
     first = open_case_on(agent, price="99.00")
     assert not first.qc_priority  # the customer's first claim: no earlier claims
     rows = {row.case.pk: row.fired for row in dry_run(rule, last=10)}

@@ -113,14 +113,22 @@ def _role_ids(role: str) -> set[int]:
 def test_seed_creates_the_reference_data_and_scaled_bulk_data(seeded):
     assert seeded.count() == N
     assert set(ProductCategory.objects.values_list("code", flat=True)) >= {
-        "apparel", "digital", "mother_baby", "beauty", "home", "food"
+        "apparel",
+        "digital",
+        "mother_baby",
+        "beauty",
+        "home",
+        "food",
     }
     leaves = ProblemCategory.objects.filter(level=3)
     assert leaves.count() == 19
     assert ProblemCategory.objects.get(name="起球").full_name == "质量问题 › 面料 › 起球"
     assert ProblemCategory.objects.get(name="偏小").attribution == "customer"
     assert set(Queue.objects.values_list("code", "purpose")) >= {
-        ("general", "general"), ("vip", "vip"), ("crisis", "crisis"), ("escalation", "escalation")
+        ("general", "general"),
+        ("vip", "vip"),
+        ("crisis", "crisis"),
+        ("escalation", "escalation"),
     }
     assert Queue.objects.get(is_default=True).code == "general"
     assert Policy.objects.get(channel="live_stream", active=True).review_timeout_hours == 24
@@ -202,7 +210,12 @@ def assert_legal_histories(seeded):
     for case in seeded.select_related("policy_version"):
         history = events[case.pk]
         opened = history[0]
-        assert (opened.kind, opened.name, opened.from_state, opened.to_state) == ("opened", "open", "", S.PENDING_REVIEW)
+        assert (opened.kind, opened.name, opened.from_state, opened.to_state) == (
+            "opened",
+            "open",
+            "",
+            S.PENDING_REVIEW,
+        )
         assert opened.created_at == case.opened_at
         assert Decimal(opened.data["claim_value"]) == services._base.case_claim_value(case)
         assert sorted(map(tuple, opened.data["lines"])) == sorted(case.lines.values_list("order_line_id", "quantity"))
@@ -339,7 +352,9 @@ def test_paid_compensations_have_unique_references_and_a_payout_event(seeded):
         assert comp.case_id == event.case_id
         assert event.note == comp.payout_reference
         assert event.created_at == comp.paid_at and event.actor_id == comp.paid_by_id
-    closed_live = Compensation.objects.filter(case__state=S.CLOSED, quick_refund=False, state__in=LIVE_COMPENSATION_STATES)
+    closed_live = Compensation.objects.filter(
+        case__state=S.CLOSED, quick_refund=False, state__in=LIVE_COMPENSATION_STATES
+    )
     share = closed_live.filter(state=CS.PAID).count() / closed_live.count()
     assert 0.5 < share < 0.9  # ~70 % paid
 
@@ -377,14 +392,24 @@ def test_if_empty_seeds_an_empty_database(db):
 
 
 def test_a_second_run_adds_cases_without_collisions_and_case_open_still_works(seeded, users):
-    reference_counts = (ProductCategory.objects.count(), ProblemCategory.objects.count(), Queue.objects.count(),
-                        Policy.objects.count(), get_user_model().objects.count())
+    reference_counts = (
+        ProductCategory.objects.count(),
+        ProblemCategory.objects.count(),
+        Queue.objects.count(),
+        Policy.objects.count(),
+        get_user_model().objects.count(),
+    )
     orders_before = Order.objects.count()
     seed_demo("--cases", str(N))  # the same seed again
     assert Case.objects.count() == 2 * N
     assert Order.objects.count() == 2 * orders_before
-    assert (ProductCategory.objects.count(), ProblemCategory.objects.count(), Queue.objects.count(),
-            Policy.objects.count(), get_user_model().objects.count()) == reference_counts
+    assert (
+        ProductCategory.objects.count(),
+        ProblemCategory.objects.count(),
+        Queue.objects.count(),
+        Policy.objects.count(),
+        get_user_model().objects.count(),
+    ) == reference_counts
     assert Case.objects.values("number").distinct().count() == 2 * N
     assert Order.objects.values("number").distinct().count() == Order.objects.count()
     for day, last_value in CaseNumberSequence.objects.values_list("day", "last_value"):
@@ -412,9 +437,19 @@ def test_the_same_seed_gives_the_same_data(db):
 
     def fingerprint():
         return [
-            (c.request_type, c.state, c.reason, c.urgency, c.opened_at, c.category.name,
-             c.customer.name, c.customer.phone, c.order.number, c.lines.count(),
-             tuple(c.events.values_list("name", "created_at")))
+            (
+                c.request_type,
+                c.state,
+                c.reason,
+                c.urgency,
+                c.opened_at,
+                c.category.name,
+                c.customer.name,
+                c.customer.phone,
+                c.order.number,
+                c.lines.count(),
+                tuple(c.events.values_list("name", "created_at")),
+            )
             for c in Case.objects.select_related("category", "customer", "order").order_by("opened_at", "reason", "id")
         ]
 
@@ -564,7 +599,9 @@ def test_open_offers_above_authority_wait_for_a_supervisor_as_the_service_leaves
         event = case.events.get(name="offer_approval_requested")
         assert event.actor_id == case.offer_approval_requested_by_id
         assert event.created_at == case.offer_approval_requested_at
-        assert sorted(event.data["compensations"]) == sorted(live.filter(state=CS.PROPOSED).values_list("pk", flat=True))
+        assert sorted(event.data["compensations"]) == sorted(
+            live.filter(state=CS.PROPOSED).values_list("pk", flat=True)
+        )
 
 
 def test_demo_replies_from_templates_record_their_version(db):

@@ -11,7 +11,9 @@ POLICY = SimpleNamespace(shipping_insurance=True, return_shipping_allowance=Deci
 NO_INSURANCE = SimpleNamespace(shipping_insurance=False, return_shipping_allowance=Decimal("15.00"))
 
 
-def suggest(request_type, *, value="1299.00", already=None, grade=None, party=None, policy=POLICY, vip=False, upgrade=False):
+def suggest(
+    request_type, *, value="1299.00", already=None, grade=None, party=None, policy=POLICY, vip=False, upgrade=False
+):
     return [
         (s.kind, s.amount)
         for s in suggest_compensation(
@@ -58,4 +60,7 @@ def test_exchange_repair_price_adjustment_and_complaint():
 
 def test_the_vip_upgrade_adds_a_coupon_with_a_floor():
     assert suggest("return_refund", upgrade=True) == [("refund", Decimal("1299.00")), ("coupon", Decimal("129.90"))]
-    assert suggest("return_refund", value="99.00", upgrade=True) == [("refund", Decimal("99.00")), ("coupon", Decimal("30.00"))]
+    assert suggest("return_refund", value="99.00", upgrade=True) == [
+        ("refund", Decimal("99.00")),
+        ("coupon", Decimal("30.00")),
+    ]

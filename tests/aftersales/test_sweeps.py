@@ -98,7 +98,12 @@ def test_a_new_stage_gets_its_own_alert(case_in, staff_emails, users):
     with time_machine.travel(case.stage_due_at + timedelta(minutes=5), tick=False):
         jobs.sweep_stage_alerts()
     case = services.case_inspect(
-        case_id=case.pk, actor=users["qc"], grade="C", responsible_party="merchant", disposition="refurbish", findings="起球"
+        case_id=case.pk,
+        actor=users["qc"],
+        grade="C",
+        responsible_party="merchant",
+        disposition="refurbish",
+        findings="起球",
     )
     assert case.stage_alerted_at is None  # the clock restarted
     with time_machine.travel(case.stage_due_at + timedelta(minutes=5), tick=False):

@@ -138,7 +138,9 @@ def test_finished_case_has_no_clock(case_in):
     assert case.closed_at is not None
 
 
-def test_first_staff_action_stamps_first_response_but_a_channel_action_does_not(case_in, open_case, channel_user, agent):
+def test_first_staff_action_stamps_first_response_but_a_channel_action_does_not(
+    case_in, open_case, channel_user, agent
+):
     case = open_case(actor=channel_user)
     assert case.first_response_at is None
     services.case_escalate(case_id=case.pk, actor=channel_user, reason="催促")

@@ -51,18 +51,14 @@ def _code(model) -> dict[str, dict[str, set[str]]]:
     return code
 
 
-@pytest.mark.parametrize(
-    ("heading", "model"), [("Case transitions", Case), ("Compensation transitions", Compensation)]
-)
+@pytest.mark.parametrize(("heading", "model"), [("Case transitions", Case), ("Compensation transitions", Compensation)])
 def test_every_transition_in_the_code_is_a_row_of_the_table_and_vice_versa(heading, model):
     table = _table(heading)
     table.pop("open", None)  # opening creates the case; checked below
     assert set(table) == set(_code(model))
 
 
-@pytest.mark.parametrize(
-    ("heading", "model"), [("Case transitions", Case), ("Compensation transitions", Compensation)]
-)
+@pytest.mark.parametrize(("heading", "model"), [("Case transitions", Case), ("Compensation transitions", Compensation)])
 def test_each_row_matches_the_code_sources_targets_and_actors(heading, model):
     table = _table(heading)
     code = _code(model)

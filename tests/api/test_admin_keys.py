@@ -37,7 +37,14 @@ def shown_keys(response) -> list[str]:
 def add_key(sup, users, name="直播店") -> tuple[ApiKey, str]:
     response = sup.post(
         reverse("admin:aftersales_apikey_add"),
-        {"name": name, "channel": "live_stream", "user": users["channel"].pk, "rate": "60/min", "webhook_url": "", "_change_reason": "新渠道接入"},
+        {
+            "name": name,
+            "channel": "live_stream",
+            "user": users["channel"].pk,
+            "rate": "60/min",
+            "webhook_url": "",
+            "_change_reason": "新渠道接入",
+        },
         follow=True,
     )
     assert response.status_code == 200
@@ -65,7 +72,7 @@ def test_only_channel_service_accounts_may_own_a_key(sup, users):
 
 def test_revoke_and_rotate(sup, users):
     key, raw = add_key(sup, users)
-    other, other_raw = add_key(sup, users, name="小程序")
+    _other, other_raw = add_key(sup, users, name="小程序")
     old_signing = key.webhook_secret
     rotated = sup.post(CHANGELIST, {"action": "rotate", "_selected_action": [key.pk]}, follow=True)
     [new_raw] = shown_keys(rotated)

@@ -35,7 +35,13 @@ def api(app_key):
 
 
 def open_body(order, **extra):
-    return {"order_number": order.number, "request_type": "return_refund", "lines": [{"sku": "TS-001", "quantity": 1}], "reason": "起球了", **extra}
+    return {
+        "order_number": order.number,
+        "request_type": "return_refund",
+        "lines": [{"sku": "TS-001", "quantity": 1}],
+        "reason": "起球了",
+        **extra,
+    }
 
 
 # -- keys ---------------------------------------------------------------------------------------------
@@ -70,7 +76,9 @@ def test_open_a_case_by_sku_and_read_its_progress(api, policy, order, users):
     assert response.status_code == 201, response.data
     body = response.json()
     case = Case.objects.get(number=body["number"])
-    assert body["order_number"] == order.number and body["state"] == "pending_review" and body["waiting_on"] == "merchant"
+    assert (
+        body["order_number"] == order.number and body["state"] == "pending_review" and body["waiting_on"] == "merchant"
+    )
     assert case.channel == "app" and list(case.lines.values_list("order_line__sku", "quantity")) == [("TS-001", 1)]
     assert CaseEvent.objects.get(case=case, name="open").actor == users["channel"]
     progress = api.get(case_url(case.number)).json()
@@ -79,7 +87,9 @@ def test_open_a_case_by_sku_and_read_its_progress(api, policy, order, users):
 
 def test_invalid_input_names_each_field(api, policy, order):
     response = api.post(
-        CASES, {"order_number": order.number, "request_type": "teleport", "lines": [{"quantity": 0}], "urgency": 9}, format="json"
+        CASES,
+        {"order_number": order.number, "request_type": "teleport", "lines": [{"quantity": 0}], "urgency": 9},
+        format="json",
     )
     assert response.status_code == 400
     assert {"request_type", "lines", "urgency"} <= set(response.json())
@@ -115,7 +125,9 @@ def test_the_same_idempotency_key_returns_the_same_case(api, policy, order):
 
 def test_a_retry_that_spells_out_a_default_is_the_same_request(api, policy, order):
     first = api.post(CASES, open_body(order), format="json", HTTP_IDEMPOTENCY_KEY="k-defaults")
-    retry = api.post(CASES, open_body(order, category=None, urgency=3, evidence=[]), format="json", HTTP_IDEMPOTENCY_KEY="k-defaults")
+    retry = api.post(
+        CASES, open_body(order, category=None, urgency=3, evidence=[]), format="json", HTTP_IDEMPOTENCY_KEY="k-defaults"
+    )
     assert (first.status_code, retry.status_code) == (201, 200) and retry.json()["number"] == first.json()["number"]
 
 
@@ -132,7 +144,9 @@ def test_idempotency_keys_are_forgotten_after_30_days(api, policy, order):
 
 
 def test_a_failed_create_leaves_the_idempotency_key_free(api, policy, order):
-    bad = api.post(CASES, {**open_body(order), "lines": [{"sku": "NOPE", "quantity": 1}]}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    bad = api.post(
+        CASES, {**open_body(order), "lines": [{"sku": "NOPE", "quantity": 1}]}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
     assert bad.status_code == 400 and not IdempotencyRecord.objects.exists()
     assert api.post(CASES, open_body(order), format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
 
@@ -141,7 +155,9 @@ def test_a_failed_create_leaves_the_idempotency_key_free(api, policy, order):
 def test_a_key_cannot_read_another_channels_case(api, policy, users, open_case):
     mini_order = OrderFactory(channel="mini_program")
     line = OrderLineFactory(order=mini_order)
-    other = services.case_open(actor=users["channel"], order_id=mini_order.pk, lines=[(line.pk, 1)], request_type="refund_only")
+    other = services.case_open(
+        actor=users["channel"], order_id=mini_order.pk, lines=[(line.pk, 1)], request_type="refund_only"
+    )
     assert api.get(case_url(other.number)).status_code == 404
     assert api.post(case_url(other.number, "cancel"), {}, format="json").status_code == 404
     assert Case.objects.get(pk=other.pk).state == "pending_review"
@@ -182,7 +198,9 @@ def test_accepting_twice_is_409_with_the_reason(api, case_in):
 
 def test_cancel_and_appeal(api, case_in, order):
     case = case_in("pending_review")
-    assert api.post(case_url(case.number, "cancel"), {"reason": "不想退了"}, format="json").json()["state"] == "cancelled"
+    assert (
+        api.post(case_url(case.number, "cancel"), {"reason": "不想退了"}, format="json").json()["state"] == "cancelled"
+    )
     other = case_in("awaiting_return", lines=[(order.lines.order_by("id")[1].pk, 1)])
     missing = api.post(case_url(other.number, "appeal"), {}, format="json")
     assert missing.status_code == 400 and "reason" in missing.json()
@@ -217,7 +235,12 @@ def test_the_public_timeline_hides_internal_notes_and_staff_names(api, case_in, 
 # -- webhook ------------------------------------------------------------------------------------------------
 def test_a_webhook_may_not_point_inside_our_network(api, app_key, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
-    for url in ("http://169.254.169.254/latest/meta-data", "http://localhost:6379/", "http://10.1.2.3/hook", "http://[::1]/"):
+    for url in (
+        "http://169.254.169.254/latest/meta-data",
+        "http://localhost:6379/",
+        "http://10.1.2.3/hook",
+        "http://[::1]/",
+    ):
         rejected = api.put(reverse("api:webhook"), {"url": url}, format="json")
         assert rejected.status_code == 400 and "url" in rejected.json(), url
     assert ApiKey.objects.get(pk=app_key[0].pk).webhook_url == ""

@@ -111,7 +111,11 @@ def test_the_whole_workflow_through_the_api(login, users, open_case):
     body = post(agent, act(case, "approve"), {"note": "同意", "expected_version": case.version}).json()
     assert body["state"] == "awaiting_return"
     assert post(qc, act(case, "receive"), {"tracking_number": "SF123"}).json()["state"] == "in_qc"
-    inspected = post(qc, act(case, "inspect"), {"grade": "C", "responsible_party": "merchant", "disposition": "refurbish", "findings": "起球"})
+    inspected = post(
+        qc,
+        act(case, "inspect"),
+        {"grade": "C", "responsible_party": "merchant", "disposition": "refurbish", "findings": "起球"},
+    )
     assert inspected.json()["state"] == "compensation"
     added = post(agent, act(case, "add_compensation"), {"kind": "refund", "amount": "99.00"})
     assert added.status_code == 200 and added.json()["compensations"][0]["amount"] == "99.00"

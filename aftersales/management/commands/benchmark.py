@@ -57,7 +57,12 @@ class Command(BaseCommand):
         busy = (
             Case.objects.filter(state=CaseState.COMPENSATION).order_by("-id").values_list("pk", "order__number").first()
         )
-        app_case = Case.objects.filter(channel="app", state=CaseState.CLOSED).order_by("-id").values_list("number", flat=True).first()
+        app_case = (
+            Case.objects.filter(channel="app", state=CaseState.CLOSED)
+            .order_by("-id")
+            .values_list("number", flat=True)
+            .first()
+        )
         leaf = ProblemCategory.objects.filter(level=1).values_list("pk", flat=True).first()
         comp = Compensation.objects.filter(payable=True).values_list("case_id", flat=True).first()
 
@@ -80,17 +85,37 @@ class Command(BaseCommand):
             ("supervisor", "approvals", reverse("desk:approvals"), {}),
             ("finance", "payouts", reverse("desk:finance"), {}),
             ("finance", "report: compensation, paid, 30 days", reverse("reports:compensation"), {}),
-            ("finance", "report: compensation, approved, 365 days", reverse("reports:compensation"), {"basis": "approved", "date_from": _days_ago(364)}),
+            (
+                "finance",
+                "report: compensation, approved, 365 days",
+                reverse("reports:compensation"),
+                {"basis": "approved", "date_from": _days_ago(364)},
+            ),
             ("finance", "report: cost funnel and ratio, 90 days", reverse("reports:costs"), {}),
             ("supervisor", "report: KPI dashboard, 8 weeks", reverse("reports:dashboard"), {}),
             ("supervisor", "report: waiting heatmap, 30 days", reverse("reports:heatmap"), {}),
             ("supervisor", "report: defect word cloud, 30 days", reverse("reports:words"), {}),
             ("supervisor", "report: team performance, 30 days", reverse("reports:team"), {}),
             ("supervisor", "API: staff case list (default)", reverse("api:staff-case-list"), {}),
-            ("supervisor", "API: staff case list, red and breached", reverse("api:staff-case-list"), {"priority": "red", "sla": "breached"}),
+            (
+                "supervisor",
+                "API: staff case list, red and breached",
+                reverse("api:staff-case-list"),
+                {"priority": "red", "sla": "breached"},
+            ),
             ("agent", "API: staff case list (agent's scope)", reverse("api:staff-case-list"), {}),
-            ("supervisor", "API: staff case detail", reverse("api:staff-case-detail", args=[busy[0]]) if busy else None, {}),
-            ("channel", "API: a case's progress (channel key)", reverse("api:case", args=[app_case]) if app_case else None, {}),
+            (
+                "supervisor",
+                "API: staff case detail",
+                reverse("api:staff-case-detail", args=[busy[0]]) if busy else None,
+                {},
+            ),
+            (
+                "channel",
+                "API: a case's progress (channel key)",
+                reverse("api:case", args=[app_case]) if app_case else None,
+                {},
+            ),
         ]
         if comp is None:
             self.stderr.write("No payable compensation: the payouts page will be empty.")
@@ -117,7 +142,9 @@ class Command(BaseCommand):
                     raise CommandError(f"{label}: HTTP {response.status_code}")
                 queries = len(ctx.captured_queries)
             rows.append((label, who, statistics.median(times), max(times), queries))
-            self.stdout.write(f"{label:45} {who:10} median {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms  {queries} queries")
+            self.stdout.write(
+                f"{label:45} {who:10} median {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms  {queries} queries"
+            )
 
         export_rows = [self._time_export(clients["finance"], fmt, days) for fmt, days in (("csv", 365), ("xlsx", 365))]
         job_rows = self._time_jobs() if jobs else []
@@ -135,13 +162,19 @@ class Command(BaseCommand):
             "",
             "| page | as | median | worst | queries |",
             "|---|---|---:|---:|---:|",
-            *[f"| {label} | {who} | {median:.0f} ms | {worst:.0f} ms | {queries} |" for label, who, median, worst, queries in rows],
+            *[
+                f"| {label} | {who} | {median:.0f} ms | {worst:.0f} ms | {queries} |"
+                for label, who, median, worst, queries in rows
+            ],
             "",
             "Exports of the compensation report (approved in the last 365 days), streamed to the end:",
             "",
             "| export | rows | time | growth of the process's peak memory |",
             "|---|---:|---:|---:|",
-            *[f"| {fmt.upper()} | {count:,} | {seconds:.1f} s | {peak / 1e6:.1f} MB |" for fmt, count, seconds, peak in export_rows],
+            *[
+                f"| {fmt.upper()} | {count:,} | {seconds:.1f} s | {peak / 1e6:.1f} MB |"
+                for fmt, count, seconds, peak in export_rows
+            ],
             *(
                 [
                     "",
@@ -161,7 +194,7 @@ class Command(BaseCommand):
         text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\n"
         block = "\n".join(lines)
         if START in text and END in text:
-            text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
+            text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
         else:
             text = text.rstrip() + "\n\n## Workspace pages (`manage.py benchmark`)\n\n" + block + "\n"
         DOC.write_text(text, encoding="utf-8")
@@ -191,7 +224,9 @@ class Command(BaseCommand):
                     handle.write(chunk)
                 handle.seek(0)
                 lines = sum(1 for _row in load_workbook(handle, read_only=True).worksheets[0].iter_rows())
-        self.stdout.write(f"export {fmt}: {lines - 1:,} rows, {size / 1e6:.1f} MB in {seconds:.1f} s, peak memory +{peak / 1e6:.1f} MB")
+        self.stdout.write(
+            f"export {fmt}: {lines - 1:,} rows, {size / 1e6:.1f} MB in {seconds:.1f} s, peak memory +{peak / 1e6:.1f} MB"
+        )
         return fmt, lines - 1, seconds, peak
 
     def _time_jobs(self) -> list[tuple]:

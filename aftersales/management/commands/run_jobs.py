@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 started = time.monotonic()
                 try:
                     done = job.run()
-                except Exception as exc:  # noqa: BLE001 - keep the loop alive; the next tick retries
+                except Exception as exc:
                     self.stderr.write(f"{name}: {exc!r}")
                     done = 0
                 last[name] = time.monotonic()

@@ -24,11 +24,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--cases", type=_positive, default=demo.DEFAULT_CASES, help="How many cases (default %(default)s)."
         )
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing when any case exists (for `make run`).")
         parser.add_argument(
-            "--if-empty", action="store_true", help="Do nothing when any case exists (for `make run`)."
-        )
-        parser.add_argument(
-            "--seed", type=int, default=demo.DEFAULT_SEED, help="Random seed, for repeatable data (default %(default)s)."
+            "--seed",
+            type=int,
+            default=demo.DEFAULT_SEED,
+            help="Random seed, for repeatable data (default %(default)s).",
         )
         parser.add_argument(
             "--batch",
