@@ -212,7 +212,7 @@ def ensure_may(instance, name: str, actor: AbstractBaseUser | None) -> None:
 
 
 def action_label(name: str) -> str:
-    from aftersales.workflow import ACTION_LABELS
+    from aftersales.workflow.transitions import ACTION_LABELS
 
     return str(ACTION_LABELS.get(name, name))
 

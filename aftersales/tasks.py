@@ -1,10 +1,10 @@
-"""Celery tasks: thin wrappers around ``aftersales.jobs`` (the same functions ``run_jobs`` calls)."""
+"""Celery tasks: thin wrappers around ``aftersales.automation.jobs`` (the same functions ``run_jobs`` calls)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from aftersales import jobs
+from aftersales.automation import jobs
 
 
 @shared_task(name="aftersales.tasks.run_job", ignore_result=False)

@@ -19,7 +19,7 @@ app.autodiscover_tasks(["aftersales"])
 
 
 def _beat_schedule() -> dict:
-    from aftersales.jobs import JOBS
+    from aftersales.automation.jobs import JOBS
 
     return {
         f"job-{name}": {"task": "aftersales.tasks.run_job", "schedule": float(job.every), "args": (name,)}

@@ -79,7 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "aftersales.context_processors.workspace",
+                "aftersales.web.context_processors.workspace",
             ],
         },
     },

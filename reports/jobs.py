@@ -1,6 +1,6 @@
 """The reports' background jobs, run beside the after-sales ones (``manage.py run_jobs``, Celery beat).
 
-They are registered with ``aftersales.jobs.register`` from ``ReportsConfig.ready``: the workflow below
+They are registered with ``aftersales.automation.jobs.register`` from ``ReportsConfig.ready``: the workflow below
 never imports the reports above it.
 """
 
@@ -12,11 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.jobs import Job, register
+from aftersales.automation.jobs import Job, register
 from aftersales.models import HealthReport
+from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import SUPERVISOR
-from aftersales.services.health import health_report_generate, previous_month
-from aftersales.services.notify import alert_staff
+from aftersales.replies.health import health_report_generate, previous_month
 from config.periods import month_of
 from reports.selectors import cost_ratio
 

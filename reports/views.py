@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.models import CaseState, Compensation
-from aftersales.views._common import area_required
-from aftersales.views.queue import _page_size
+from aftersales.web.views._common import area_required
+from aftersales.web.views.queue import _page_size
 from config.pagination import CappedCountPaginator
 from config.periods import Period, month_of, parse_period, today
 from customers.masking import can_see_pii
@@ -273,8 +273,8 @@ def team(request):
 # --------------------------------------------------------------------------
 @area_required("analytics")
 def template_effects_page(request):
-    from aftersales.admin_templates import effects_csv
-    from aftersales.services.templates import template_effects
+    from aftersales.admin.templates import effects_csv
+    from aftersales.replies.library import template_effects
 
     form, period = _period_form(request, default_days=90)
     effects = template_effects(since=period.since, until=period.until)
@@ -314,7 +314,7 @@ def _health_or_404(month: str):
 
 @area_required("analytics")
 def health_detail(request, month: str):
-    from aftersales.services.health import suggestion_text
+    from aftersales.replies.health import suggestion_text
 
     report = _health_or_404(month)
     templates = [{**row, "suggestion_text": suggestion_text(row)} for row in report.templates]
@@ -328,7 +328,7 @@ def health_export(request, month: str):
 
     from django.http import HttpResponse
 
-    from aftersales.services.health import suggestion_text
+    from aftersales.replies.health import suggestion_text
 
     report = _health_or_404(month)
     response = HttpResponse(content_type="text/csv; charset=utf-8")

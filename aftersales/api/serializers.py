@@ -22,7 +22,7 @@ from aftersales.models import (
     WaitingOn,
 )
 from aftersales.permissions import display_name
-from aftersales.workflow import ACTION_LABELS
+from aftersales.workflow.transitions import ACTION_LABELS
 from customers.models import Channel
 
 #: Events a customer may see on their case's timeline.
@@ -173,7 +173,7 @@ class WebhookSerializer(serializers.Serializer):
     def validate_url(self, value: str) -> str:
         if value:
             URLValidator(schemes=["http", "https"], message=_("Use an http or https URL."))(value)
-            from aftersales.delivery import private_address
+            from aftersales.notifications.delivery import private_address
 
             blocked = private_address(value, unresolved_ok=True)
             if blocked:

@@ -30,9 +30,9 @@ from aftersales.api.authentication import (
     StaffThrottle,
 )
 from aftersales.errors import NotAllowed
-from aftersales.filters import CaseQueueFilter
 from aftersales.models import ApiKey, Case, CaseEvent, Compensation, IdempotencyRecord
 from aftersales.selectors import LIST_RELATED, case_scope_for
+from aftersales.selectors.filters import CaseQueueFilter
 from config.pagination import CappedCountPaginator
 from customers.models import Order
 

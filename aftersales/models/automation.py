@@ -106,7 +106,7 @@ class AutomationRule(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from aftersales.rules import validate_actions, validate_conditions
+        from aftersales.automation.rules import validate_actions, validate_conditions
 
         errors = {}
         for name, validate in (("conditions", validate_conditions), ("actions", validate_actions)):

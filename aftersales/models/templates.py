@@ -81,7 +81,7 @@ class ResponseTemplate(models.Model):
         return f"{self.code} · {self.title}"
 
     def clean(self) -> None:
-        from aftersales.templating import validate_body
+        from aftersales.replies.rendering import validate_body
 
         try:
             validate_body(self.body)

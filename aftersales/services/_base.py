@@ -16,7 +16,7 @@ from aftersales.models import LIVE_COMPENSATION_STATES, ZERO, Case, CaseEvent, C
 from aftersales.permissions import AGENT, QC, SUPERVISOR, roles_of
 from aftersales.services.events import case_event_record
 from aftersales.signals import case_changed
-from aftersales.workflow import stage_clock
+from aftersales.workflow.transitions import stage_clock
 
 _WORKING_ROLES = {AGENT, QC, SUPERVISOR}
 
@@ -97,9 +97,9 @@ def finish_transition(
         data=data,
         at=at,
     )
+    from aftersales.automation.rules import run_rules
     from aftersales.models import AutomationRule
-    from aftersales.rules import run_rules
-    from aftersales.services.notify import notify_customer
+    from aftersales.notifications.outbox import notify_customer
 
     notify_customer(case, name)
     run_rules(case, AutomationRule.Trigger.STATE_CHANGED, at=at)

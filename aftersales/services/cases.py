@@ -18,6 +18,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from aftersales.automation.radar import analyse, keywords
+from aftersales.automation.risk import crisis_reasons, customer_facts, is_high_value
+from aftersales.automation.routing import apply_sla, raise_crisis, route_new_case
+from aftersales.automation.rules import CaseContext, run_rules
 from aftersales.errors import NotAllowed
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
@@ -40,10 +44,8 @@ from aftersales.models import (
     RequestType,
     RiskThresholds,
 )
+from aftersales.notifications.outbox import notify_customer
 from aftersales.permissions import ensure_may, may_reply_to_customers
-from aftersales.radar import analyse, keywords
-from aftersales.risk import crisis_reasons, customer_facts, is_high_value
-from aftersales.rules import CaseContext, run_rules
 from aftersales.services._base import (
     announce,
     escalate_locked,
@@ -52,7 +54,6 @@ from aftersales.services._base import (
     now,
     save_case,
 )
-from aftersales.services.automation import apply_sla, raise_crisis, route_new_case
 from aftersales.services.compensations import (
     approve_pending_within_authority,
     grant_quick_refund,
@@ -60,11 +61,11 @@ from aftersales.services.compensations import (
     void_unpaid,
 )
 from aftersales.services.events import case_event_record
-from aftersales.services.notify import notify_customer
 from aftersales.services.numbers import case_number_next
 from aftersales.services.photos import store_photos, validate_photos
 from aftersales.services.risk_flags import customer_flag_refresh
-from aftersales.workflow import initial_priority, return_window_days, stage_clock, window_deadline
+from aftersales.workflow.policy import initial_priority, return_window_days, window_deadline
+from aftersales.workflow.transitions import stage_clock
 from customers.models import Channel, Order
 
 S = CaseState

@@ -37,7 +37,8 @@ from aftersales.services._base import (
 )
 from aftersales.services.events import case_event_record
 from aftersales.signals import compensation_changed
-from aftersales.workflow import CENT, money, quick_refund_eligible
+from aftersales.workflow.money import CENT, yuan
+from aftersales.workflow.policy import quick_refund_eligible
 
 CS = CompensationState
 #: Case states in which an offer is being put together.
@@ -56,10 +57,6 @@ def record_compensation(case: Case, comp: Compensation, *, action: str, actor, a
     )
     payload = {"compensation_id": comp.pk, "case_id": case.pk, "action": action, "actor_id": getattr(actor, "pk", None)}
     transaction.on_commit(lambda: compensation_changed.send(sender=Compensation, **payload))
-
-
-def yuan(amount: Decimal) -> str:
-    return f"¥{money(amount):,}"
 
 
 def ensure_within_authority(case: Case, actor, total: Decimal) -> None:

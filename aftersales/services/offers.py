@@ -21,8 +21,9 @@ from aftersales.models import Case, CaseEvent, CaseState, CompensationState
 from aftersales.permissions import authority_of, ensure_may
 from aftersales.services._base import announce, lock_case, now, save_case
 from aftersales.services.cases import live_offer, propose_locked
-from aftersales.services.compensations import offer_total, record_compensation, yuan
+from aftersales.services.compensations import offer_total, record_compensation
 from aftersales.services.events import case_event_record
+from aftersales.workflow.money import yuan
 
 CS = CompensationState
 

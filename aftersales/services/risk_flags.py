@@ -8,12 +8,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from aftersales.automation.risk import claimant_reasons, customer_facts
 from aftersales.errors import NotAllowed
 from aftersales.models import Case, RiskThresholds
+from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import SUPERVISOR
-from aftersales.risk import claimant_reasons, customer_facts
 from aftersales.services._base import now
-from aftersales.services.notify import alert_staff
 from customers.models import Customer, CustomerRiskFlag
 
 KIND = CustomerRiskFlag.Kind.PROFESSIONAL_CLAIMANT

@@ -9,7 +9,8 @@ from django import template
 from django.utils.translation import gettext as _
 
 from aftersales.selectors import deadline_of
-from aftersales.workflow import EVENT_LABELS, money
+from aftersales.workflow.money import money
+from aftersales.workflow.transitions import EVENT_LABELS
 
 register = template.Library()
 

@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 
 from aftersales import services
+from aftersales.automation.radar import analyse
 from aftersales.models import CaseEvent, LexiconWord, Notification, Priority, Queue
-from aftersales.radar import analyse
-from aftersales.workflow import initial_priority
+from aftersales.workflow.policy import initial_priority
 from customers.models import Customer
 from tests.factories import (
     AgentProfileFactory,

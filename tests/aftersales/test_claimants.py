@@ -11,10 +11,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from aftersales import jobs, services
+from aftersales import services
+from aftersales.automation import jobs
+from aftersales.automation.risk import claimant_reasons, customer_facts
 from aftersales.errors import NotAllowed
 from aftersales.models import RiskThresholds
-from aftersales.risk import claimant_reasons, customer_facts
 from customers.models import Customer, CustomerRiskFlag
 from tests.factories import OrderFactory, OrderLineFactory
 
@@ -111,7 +112,7 @@ def test_a_cleared_customer_is_flagged_again_only_after_a_new_claim(policy, orde
 
 
 def test_the_ratio_is_compared_exactly_not_after_rounding(db):
-    from aftersales.risk import CustomerFacts
+    from aftersales.automation.risk import CustomerFacts
 
     row = RiskThresholds(
         claim_order_ratio=Decimal("0.80"), min_orders_for_ratio=5, claims_90d=99, compensation_30d=Decimal("99999")

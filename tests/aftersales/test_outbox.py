@@ -11,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from aftersales import services
-from aftersales.delivery import MAX_ATTEMPTS, backoff, deliver_due, retry_now
 from aftersales.models import Case, Notification, WebhookEndpoint
+from aftersales.notifications.delivery import MAX_ATTEMPTS, backoff, deliver_due, retry_now
+from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import SUPERVISOR
-from aftersales.services.notify import alert_staff
 from tests.helpers import LocalReceiver
 
 N = Notification.State
@@ -159,7 +159,7 @@ def test_two_workers_deliver_each_message_once(robot, supervisors_endpoint):
 
 
 def test_a_row_another_worker_took_over_is_not_sent_twice(robot, supervisors_endpoint, db, monkeypatch):
-    from aftersales import delivery
+    from aftersales.notifications import delivery
 
     alert_staff([SUPERVISOR], subject="first", body="…", key="k1")
     alert_staff([SUPERVISOR], subject="second", body="…", key="k2")

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from aftersales import services
+from aftersales.automation.rules import dry_run
 from aftersales.models import AutomationRule, Case, CaseEvent, Notification, ProblemCategory, Queue
-from aftersales.rules import dry_run
 from tests.factories import OrderFactory, OrderLineFactory, ProblemCategoryFactory, QueueFactory
 
 HIGH_VALUE_QUALITY = {

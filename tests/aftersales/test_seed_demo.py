@@ -18,8 +18,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 
-from aftersales import demo, services
-from aftersales.demo_writers import CopyWriter
+from aftersales import services
+from aftersales.demo import generator as demo
+from aftersales.demo.writers import CopyWriter
 from aftersales.models import (
     FINAL_STATES,
     GOODS_RETURN_TYPES,
@@ -41,7 +42,8 @@ from aftersales.models import (
 )
 from aftersales.permissions import AGENT, FINANCE, QC, ROLES, SUPERVISOR, sync_role_groups
 from aftersales.services.numbers import format_case_number
-from aftersales.workflow import initial_priority, stage_clock
+from aftersales.workflow.policy import initial_priority
+from aftersales.workflow.transitions import stage_clock
 from customers.models import Customer, Order, OrderLine, ProductCategory
 from tests.conftest import ON_POSTGRES
 from tests.factories import OrderFactory, OrderLineFactory

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from types import SimpleNamespace
 
-from aftersales.workflow import suggest_compensation
+from aftersales.workflow.suggestions import suggest_compensation
 
 POLICY = SimpleNamespace(shipping_insurance=True, return_shipping_allowance=Decimal("12.00"))
 NO_INSURANCE = SimpleNamespace(shipping_insurance=False, return_shipping_allowance=Decimal("15.00"))

@@ -8,7 +8,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from aftersales import jobs, services
+from aftersales import services
+from aftersales.automation import jobs
 from aftersales.models import Case, CaseEvent, CaseState, Compensation, Notification, Priority, SlaPolicy
 
 S = CaseState

@@ -12,9 +12,9 @@ from django.urls import reverse
 
 from aftersales import services
 from aftersales.models import Case, CaseEvent, HealthReport, Notification, Policy, ResponseTemplate, TemplateUse
-from aftersales.services.health import health_report_generate
-from aftersales.services.templates import case_send_template, policy_version_effects, template_effects, templates_for
-from aftersales.templating import render, validate_body, values_for
+from aftersales.replies.health import health_report_generate
+from aftersales.replies.library import case_send_template, policy_version_effects, template_effects, templates_for
+from aftersales.replies.rendering import render, validate_body, values_for
 from customers.models import Customer
 from reports import jobs as reports_jobs
 from tests.factories import OrderFactory, OrderLineFactory, ProductCategoryFactory

@@ -134,7 +134,7 @@ def test_a_retry_that_spells_out_a_default_is_the_same_request(api, policy, orde
 def test_idempotency_keys_are_forgotten_after_30_days(api, policy, order):
     from datetime import timedelta
 
-    from aftersales import jobs
+    from aftersales.automation import jobs
 
     api.post(CASES, open_body(order), format="json", HTTP_IDEMPOTENCY_KEY="k-old")
     record = IdempotencyRecord.objects.get(key="k-old")
@@ -248,7 +248,7 @@ def test_a_webhook_may_not_point_inside_our_network(api, app_key, settings):
 
 def test_delivery_refuses_a_private_address_and_redirects(app_key, case_in, settings):
     """Checked again at send time (DNS may change after saving), and a redirect is never followed."""
-    from aftersales.delivery import DeliveryError, send
+    from aftersales.notifications.delivery import DeliveryError, send
 
     with LocalReceiver(status=302, headers={"Location": "http://169.254.169.254/latest/meta-data"}) as redirecting:
         ApiKey.objects.filter(pk=app_key[0].pk).update(webhook_url=f"{redirecting.base}/hook")
@@ -286,7 +286,7 @@ def test_progress_events_are_posted_to_the_channel_signed(api, app_key, case_in,
     import hmac
     import json
 
-    from aftersales.delivery import deliver_due
+    from aftersales.notifications.delivery import deliver_due
 
     settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True  # the test's receiver listens on 127.0.0.1
     secret = api.get(reverse("api:webhook")).json()["signing_secret"]

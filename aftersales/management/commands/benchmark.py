@@ -230,7 +230,7 @@ class Command(BaseCommand):
         return fmt, lines - 1, seconds, peak
 
     def _time_jobs(self) -> list[tuple]:
-        from aftersales.jobs import JOBS
+        from aftersales.automation.jobs import JOBS
 
         rows = []
         for name, job in JOBS.items():

@@ -14,7 +14,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
 
-from aftersales.jobs import JOBS
+from aftersales.automation.jobs import JOBS
 
 
 class Command(BaseCommand):

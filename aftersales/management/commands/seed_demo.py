@@ -1,10 +1,10 @@
-"""``manage.py seed_demo``: realistic Chinese demo data (see ``aftersales.demo``)."""
+"""``manage.py seed_demo``: realistic Chinese demo data (see ``aftersales.demo.generator``)."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aftersales import demo
+from aftersales.demo import generator as demo
 
 
 def _positive(value: str) -> int:

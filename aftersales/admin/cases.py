@@ -1,0 +1,549 @@
+"""The admin of cases, their events, inspections and compensations.
+
+Cases and compensations are read-only here: every change goes through an
+action page that calls the same service as the staff pages and the API (with
+its permission and state checks). Big tables use a capped count, so a
+changelist never counts a million rows.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django_fsm import has_transition_perm
+
+from aftersales import services
+from aftersales.errors import NotAllowed, error_text
+from aftersales.models import (
+    FINAL_STATES,
+    Case,
+    CaseEvent,
+    Compensation,
+    Inspection,
+    Priority,
+    ProblemCategory,
+    RequestType,
+)
+from aftersales.services.compensations import OFFER_STATES
+from aftersales.web.forms import (
+    CASE_ACTIONS,
+    COMPENSATION_ACTIONS,
+    CaseNoteForm,
+    CompensationAddForm,
+    TriageForm,
+    action_label,
+    apply_service_errors,
+)
+from config.pagination import CappedCountAdminMixin
+from customers.masking import can_see_pii
+from customers.models import Order
+
+PRIORITY_COLOURS = {Priority.RED: "#d93025", Priority.YELLOW: "#f2a600", Priority.GREEN: "#188038"}
+
+
+# --------------------------------------------------------------------------
+# Read-only logs
+# --------------------------------------------------------------------------
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CaseNumberSearchMixin:
+    """Search by case number, order number or customer phone (all exact, indexed)."""
+
+    search_fields = ("case__number",)  # shows the search box; the search itself is below
+    search_help_text = _("Case number, order number, customer phone or return tracking number (exact).")
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(case__in=Case.objects.search(search_term).values("pk")), False
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(ReadOnlyAdminMixin, CappedCountAdminMixin, CaseNumberSearchMixin, admin.ModelAdmin):
+    list_display = ("created_at", "case", "kind", "name", "from_state", "to_state", "actor_display", "note")
+    list_filter = ("kind",)
+    list_select_related = ("case", "actor")
+    ordering = ("-id",)
+    sortable_by = ()
+
+    @admin.display(description=_("actor"))
+    def actor_display(self, obj):
+        return obj.actor_label
+
+
+@admin.register(Inspection)
+class InspectionAdmin(ReadOnlyAdminMixin, CappedCountAdminMixin, CaseNumberSearchMixin, admin.ModelAdmin):
+    list_display = ("inspected_at", "case", "grade", "responsible_party", "disposition", "inspector")
+    list_filter = ("grade", "responsible_party", "disposition")
+    list_select_related = ("case", "inspector")
+    ordering = ("-id",)
+    sortable_by = ()
+
+
+@admin.register(Compensation)
+class CompensationAdmin(ReadOnlyAdminMixin, CappedCountAdminMixin, CaseNumberSearchMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "case",
+        "kind",
+        "amount",
+        "state",
+        "payable",
+        "quick_refund",
+        "approved_by",
+        "paid_at",
+        "payout_reference",
+    )
+    list_filter = ("state", "kind", "payable", "quick_refund")
+    list_select_related = ("case", "approved_by")
+    ordering = ("-id",)
+    sortable_by = ()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("case", "approved_by", "proposed_by", "paid_by")
+
+
+# --------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------
+class OpenCaseForm(forms.Form):
+    request_type = forms.ChoiceField(label=_("request type"), choices=RequestType.choices)
+    category = forms.ModelChoiceField(
+        label=_("problem category"),
+        queryset=ProblemCategory.objects.filter(active=True).select_related("parent__parent"),
+        required=False,
+    )
+    urgency = forms.TypedChoiceField(
+        label=_("urgency"), coerce=int, choices=[(n, str(n)) for n in range(1, 6)], initial=3
+    )
+    reason = forms.CharField(label=_("customer's reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, order: Order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_lines = list(order.lines.select_related("category"))
+        for line in self.order_lines:
+            self.fields[f"qty_{line.pk}"] = forms.IntegerField(
+                label=f"{line.sku} {line.product_name}", min_value=0, max_value=line.quantity, initial=0, required=False
+            )
+
+    def line_fields(self):
+        return [(line, self[f"qty_{line.pk}"]) for line in self.order_lines]
+
+    def requested_lines(self) -> list[tuple[int, int]]:
+        return [
+            (line.pk, self.cleaned_data[f"qty_{line.pk}"])
+            for line in self.order_lines
+            if self.cleaned_data.get(f"qty_{line.pk}")
+        ]
+
+
+@admin.register(Case)
+class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "number",
+        "order_number",
+        "customer_name",
+        "request_type",
+        "state",
+        "priority_badge",
+        "urgency",
+        "queue",
+        "assignee",
+        "opened_at",
+        "stage_due_at",
+    )
+    list_filter = ("state", "priority", "request_type", "channel", "waiting_on", "queue", "quick_refund")
+    list_select_related = ("order", "customer", "queue", "assignee")
+    search_fields = ("number",)  # shows the search box; see get_search_results
+    search_help_text = _("Case number, order number, customer phone or return tracking number (exact).")
+    sortable_by = ("number", "urgency", "opened_at", "stage_due_at")
+    ordering = ("-id",)
+    actions = ("approve_selected",)
+    # The page is view-only (has_change_permission is False): every field is shown read-only.
+    readonly_fields = ("customer_display",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "number",
+                    "order",
+                    "customer_display",
+                    "request_type",
+                    "category",
+                    "reason",
+                    "evidence",
+                    "channel",
+                )
+            },
+        ),
+        (
+            _("Workflow"),
+            {
+                "fields": (
+                    "state",
+                    "escalated_from",
+                    "waiting_on",
+                    "stage_due_at",
+                    "urgency",
+                    "priority",
+                    "queue",
+                    "assignee",
+                )
+            },
+        ),
+        (
+            _("Policy and goods"),
+            {
+                "fields": (
+                    "policy",
+                    "policy_version",
+                    "quick_refund",
+                    "return_carrier",
+                    "return_tracking_number",
+                    "reject_reason",
+                )
+            },
+        ),
+        (
+            _("Timestamps"),
+            {
+                "fields": (
+                    "opened_at",
+                    "first_response_at",
+                    "approved_at",
+                    "received_at",
+                    "inspected_at",
+                    "proposed_at",
+                    "escalated_at",
+                    "closed_at",
+                    "csat",
+                    "nps",
+                    "version",
+                ),
+                "classes": ("collapse",),
+            },
+        ),
+    )
+    change_form_template = "admin/aftersales/case/change_form.html"
+
+    # -- list -------------------------------------------------------------------
+    @admin.display(description=_("order number"), ordering="order__number")
+    def order_number(self, obj):
+        return obj.order.number
+
+    @admin.display(description=_("customer"))
+    def customer_name(self, obj):
+        return obj.customer.name
+
+    @admin.display(description=_("customer"))
+    def customer_display(self, obj):
+        # The masked phone; supervisors with the PII permission see it in full on the customer page.
+        return f"{obj.customer.name} · {obj.customer.masked_phone} · {obj.customer.get_tier_display()}"
+
+    @admin.display(description=_("priority"), ordering="priority")
+    def priority_badge(self, obj):
+        return format_html(
+            '<span style="color:#fff;background:{};padding:1px 8px;border-radius:8px">{}</span>',
+            PRIORITY_COLOURS.get(obj.priority, "#666"),
+            obj.get_priority_display(),
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        return queryset.search(search_term), False
+
+    def has_add_permission(self, request):
+        return False  # cases are opened from an order (see OrderAdmin) or by the channels' API
+
+    def has_change_permission(self, request, obj=None):
+        return False  # changes go through the action pages below
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_object(self, request, object_id, from_field=None):
+        cached = getattr(request, "_aftersales_case", None)
+        if cached is not None and str(cached.pk) == str(object_id):
+            return cached
+        queryset = self.get_queryset(request).select_related(
+            "order",
+            "customer",
+            "queue",
+            "assignee",
+            "category__parent__parent",
+            "policy",
+            "policy_version",
+        )
+        try:
+            request._aftersales_case = queryset.get(pk=object_id)
+        except (Case.DoesNotExist, ValueError, ValidationError):
+            return None
+        return request._aftersales_case
+
+    # -- actions ------------------------------------------------------------------
+    @admin.action(description=_("Approve the selected cases"), permissions=["approve"])
+    def approve_selected(self, request, queryset):
+        done, failed = 0, []
+        for case_id, number in queryset.values_list("pk", "number"):
+            try:
+                services.case_approve(case_id=case_id, actor=request.user)
+                done += 1
+            except (NotAllowed, PermissionDenied, ValidationError) as exc:
+                failed.append(f"{number}: {error_text(exc)}")
+        if done:
+            self.message_user(request, _("%(count)s case(s) approved.") % {"count": done}, messages.SUCCESS)
+        for message in failed:
+            self.message_user(request, message, messages.ERROR)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("aftersales.approve_case")
+
+    # -- change page: panels and buttons -----------------------------------------------
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        case = self.get_object(request, object_id)
+        if case is None:
+            return super().change_view(request, object_id, form_url, extra_context)
+        extra_context = {**(extra_context or {}), **self._panels(request, case)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _panels(self, request, case: Case) -> dict:
+        user = request.user
+        lines = list(case.lines.select_related("order_line__category"))
+        comps = list(case.compensations.select_related("approved_by", "paid_by"))
+        events = list(case.events.select_related("actor"))
+        previous = case.opened_at
+        timeline = []
+        for event in events:
+            timeline.append({"event": event, "waited": event.created_at - previous})
+            previous = event.created_at
+        if case.state not in FINAL_STATES:
+            timeline.append({"event": None, "waited": timezone.now() - previous})
+        actions = [
+            {"name": name, "label": action_label(name)}
+            for name in services.case_available_transitions(case, user)
+            if name in CASE_ACTIONS
+        ]
+        if user.has_perm("aftersales.change_case") and case.state not in FINAL_STATES:
+            actions.append({"name": "update", "label": _("triage")})
+        actions.append({"name": "note", "label": _("add a note or reply")})
+        return {
+            "case": case,
+            "case_lines": lines,
+            "claim_value": sum((line.amount for line in lines), 0),
+            "inspections": list(case.inspections.select_related("inspector")),
+            "compensations": [{"comp": comp, "actions": self._compensation_actions(comp, user)} for comp in comps],
+            "can_add_compensation": case.state in OFFER_STATES and user.has_perm("aftersales.propose_compensation"),
+            "timeline": timeline,
+            "case_actions": actions,
+            "show_pii": can_see_pii(user),
+        }
+
+    @staticmethod
+    def _compensation_actions(comp: Compensation, user) -> list[dict]:
+        available = {t.name for t in comp.get_available_state_transitions()}
+        return [
+            {"name": name, "label": action_label(name)}
+            for name in COMPENSATION_ACTIONS
+            if name in available and has_transition_perm(getattr(comp, name), user)
+        ]
+
+    # -- action pages ---------------------------------------------------------------
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("open/<int:order_id>/", wrap(self.open_view), name="aftersales_case_open"),
+            path("<int:case_id>/do/<str:name>/", wrap(self.action_view), name="aftersales_case_action"),
+            path(
+                "<int:case_id>/compensation/add/",
+                wrap(self.compensation_add_view),
+                name="aftersales_case_compensation_add",
+            ),
+            path(
+                "<int:case_id>/compensation/<int:comp_id>/<str:name>/",
+                wrap(self.compensation_action_view),
+                name="aftersales_case_compensation_action",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _case_or_404(self, request, case_id) -> Case:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        case = self.get_object(request, case_id)
+        if case is None:
+            raise Http404
+        return case
+
+    def _change_url(self, case_id) -> str:
+        return reverse("admin:aftersales_case_change", args=[case_id])
+
+    def _render_form(self, request, *, case, form, title, extra=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "case": case,
+            "form": form,
+            "title": title,
+            "cancel_url": self._change_url(case.pk) if case else None,
+            **(extra or {}),
+        }
+        return TemplateResponse(request, "admin/aftersales/case/action_form.html", context)
+
+    def _run(self, request, *, form, run, success_message, redirect_to):
+        """Call the service; on refusal keep the user on the form with the reason."""
+        try:
+            run(form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return None
+        except (NotAllowed, PermissionDenied) as exc:
+            self.message_user(request, error_text(exc), messages.ERROR)
+            return HttpResponseRedirect(redirect_to)
+        self.message_user(request, success_message, messages.SUCCESS)
+        return HttpResponseRedirect(redirect_to)
+
+    def action_view(self, request, case_id, name):
+        case = self._case_or_404(request, case_id)
+        change_url = self._change_url(case.pk)
+        if name == "update":
+            form_class, label = TriageForm, _("triage")
+            initial = TriageForm.initial_for(case)
+
+            def run(data):
+                services.case_update(
+                    case_id=case.pk,
+                    actor=request.user,
+                    changes=TriageForm.changes(data),
+                    note=data.get("note", ""),
+                    expected_version=data.get("expected_version"),
+                )
+
+        elif name == "note":
+            form_class, label, initial = CaseNoteForm, _("add a note or reply"), {}
+
+            def run(data):
+                services.case_add_note(
+                    case_id=case.pk, actor=request.user, text=data["text"], to_customer=data["to_customer"]
+                )
+
+        elif name in CASE_ACTIONS:
+            action = CASE_ACTIONS[name]
+            form_class, label, initial = action.form_class, action_label(name), {}
+
+            def run(data):
+                action.run(case.pk, request.user, data)
+
+        else:
+            raise Http404
+        initial["expected_version"] = case.version
+        kwargs = {"user": request.user} if name == "approve" else {}
+        title = _("%(action)s: case %(number)s") % {"action": label, "number": case.number}
+        if request.method == "POST":
+            form = form_class(request.POST, request.FILES, **kwargs)
+            if form.is_valid():
+                response = self._run(
+                    request,
+                    form=form,
+                    run=run,
+                    success_message=_("Case %(number)s: %(action)s done.") % {"number": case.number, "action": label},
+                    redirect_to=change_url,
+                )
+                if response is not None:
+                    return response
+        else:
+            form = form_class(initial=initial, **kwargs)
+        return self._render_form(request, case=case, form=form, title=title)
+
+    def compensation_add_view(self, request, case_id):
+        case = self._case_or_404(request, case_id)
+        form = CompensationAddForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            response = self._run(
+                request,
+                form=form,
+                run=lambda d: services.compensation_add(
+                    case_id=case.pk, actor=request.user, kind=d["kind"], amount=d["amount"], note=d["note"]
+                ),
+                success_message=_("Compensation proposed on case %(number)s.") % {"number": case.number},
+                redirect_to=self._change_url(case.pk),
+            )
+            if response is not None:
+                return response
+        title = _("Propose compensation: case %(number)s") % {"number": case.number}
+        return self._render_form(request, case=case, form=form, title=title)
+
+    def compensation_action_view(self, request, case_id, comp_id, name):
+        case = self._case_or_404(request, case_id)
+        comp = get_object_or_404(Compensation, pk=comp_id, case=case)
+        action = COMPENSATION_ACTIONS.get(name)
+        if action is None:
+            raise Http404
+        form = action.form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            response = self._run(
+                request,
+                form=form,
+                run=lambda d: action.run(comp.pk, request.user, d),
+                success_message=_("Compensation #%(id)s: %(action)s done.")
+                % {"id": comp.pk, "action": action_label(name)},
+                redirect_to=self._change_url(case.pk),
+            )
+            if response is not None:
+                return response
+        title = _("%(action)s: %(compensation)s on case %(number)s") % {
+            "action": action_label(name),
+            "compensation": comp,
+            "number": case.number,
+        }
+        return self._render_form(request, case=case, form=form, title=title)
+
+    def open_view(self, request, order_id):
+        if not request.user.has_perm("aftersales.open_case"):
+            raise PermissionDenied
+        order = get_object_or_404(Order.objects.select_related("customer"), pk=order_id)
+        form = OpenCaseForm(request.POST or None, order=order)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                case = services.case_open(
+                    actor=request.user,
+                    order_id=order.pk,
+                    lines=form.requested_lines(),
+                    request_type=data["request_type"],
+                    category_id=data["category"].pk if data["category"] else None,
+                    urgency=data["urgency"],
+                    reason=data["reason"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            except (NotAllowed, PermissionDenied) as exc:
+                form.add_error(None, error_text(exc))
+            else:
+                self.message_user(request, _("Case %(number)s opened.") % {"number": case.number}, messages.SUCCESS)
+                return HttpResponseRedirect(self._change_url(case.pk))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "order": order,
+            "form": form,
+            "title": _("Open an after-sales case on order %(number)s") % {"number": order.number},
+            "cancel_url": reverse("admin:customers_order_change", args=[order.pk]),
+        }
+        return TemplateResponse(request, "admin/aftersales/case/open_form.html", context)

@@ -1,0 +1,175 @@
+"""Background jobs: idempotent sweeps over due rows, and outbox delivery.
+
+Every job is a plain function that can run at any time, as often as wanted,
+by several workers at once: it selects due rows through an indexed deadline,
+locks each one with ``SKIP LOCKED`` (another worker's row is skipped, not
+waited for), lets the service re-check under the lock, and acts. A case past
+its review timeout is therefore approved exactly once however many sweeps
+run. The database is the truth; the runner only triggers.
+
+Runners: ``manage.py run_jobs`` (a loop, no broker), or the same functions as
+Celery tasks (``aftersales.tasks``) scheduled by beat.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from aftersales import services
+from aftersales.automation.deadlines import case_first_response_missed, case_sla_breach, case_stage_overdue
+from aftersales.errors import NotAllowed
+from aftersales.models import OPEN_STATES, Case, CaseState, RiskThresholds, WaitingOn
+from aftersales.notifications.delivery import deliver_due
+from aftersales.services.risk_flags import customer_flag_refresh
+from aftersales.workflow.transitions import STAGE_CLOCKS
+
+log = logging.getLogger(__name__)
+S = CaseState
+BATCH = 200
+
+
+def _sweep(
+    due: Q, service: Callable[..., object], *, at: datetime, limit: int = BATCH, order: str = "stage_due_at"
+) -> int:
+    """Run ``service(case_id=…, at=at)`` once for each case matching ``due``, each in its own transaction."""
+    ids = list(Case.objects.filter(due).order_by(order, "id").values_list("pk", flat=True)[:limit])
+    done = 0
+    for case_id in ids:
+        try:
+            with transaction.atomic():
+                # Taken by a concurrent sweep (locked) or no longer due: skip without waiting.
+                if not list(Case.objects.select_for_update(skip_locked=True).filter(due, pk=case_id).values_list("pk")):
+                    continue
+                service(case_id=case_id, at=at)
+            done += 1
+        except NotAllowed:
+            continue  # the service's own re-check: already handled
+        except Exception:
+            log.exception("%s failed on case %s", getattr(service, "__name__", service), case_id)
+    return done
+
+
+def _states_with(action: str) -> list[str]:
+    return [state for state, clock in STAGE_CLOCKS.items() if clock.on_timeout == action]
+
+
+def sweep_review_timeouts(at: datetime | None = None) -> int:
+    """Requests not reviewed in time are approved by default (``auto_approve``)."""
+    at = at or timezone.now()
+    return _sweep(Q(state=S.PENDING_REVIEW, stage_due_at__lte=at), services.case_auto_approve, at=at)
+
+
+def sweep_confirmation_timeouts(at: datetime | None = None) -> int:
+    """Offers not answered in time are accepted (``auto_confirm``)."""
+    at = at or timezone.now()
+    return _sweep(Q(state=S.AWAITING_CONFIRMATION, stage_due_at__lte=at), services.case_auto_confirm, at=at)
+
+
+def sweep_return_expiry(at: datetime | None = None) -> int:
+    """Goods never sent back in time: the case is cancelled (or escalated after a quick refund)."""
+    at = at or timezone.now()
+    return _sweep(Q(state=S.AWAITING_RETURN, stage_due_at__lte=at), services.case_expire, at=at)
+
+
+def sweep_stage_alerts(at: datetime | None = None) -> int:
+    """Overdue stages without a timeout transition (QC, the offer, escalations) alert once."""
+    at = at or timezone.now()
+    due = Q(state__in=_states_with("alert"), stage_due_at__lte=at, stage_alerted_at__isnull=True)
+    return _sweep(due, case_stage_overdue, at=at)
+
+
+def sweep_sla(at: datetime | None = None) -> int:
+    """First-response and resolution targets missed: marked, raised, alerted (once each)."""
+    at = at or timezone.now()
+    first = Q(
+        first_response_at__isnull=True,
+        first_response_breached_at__isnull=True,
+        first_response_due_at__lte=at,
+        state__in=OPEN_STATES,
+    )
+    resolution = Q(sla_breached_at__isnull=True, closed_at__isnull=True, resolution_due_at__lte=at) & ~Q(
+        waiting_on=WaitingOn.CUSTOMER
+    )
+    return _sweep(first, case_first_response_missed, at=at, order="first_response_due_at") + _sweep(
+        resolution, case_sla_breach, at=at, order="resolution_due_at"
+    )
+
+
+def sweep_claimant_flags(at: datetime | None = None, *, since: timedelta = timedelta(days=1)) -> int:
+    """Re-check the customers who opened a case recently against the claimant thresholds."""
+    at = at or timezone.now()
+    customer_ids = (
+        Case.objects.filter(opened_at__gt=at - since, opened_at__lte=at)
+        .order_by()
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+    flagged = 0
+    thresholds = RiskThresholds.current()
+    for customer_id in list(customer_ids[:5000]):
+        try:
+            if customer_flag_refresh(customer_id=customer_id, at=at, thresholds=thresholds) is not None:
+                flagged += 1
+        except Exception:
+            log.exception("claimant check failed for customer %s", customer_id)
+    return flagged
+
+
+#: How long a channel's Idempotency-Key keeps answering with the case it created.
+IDEMPOTENCY_KEEP = timedelta(days=30)
+
+
+def purge_idempotency_records(at: datetime | None = None) -> int:
+    """Forget Idempotency-Keys older than 30 days (a retry comes within minutes; the table stays small)."""
+    from aftersales.models import IdempotencyRecord
+
+    at = at or timezone.now()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=at - IDEMPOTENCY_KEEP).delete()
+    return deleted
+
+
+def deliver_notifications(at: datetime | None = None) -> int:
+    outcome = deliver_due(at=at)
+    return outcome["sent"]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[..., int]
+    every: int  # seconds
+
+
+#: Every background job by name; other apps add theirs with ``register`` (reports does, from its ``ready``).
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in [
+        Job("review_timeouts", sweep_review_timeouts, 60),
+        Job("confirmation_timeouts", sweep_confirmation_timeouts, 60),
+        Job("return_expiry", sweep_return_expiry, 300),
+        Job("stage_alerts", sweep_stage_alerts, 60),
+        Job("sla", sweep_sla, 60),
+        Job("claimant_flags", sweep_claimant_flags, 3600),
+        Job("idempotency_purge", purge_idempotency_records, 86400),
+        Job("deliver_notifications", deliver_notifications, 10),
+    ]
+}
+
+
+def register(job: Job) -> Job:
+    """Add a job of another app (run by ``run_jobs`` and scheduled by Celery beat like the others)."""
+    if job.name in JOBS and JOBS[job.name] != job:
+        raise ValueError(f"Two jobs are called {job.name!r}.")
+    JOBS[job.name] = job
+    return job
+
+
+def run_job(name: str, at: datetime | None = None) -> int:
+    return JOBS[name].run(at)

@@ -1,0 +1,213 @@
+"""Writing to the outbox, inside the caller's transaction.
+
+Nothing is sent here: rows are written with the change they report and a job
+delivers them after commit (``aftersales.notifications.delivery``). If the transaction rolls
+back, the rows go with it and nobody hears of a change that did not happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from aftersales.models import Case, Notification, WebhookEndpoint
+
+
+def _approved(case) -> str:
+    then = (
+        _("Please send the goods back; we check them as soon as they arrive.")
+        if case.goods_come_back
+        else _("We are preparing your compensation.")
+    )
+    return _("Your request %(number)s is approved.") + " " + then
+
+
+#: Transitions (and actions) the customer hears about, with the message in their language (zh-hans).
+CUSTOMER_MESSAGES = {
+    "open": lambda c: _(
+        "We have received your after-sales request %(number)s for order %(order)s and will review it shortly."
+    ),
+    "approve": _approved,
+    "auto_approve": _approved,
+    "reject": lambda c: _("Your request %(number)s was not accepted: %(reason)s"),
+    "receive": lambda c: _("We have received the goods you sent back for %(number)s and are checking them."),
+    "inspect": lambda c: (
+        _("The goods for %(number)s have been checked; we are preparing your compensation.")
+        if c.state != "rejected"
+        else _("The goods for %(number)s have been checked: %(reason)s")
+    ),
+    "propose": lambda c: _(
+        "Our offer for %(number)s is ready: please accept or decline it in the app before %(deadline)s."
+    ),
+    "confirm": lambda c: _("Thank you: %(number)s is complete. We would be glad to hear how we did."),
+    "decline": lambda c: _("You declined the offer for %(number)s; we will come back to you with a new one."),
+    "auto_confirm": lambda c: _("%(number)s is complete: the offer was accepted automatically after the deadline."),
+    "cancel": lambda c: _("Your request %(number)s is cancelled."),
+    "expire": lambda c: _("Your request %(number)s is cancelled: the goods were not sent back in time."),
+    "escalate": lambda c: _("Your request %(number)s has been passed to a supervisor."),
+    "resolve_escalation": lambda c: _("A supervisor has decided on your request %(number)s."),
+    "reply": lambda c: "%(reply)s",
+}
+
+
+def _deliver_soon() -> None:
+    """With Celery configured, deliver right after commit; otherwise ``run_jobs`` picks the rows up."""
+    if not settings.CELERY_BROKER_URL:
+        return
+
+    def kick():
+        try:
+            from aftersales.tasks import deliver_notifications
+
+            deliver_notifications.delay()
+        except Exception:
+            import logging
+
+            logging.getLogger(__name__).warning("could not queue notification delivery", exc_info=True)
+
+    transaction.on_commit(kick)
+
+
+def notify_channel(case: Case, action: str, *, reply: str = "") -> int:
+    """Progress event to the channel systems of the case's channel that registered a webhook (public data only)."""
+    from aftersales.models import ApiKey
+
+    keys = list(ApiKey.objects.active().filter(channel=case.channel).exclude(webhook_url=""))
+    if not keys:
+        return 0
+    payload = {
+        "event": action,
+        "case": case.number,
+        "order": case.order.number,
+        "state": case.state,
+        "waiting_on": case.waiting_on,
+        "deadline": timezone.localtime(case.stage_due_at).isoformat() if case.stage_due_at else None,
+        "at": timezone.localtime().isoformat(),  # Asia/Shanghai, like every time the API shows
+    }
+    if reply:
+        payload["message"] = reply
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                kind=Notification.Kind.CHANNEL_EVENT,
+                channel=Notification.Channel.WEBHOOK,
+                api_key=key,
+                subject=f"{case.number} {action}"[:200],
+                body=f"{case.number}: {action} → {case.state}",
+                payload=payload,
+                case=case,
+            )
+            for key in keys
+        ]
+    )
+    _deliver_soon()
+    return len(keys)
+
+
+def notify_customer(case: Case, action: str, *, reply: str = "") -> Notification | None:
+    """The customer hears about the step ``action`` of their case (by email, if we have their address), and the
+    channel systems of the case's channel get the progress event."""
+    template = CUSTOMER_MESSAGES.get(action)
+    if template is not None:
+        notify_channel(case, action, reply=reply)
+    email = case.customer.email
+    if template is None or not email:
+        return None
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    with translation.override(settings.LANGUAGE_CODE):
+        deadline = date_format(timezone.localtime(case.stage_due_at), "Y-m-d H:i") if case.stage_due_at else ""
+        body = template(case) % {
+            "number": case.number,
+            "order": case.order.number,
+            "reason": case.reject_reason,
+            "deadline": deadline,
+            "reply": reply,
+        }
+        subject = _("After-sales %(number)s: %(state)s") % {"number": case.number, "state": case.get_state_display()}
+    row = Notification.objects.create(
+        kind=Notification.Kind.CUSTOMER_PROGRESS,
+        channel=Notification.Channel.EMAIL,
+        recipient=email,
+        subject=subject[:200],
+        body=body,
+        payload={"case": case.number, "order": case.order.number, "action": action, "state": case.state},
+        case=case,
+    )
+    _deliver_soon()
+    return row
+
+
+def alert_staff(
+    roles: Iterable[str], *, subject: str, body: str, case: Case | None = None, key: str | None = None
+) -> int:
+    """An alert to every active user of ``roles`` with an email, and to the webhooks listening for them.
+
+    ``key`` makes the alert idempotent: a sweep that sees the same cause again writes nothing more.
+    Returns the number of rows written.
+    """
+    roles = set(roles)
+    emails = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=roles)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if roles & set(e.audience or [])]
+    payload = {"subject": subject, "case": case.number if case else None, "roles": sorted(roles)}
+    rows = [
+        Notification(
+            kind=Notification.Kind.STAFF_ALERT,
+            channel=Notification.Channel.EMAIL,
+            recipient=email,
+            subject=subject[:200],
+            body=body,
+            payload=payload,
+            case=case,
+            dedupe_key=_dedupe(key, f"m:{email}") if key else None,
+        )
+        for email in sorted(set(emails))
+    ]
+    rows += [
+        Notification(
+            kind=Notification.Kind.STAFF_ALERT,
+            channel=Notification.Channel.WEBHOOK,
+            endpoint=endpoint,
+            subject=subject[:200],
+            body=body,
+            payload=payload,
+            case=case,
+            dedupe_key=_dedupe(key, f"w:{endpoint.pk}") if key else None,
+        )
+        for endpoint in endpoints
+    ]
+    if key:
+        existing = set(
+            Notification.objects.filter(dedupe_key__in=[r.dedupe_key for r in rows]).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+        rows = [r for r in rows if r.dedupe_key not in existing]
+    if not rows:
+        return 0
+    # A concurrent sweep writing the same alert loses on the unique key, quietly.
+    Notification.objects.bulk_create(rows, ignore_conflicts=bool(key))
+    _deliver_soon()
+    return len(rows)
+
+
+def _dedupe(key: str, destination: str) -> str:
+    """``key`` + destination, hashed when too long for the column (never truncated into a collision)."""
+    import hashlib
+
+    full = f"{key}:{destination}"
+    if len(full) <= 120:
+        return full
+    return f"{key[:50]}:{hashlib.sha256(full.encode()).hexdigest()}"

@@ -1,0 +1,404 @@
+"""The case page: everything about one case, and every action the user may take on it.
+
+Each action posts to its own URL, which runs the one service behind it. On
+success (or a refusal such as a case changed by someone else) the user is sent
+back to the fresh page with a message; on invalid input the page is shown
+again with the errors beside the fields and the form left open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+from django_fsm import has_transition_perm
+
+from aftersales import services
+from aftersales.models import FINAL_STATES, LIVE_COMPENSATION_STATES, Case, CaseEvent, CaseState, Compensation
+from aftersales.permissions import authority_of, may_reply_to_customers
+from aftersales.replies.library import templates_for
+from aftersales.selectors import (
+    case_for_page,
+    case_inspections,
+    photo_for,
+    recent_cases_of_customer,
+)
+from aftersales.services.compensations import OFFER_STATES, offer_total
+from aftersales.web.forms import (
+    CASE_ACTIONS,
+    COMPENSATION_ACTIONS,
+    OFFER_ACTIONS,
+    ApproveForm,
+    CaseNoteForm,
+    CompensationAddForm,
+    TriageForm,
+    VersionedForm,
+    action_label,
+)
+from aftersales.web.views._common import run_service, safe_next
+from aftersales.workflow.suggestions import suggest_compensation
+from customers.masking import can_see_pii
+from customers.selectors import customer_annual_spend
+
+#: Actions that are not workflow transitions.
+EXTRA_ACTIONS = ("claim", "triage", "note")
+#: Transitions drawn as a warning (red) button.
+DANGEROUS = {"reject", "cancel", "escalate", "return_offer"}
+
+
+@dataclass
+class Panel:
+    """One action on the case page: its button, and the form it opens."""
+
+    name: str
+    label: str
+    form: forms.Form
+    url: str
+    open: bool = False
+
+    @property
+    def dangerous(self) -> bool:
+        return self.name in DANGEROUS
+
+    @property
+    def needs_input(self) -> bool:
+        return any(not isinstance(field.field.widget, forms.HiddenInput) for field in self.form)
+
+
+def _case_url(case_id: int) -> str:
+    return reverse("desk:case", args=[case_id])
+
+
+def _action_form(name: str, case: Case, user, data=None, files=None) -> forms.Form:
+    initial = {"expected_version": case.version}
+    if name == "claim":
+        return VersionedForm(data, initial=initial)
+    if name == "triage":
+        return TriageForm(data, initial=TriageForm.initial_for(case))
+    if name == "note":
+        return CaseNoteForm(data, user=user)
+    action = CASE_ACTIONS.get(name) or OFFER_ACTIONS[name]
+    if action.form_class is ApproveForm:
+        return ApproveForm(data, files, initial=initial, user=user)
+    return action.form_class(data, files, initial=initial)
+
+
+def _available_actions(case: Case, user) -> list[str]:
+    names = []
+    awaiting_approval = case.offer_approval_requested_at is not None
+    for name in services.case_available_transitions(case, user):
+        if name == "propose" and awaiting_approval:
+            continue  # the offer is with a supervisor
+        if name in CASE_ACTIONS:
+            names.append(name)
+    if (
+        awaiting_approval
+        and case.state == CaseState.COMPENSATION
+        and user.has_perm("aftersales.approve_any_compensation")
+    ):
+        names += ["approve_offer", "return_offer"]
+    if case.state not in FINAL_STATES:
+        if case.assignee_id is None and user.has_perm("aftersales.claim_case"):
+            names.insert(0, "claim")
+        if user.has_perm("aftersales.change_case"):
+            names.append("triage")
+    names.append("note")
+    return names
+
+
+def _timeline(case: Case, events: list[CaseEvent], now) -> tuple[list[dict], list[dict]]:
+    """Events with the time since the previous one, and the time the case spent at each node."""
+    rows, stages = [], []
+    previous = stage_start = case.opened_at
+    for event in events:
+        row = {"event": event, "since_previous": event.created_at - previous}
+        if event.kind == CaseEvent.Kind.TRANSITION and event.from_state:
+            spent = event.created_at - stage_start
+            row["stage"] = {"state": event.get_from_state_display(), "spent": spent}
+            stages.append({"state": event.get_from_state_display(), "spent": spent, "ongoing": False})
+            stage_start = event.created_at
+        rows.append(row)
+        previous = event.created_at
+    if case.state not in FINAL_STATES:
+        stages.append({"state": case.get_state_display(), "spent": now - stage_start, "ongoing": True})
+    return rows, stages
+
+
+def _compensation_rows(case: Case, comps: list[Compensation], user, bound=None) -> list[dict]:
+    # While an offer waits for a supervisor, only supervisors act on its items.
+    frozen = case.offer_approval_requested_at is not None and not user.has_perm("aftersales.approve_any_compensation")
+    rows = []
+    for comp in comps:
+        available = {t.name for t in comp.get_available_state_transitions()}
+        actions = []
+        for name in COMPENSATION_ACTIONS:
+            if name not in available or not has_transition_perm(getattr(comp, name), user):
+                continue
+            if frozen and name in ("approve", "reject", "void"):
+                continue
+            if name in ("mark_paid", "mark_failed") and not comp.payable:
+                continue
+            is_bound = bound is not None and bound[:2] == (comp.pk, name)
+            form = bound[2] if is_bound else COMPENSATION_ACTIONS[name].form_class()
+            url = reverse("desk:compensation_action", args=[case.pk, comp.pk, name])
+            actions.append({"name": name, "label": action_label(name), "form": form, "open": is_bound, "url": url})
+        rows.append({"comp": comp, "actions": actions})
+    return rows
+
+
+def render_case_page(
+    request, case: Case, *, bound: Panel | None = None, add_form=None, comp_bound=None, status: int = 200
+):
+    user = request.user
+    now = timezone.now()
+    order_lines = list(case.order.lines.select_related("category"))
+    affected = {line.order_line_id: line.quantity for line in case.lines.all()}
+    goods = []
+    for line in order_lines:
+        quantity = affected.get(line.pk, 0)
+        goods.append({"line": line, "affected": quantity, "amount": line.unit_price * quantity if quantity else None})
+    claim_value = sum((row["amount"] or 0 for row in goods), Decimal("0.00"))
+    comps = list(case.compensations.select_related("approved_by", "proposed_by", "paid_by"))
+    inspections = case_inspections(case)
+    events = list(case.events.select_related("actor"))
+    timeline, stages = _timeline(case, events, now)
+
+    panels = []
+    for name in _available_actions(case, user):
+        if bound is not None and bound.name == name:
+            panels.append(bound)
+            continue
+        panels.append(
+            Panel(
+                name,
+                action_label(name),
+                _action_form(name, case, user),
+                reverse("desk:case_action", args=[case.pk, name]),
+            )
+        )
+
+    may_add = (
+        case.state in OFFER_STATES
+        and case.offer_approval_requested_at is None
+        and user.has_perm("aftersales.propose_compensation")
+    )
+    suggestions = []
+    if may_add:
+        already: dict = {}
+        for comp in comps:
+            if comp.state in LIVE_COMPENSATION_STATES:
+                already[comp.kind] = already.get(comp.kind, 0) + comp.amount
+        latest = inspections[0] if inspections else None
+        suggestions = suggest_compensation(
+            request_type=case.request_type,
+            claim_value=claim_value,
+            already=already,
+            grade=latest.grade if latest else None,
+            responsible_party=latest.responsible_party if latest else None,
+            policy=case.policy_version,
+            is_vip=case.customer.is_vip,
+            vip_upgrade=case.vip_upgrade,
+        )
+        if add_form is None:
+            first = suggestions[0] if suggestions else None
+            add_form = CompensationAddForm(
+                initial={"kind": first.kind, "amount": first.amount, "note": first.basis} if first else {}
+            )
+    recent = recent_cases_of_customer(user, case)
+    replies = templates_for(case, agent=user) if may_reply_to_customers(user) else []
+    live_total = offer_total([c for c in comps if c.state in LIVE_COMPENSATION_STATES])
+    authority = authority_of(user, case.policy_version) if user.has_perm("aftersales.propose_compensation") else None
+
+    context = {
+        "case": case,
+        "now": now,
+        "customer": case.customer,
+        "show_pii": can_see_pii(user),
+        "annual_spend": customer_annual_spend(case.customer, as_of=now),
+        "recent_cases": recent[0],
+        "recent_hidden": recent[1],
+        "goods": goods,
+        "claim_value": claim_value,
+        "inspections": inspections,
+        "compensations": _compensation_rows(case, comps, user, comp_bound),
+        "live_total": live_total,
+        "authority": authority,
+        "over_authority": authority is not None and live_total > authority,
+        "may_add_compensation": may_add,
+        "add_form": add_form,
+        "suggestions": suggestions,
+        "timeline": timeline,
+        "stages": stages,
+        "panels": panels,
+        "replies": replies,
+    }
+    return render(request, "aftersales/case_detail.html", context, status=status)
+
+
+@require_safe
+@login_required
+def case_detail(request, case_id: int):
+    return render_case_page(request, case_for_page(request.user, case_id))
+
+
+def _success_message(case: Case, name: str, result) -> str:
+    if name == "propose" and isinstance(result, Case) and result.offer_approval_requested_at is not None:
+        return _("The offer on case %(number)s is above your authority: it was sent to a supervisor for approval.") % {
+            "number": case.number
+        }
+    return _("Case %(number)s: %(action)s done.") % {"number": case.number, "action": action_label(name)}
+
+
+def _runner(name: str, case: Case, user):
+    if name == "claim":
+        return lambda d: services.case_claim(case_id=case.pk, actor=user)
+    if name == "triage":
+        return lambda d: services.case_update(
+            case_id=case.pk,
+            actor=user,
+            changes=TriageForm.changes(d),
+            note=d.get("note", ""),
+            expected_version=d.get("expected_version"),
+        )
+    if name == "note":
+        return lambda d: services.case_add_note(
+            case_id=case.pk, actor=user, text=d["text"], to_customer=d["to_customer"]
+        )
+    action = CASE_ACTIONS.get(name) or OFFER_ACTIONS[name]
+    return lambda d: action.run(case.pk, user, d)
+
+
+@require_POST
+@login_required
+def case_action(request, case_id: int, name: str):
+    case = case_for_page(request.user, case_id)
+    if name not in CASE_ACTIONS and name not in OFFER_ACTIONS and name not in EXTRA_ACTIONS:
+        raise Http404
+    form = _action_form(name, case, request.user, request.POST, request.FILES)
+    back = safe_next(request, _case_url(case.pk))
+    if form.is_valid():
+        response = run_service(
+            request,
+            form=form,
+            call=_runner(name, case, request.user),
+            success=lambda result: _success_message(case, name, result),
+            redirect_to=back,
+        )
+        if response is not None:
+            return response
+    panel = Panel(name, action_label(name), form, reverse("desk:case_action", args=[case.pk, name]), open=True)
+    return render_case_page(request, case, bound=panel, status=400)
+
+
+@require_POST
+@login_required
+def compensation_add(request, case_id: int):
+    case = case_for_page(request.user, case_id)
+    form = CompensationAddForm(request.POST)
+    if form.is_valid():
+        response = run_service(
+            request,
+            form=form,
+            call=lambda d: services.compensation_add(
+                case_id=case.pk, actor=request.user, kind=d["kind"], amount=d["amount"], note=d["note"]
+            ),
+            success=_("Compensation proposed on case %(number)s.") % {"number": case.number},
+            redirect_to=safe_next(request, _case_url(case.pk)),
+        )
+        if response is not None:
+            return response
+    return render_case_page(request, case, add_form=form, status=400)
+
+
+@require_POST
+@login_required
+def compensation_action(request, case_id: int, comp_id: int, name: str):
+    case = case_for_page(request.user, case_id)
+    comp = get_object_or_404(Compensation, pk=comp_id, case=case)
+    action = COMPENSATION_ACTIONS.get(name)
+    if action is None:
+        raise Http404
+    form = action.form_class(request.POST)
+    back = safe_next(request, _case_url(case.pk))
+    if form.is_valid():
+        response = run_service(
+            request,
+            form=form,
+            call=lambda d: action.run(comp.pk, request.user, d),
+            success=_("Compensation #%(id)s: %(action)s done.") % {"id": comp.pk, "action": action_label(name)},
+            redirect_to=back,
+        )
+        if response is not None:
+            return response
+    return render_case_page(request, case, comp_bound=(comp.pk, name, form), status=400)
+
+
+@require_safe
+@login_required
+def inspection_photo(request, case_id: int, photo_id: int):
+    """A QC photo, for whoever may see the case (the files are never served publicly)."""
+    photo = photo_for(request.user, case_id, photo_id)
+    try:
+        handle = photo.image.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, content_type=photo.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+__all__ = [
+    "PermissionDenied",
+    "case_action",
+    "case_detail",
+    "compensation_action",
+    "compensation_add",
+    "inspection_photo",
+]
+
+
+class TemplateReplyForm(forms.Form):
+    template = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
+
+
+@require_POST
+@login_required
+def case_template_reply(request, case_id: int):
+    """Send a reply built from a template (as edited by the agent); the use records the template's version."""
+    from django.contrib import messages
+    from django.http import HttpResponseRedirect
+
+    from aftersales.replies.library import case_send_template
+
+    case = case_for_page(request.user, case_id)
+    form = TemplateReplyForm(request.POST)
+    back = _case_url(case.pk)
+    if not form.is_valid():
+        messages.error(request, _("Write the reply before sending it."))
+        return HttpResponseRedirect(back)
+    response = run_service(
+        request,
+        form=form,
+        call=lambda d: case_send_template(
+            case_id=case.pk, actor=request.user, template_id=d["template"], version_id=d["version"], text=d["text"]
+        ),
+        success=lambda use: _("Reply sent to the customer (template %(code)s).") % {"code": use.template.code},
+        redirect_to=back,
+    )
+    if response is None:  # the service named a problem (a retired template, a stale version)
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        response = HttpResponseRedirect(back)
+    return response

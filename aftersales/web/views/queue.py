@@ -1,0 +1,146 @@
+"""The agent's queue, the team's status board, and bulk claim/assign."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from aftersales import services
+from aftersales.errors import NotAllowed
+from aftersales.models import Case, Priority
+from aftersales.selectors import case_list_for, case_scope_for, deadline_of, status_board_for
+from aftersales.selectors.filters import CaseQueueFilter
+from aftersales.web.forms import working_staff
+from aftersales.web.views._common import area_required, error_text, safe_next
+from config.pagination import CappedCountPaginator
+
+PAGE_SIZES = (25, 50, 100)
+BULK_LIMIT = 100
+
+
+def _page_size(request) -> int:
+    try:
+        size = int(request.GET.get("per_page", 50))
+    except ValueError:
+        return 50
+    return size if size in PAGE_SIZES else 50
+
+
+@area_required("queue")
+def queue(request):
+    """Cases in the user's scope, filtered, deadline first, a fixed number of queries per page."""
+    filterset = CaseQueueFilter(request.GET, queryset=case_list_for(request.user), user=request.user)
+    paginator = CappedCountPaginator(filterset.qs, _page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [{"case": case, "deadline": deadline_of(case, now)} for case in page.object_list]
+    may_assign = request.user.has_perm("aftersales.change_case")
+    return render(
+        request,
+        "aftersales/queue.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "paginator": paginator,
+            "rows": rows,
+            "now": now,
+            "may_claim": request.user.has_perm("aftersales.claim_case"),
+            "may_assign": may_assign,
+            "assignees": list(working_staff()) if may_assign else [],
+            "bulk_limit": BULK_LIMIT,
+        },
+    )
+
+
+@area_required("board")
+def board(request):
+    """Open cases of the team by state and priority colour; every number links to the queue."""
+    rows = status_board_for(request.user)
+    colours = list(Priority.choices)
+    totals = [(value, sum(row.counts[value] for row in rows)) for value, _label in colours]
+    return render(
+        request,
+        "aftersales/board.html",
+        {
+            "rows": rows,
+            "colours": colours,
+            "totals": totals,
+            "grand_total": sum(row.total for row in rows),
+            "breached_total": sum(row.breached for row in rows),
+        },
+    )
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [("claim", gettext_lazy("claim")), ("assign", gettext_lazy("assign to"))]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    cases = forms.TypedMultipleChoiceField(
+        coerce=int, choices=(), error_messages={"required": gettext_lazy("Select at least one case.")}
+    )
+    assignee = forms.ModelChoiceField(queryset=None, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = working_staff()
+        # Any well-formed id is accepted here; the scope check below decides what may be touched.
+        self.fields["cases"].choices = [
+            (value, value) for value in self.data.getlist("cases") if value.isdigit() and 0 < int(value) < 2**63
+        ][: BULK_LIMIT + 1]
+
+    def clean(self):
+        data = super().clean()
+        if len(data.get("cases") or []) > BULK_LIMIT:
+            raise ValidationError(_("At most %(count)s cases at a time.") % {"count": BULK_LIMIT})
+        if data.get("action") == "assign" and not data.get("assignee"):
+            self.add_error("assignee", _("Choose whom to assign the cases to."))
+        return data
+
+
+@require_POST
+@area_required("queue")
+def bulk(request):
+    """Claim the selected cases, or (supervisors) assign them to someone; each case is its own service call."""
+    back = safe_next(request, reverse("desk:queue"))
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return HttpResponseRedirect(back)
+    action, assignee = form.cleaned_data["action"], form.cleaned_data["assignee"]
+    if action == "assign" and not request.user.has_perm("aftersales.change_case"):
+        raise PermissionDenied
+    cases = dict(case_scope_for(request.user).filter(pk__in=form.cleaned_data["cases"]).values_list("pk", "number"))
+    done, failed = [], []
+    for case_id in form.cleaned_data["cases"]:
+        number = cases.get(case_id)
+        if number is None:
+            failed.append(_("Case #%(id)s is not one you can see.") % {"id": case_id})
+            continue
+        try:
+            if action == "claim":
+                services.case_claim(case_id=case_id, actor=request.user)
+            else:
+                services.case_update(case_id=case_id, actor=request.user, changes={"assignee": assignee})
+            done.append(number)
+        except (NotAllowed, PermissionDenied, ValidationError, Case.DoesNotExist) as exc:
+            reason = error_text(exc)
+            failed.append(f"{number}: {reason}")
+    if done:
+        if action == "claim":
+            text = _("Claimed %(count)s case(s): %(numbers)s.")
+        else:
+            text = _("Assigned %(count)s case(s) to %(user)s: %(numbers)s.")
+        messages.success(request, text % {"count": len(done), "numbers": ", ".join(done), "user": assignee})
+    for message in failed:
+        messages.error(request, message)
+    return HttpResponseRedirect(back)

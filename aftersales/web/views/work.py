@@ -1,0 +1,186 @@
+"""Start pages per role: the QC bench, the supervisor's approvals, finance's payables."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from aftersales import services
+from aftersales.errors import NotAllowed
+from aftersales.models import CaseState
+from aftersales.permissions import personal_authority
+from aftersales.selectors import (
+    QC_STATES,
+    offers_awaiting_approval,
+    payables,
+    payables_total,
+    qc_worklist_for,
+    start_area,
+)
+from aftersales.services.compensations import offer_total
+from aftersales.web.forms import COMPENSATION_ACTIONS, OFFER_ACTIONS, ReceiveForm, action_label
+from aftersales.web.views._common import area_required, error_text, safe_next
+from aftersales.web.views.queue import _page_size
+from config.pagination import CappedCountPaginator
+
+AREA_URLS = {"queue": "desk:queue", "board": "desk:board", "qc": "desk:qc", "finance": "desk:finance"}
+
+
+@login_required
+def home(request):
+    """Each role lands on its own start page."""
+    area = start_area(request.user)
+    if area is None:
+        raise PermissionDenied
+    return redirect(AREA_URLS[area])
+
+
+@area_required("qc")
+def qc(request):
+    """Goods coming back (record receipt here) and goods on the bench (inspect on the case page)."""
+    tab = request.GET.get("tab")
+    if tab not in QC_STATES:
+        tab = CaseState.AWAITING_RETURN
+    term = (request.GET.get("q") or "").strip()
+    cases = qc_worklist_for(request.user, tab).search(term)
+    paginator = CappedCountPaginator(cases, _page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    rows = [
+        {"case": case, "form": ReceiveForm(initial={"expected_version": case.version})} for case in page.object_list
+    ]
+    counts = {
+        state: qc_worklist_for(request.user, state).order_by()[: paginator.cap + 1].count() for state in QC_STATES
+    }
+    return render(
+        request,
+        "aftersales/qc.html",
+        {
+            "tab": tab,
+            "tabs": [(state, CaseState(state).label, counts[state]) for state in QC_STATES],
+            "cap": paginator.cap,
+            "q": term,
+            "page": page,
+            "paginator": paginator,
+            "rows": rows,
+        },
+    )
+
+
+@area_required("approvals")
+def approvals(request):
+    """Offers above an agent's authority, waiting for a supervisor."""
+    paginator = CappedCountPaginator(offers_awaiting_approval(), _page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    back = "?" + urlencode({"next": request.get_full_path()})
+    rows = []
+    for case in page.object_list:
+        requester = case.offer_approval_requested_by
+        total = offer_total(case.live_compensations)
+        rows.append(
+            {
+                "case": case,
+                "requester": requester,
+                "authority": personal_authority(requester, case.policy_version) if requester else None,
+                "total": total,
+                "forms": [
+                    {
+                        "name": name,
+                        "label": action_label(name),
+                        "url": reverse("desk:case_action", args=[case.pk, name]) + back,
+                        "form": OFFER_ACTIONS[name].form_class(initial={"expected_version": case.version}),
+                        "danger": name == "return_offer",
+                    }
+                    for name in OFFER_ACTIONS
+                ],
+            }
+        )
+    return render(request, "aftersales/approvals.html", {"page": page, "paginator": paginator, "rows": rows})
+
+
+@area_required("finance")
+def finance(request):
+    """Compensations to pay out: mark each paid with its payout reference."""
+    paginator = CappedCountPaginator(payables(), _page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    back = "?" + urlencode({"next": request.get_full_path()})
+    rows = [
+        {
+            "comp": comp,
+            "forms": [
+                {
+                    "name": name,
+                    "label": action_label(name),
+                    "url": reverse("desk:compensation_action", args=[comp.case_id, comp.pk, name]) + back,
+                    "form": COMPENSATION_ACTIONS[name].form_class(),
+                }
+                for name in ("mark_paid", "mark_failed")
+                if comp.state != "failed" or name == "mark_paid"
+            ],
+        }
+        for comp in page.object_list
+    ]
+    return render(
+        request,
+        "aftersales/finance.html",
+        {"page": page, "paginator": paginator, "rows": rows, "total": payables_total()},
+    )
+
+
+__all__ = ["approvals", "finance", "home", "qc"]
+
+
+class BatchPayoutForm(forms.Form):
+    batch_reference = forms.CharField(
+        label=gettext_lazy("Batch reference"),
+        max_length=48,
+        help_text=gettext_lazy("Each compensation is recorded as <batch reference>-<compensation number>."),
+    )
+    compensations = forms.TypedMultipleChoiceField(coerce=int, choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["compensations"].choices = [
+            (value, value) for value in self.data.getlist("compensations") if value.isdigit() and int(value) < 2**63
+        ][:200]
+
+
+@require_POST
+@area_required("finance")
+def finance_batch(request):
+    """Mark several payable compensations paid under one batch reference; each is its own service call."""
+    form = BatchPayoutForm(request.POST)
+    back = safe_next(request, reverse("desk:finance"))
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields and form.fields[field].label else ""
+            for error in errors:
+                messages.error(request, f"{label}: {error}" if label else error)
+        return HttpResponseRedirect(back)
+    batch = form.cleaned_data["batch_reference"].strip()
+    paid, failed = [], []
+    for comp_id in form.cleaned_data["compensations"]:
+        try:
+            services.compensation_mark_paid(
+                compensation_id=comp_id, actor=request.user, payout_reference=f"{batch}-{comp_id}"
+            )
+            paid.append(str(comp_id))
+        except (NotAllowed, PermissionDenied, ValidationError) as exc:
+            failed.append(f"#{comp_id}: {error_text(exc)}")
+    if paid:
+        messages.success(
+            request,
+            _("%(count)s payout(s) recorded under %(batch)s: #%(ids)s.")
+            % {"count": len(paid), "batch": batch, "ids": ", #".join(paid)},
+        )
+    for message in failed:
+        messages.error(request, message)
+    return HttpResponseRedirect(back)
