@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from aftersales.models.cases import MONEY, Priority
+from aftersales.models.choices import MONEY, Priority
 
 
 class SlaPolicy(models.Model):

@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from aftersales.models.cases import Case, CaseEvent, RequestType
+from aftersales.models.cases import Case, CaseEvent
+from aftersales.models.choices import RequestType
 from customers.models import Channel, ProductCategory
 
 

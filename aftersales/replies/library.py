@@ -118,7 +118,7 @@ def case_send_template(
     *, case_id: int, actor, template_id: int, version_id: int, text: str, at: datetime | None = None
 ) -> TemplateUse:
     """Send a reply built from a template version (edited or not); the use records that exact version."""
-    from aftersales.services.cases import case_add_note
+    from aftersales.services.updates import case_add_note
 
     at = now(at)
     template = ResponseTemplate.objects.filter(pk=template_id, active=True).first()

@@ -1,26 +1,26 @@
-"""The only writers of after-sales data. Views, admin, API and jobs call these."""
+"""The only writers of after-sales data. Views, admin, API and jobs call these (import them from here).
+
+One module per stage: ``opening``, ``cases`` (review, goods back and QC, the customer's answer, cancel,
+escalation), ``offers`` (sending an offer, and the supervisor's approval above an agent's authority),
+``compensations`` (the ledger and payouts), ``updates`` (rating, triage, notes), ``assignment`` (claim),
+``risk_flags`` (claimant flags); ``_base`` holds the steps every service shares (lock, save, record, announce).
+May import models, the workflow registry and rules, automation, notifications and selectors; never a door.
+"""
 
 from aftersales.services.assignment import case_claim
 from aftersales.services.cases import (
-    case_add_note,
     case_approve,
     case_auto_approve,
     case_auto_confirm,
-    case_available_transitions,
     case_cancel,
     case_confirm,
     case_decline,
     case_escalate,
     case_expire,
     case_inspect,
-    case_open,
-    case_propose,
-    case_rate,
     case_receive,
     case_reject,
     case_resolve_escalation,
-    case_update,
-    policy_for_channel,
 )
 from aftersales.services.compensations import (
     compensation_add,
@@ -32,8 +32,10 @@ from aftersales.services.compensations import (
 )
 from aftersales.services.events import case_event_record
 from aftersales.services.numbers import case_number_next
-from aftersales.services.offers import case_approve_offer, case_return_offer, case_submit_offer
+from aftersales.services.offers import case_approve_offer, case_propose, case_return_offer, case_submit_offer
+from aftersales.services.opening import case_open, policy_for_channel
 from aftersales.services.risk_flags import customer_flag_clear, customer_flag_refresh
+from aftersales.services.updates import case_add_note, case_available_transitions, case_rate, case_update
 
 __all__ = [
     "case_add_note",

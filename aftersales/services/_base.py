@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import DecimalField, F, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from aftersales.errors import StaleCase
@@ -141,3 +143,14 @@ def escalate_locked(case: Case, *, actor, at: datetime, note: str) -> Case:
         case, name="escalate", before=before, actor=actor, at=at, note=note, fields={"escalated_from", "escalated_at"}
     )
     return case
+
+
+def required(value: str, field: str, message) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: message})
+    return value
+
+
+def local_time(dt: datetime) -> str:
+    return date_format(timezone.localtime(dt), "Y-m-d H:i")

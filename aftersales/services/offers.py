@@ -11,21 +11,66 @@ the agent with a reason (``case_return_offer``).
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.errors import NotAllowed
-from aftersales.models import Case, CaseEvent, CaseState, CompensationState
+from aftersales.models import LIVE_COMPENSATION_STATES, Case, CaseEvent, CaseState, Compensation, CompensationState
 from aftersales.permissions import authority_of, ensure_may
-from aftersales.services._base import announce, lock_case, now, save_case
-from aftersales.services.cases import live_offer, propose_locked
-from aftersales.services.compensations import offer_total, record_compensation
+from aftersales.services._base import announce, finish_transition, lock_case, now, save_case
+from aftersales.services.compensations import approve_pending_within_authority, offer_total, record_compensation
 from aftersales.services.events import case_event_record
 from aftersales.workflow.money import yuan
 
 CS = CompensationState
+
+
+@transaction.atomic
+def case_propose(
+    *, case_id: int, actor, note: str = "", expected_version: int | None = None, at: datetime | None = None
+) -> Case:
+    """Send the compensation offer to the customer.
+
+    Proposed compensations are approved by the actor when the case total is
+    within their authority; above it a supervisor must approve them first.
+    """
+    at = now(at)
+    case = lock_case(case_id, expected_version=expected_version)
+    ensure_may(case, "propose", actor)
+    live = live_offer(case, note=note)
+    return propose_locked(case, live, actor=actor, at=at, note=note)
+
+
+def live_offer(case: Case, *, note: str) -> list[Compensation]:
+    """The case's live compensations, locked; an offer needs at least one, or a description."""
+    live = list(case.compensations.select_for_update().filter(state__in=LIVE_COMPENSATION_STATES))
+    if not live and not (note or "").strip():
+        raise ValidationError({"note": _("Add a compensation or describe the offer (e.g. a free repair).")})
+    return live
+
+
+def propose_locked(
+    case: Case, live: list[Compensation], *, actor, at: datetime, note: str, data: dict | None = None
+) -> Case:
+    """Approve what the actor may, send the offer (the case row is locked, ``propose`` allowed)."""
+    approved = approve_pending_within_authority(case, live, actor=actor, at=at)
+    before = case.state
+    case.propose(at=at)
+    total = sum((c.amount for c in live), Decimal("0.00"))
+    finish_transition(
+        case,
+        name="propose",
+        before=before,
+        actor=actor,
+        at=at,
+        note=(note or "").strip(),
+        fields={"proposed_at"},
+        data={"total": str(total), "approved": approved, **(data or {})},
+    )
+    return case
 
 
 def _ensure_awaiting_approval(case: Case) -> None:

@@ -125,7 +125,7 @@ class TriageForm(VersionedForm):
     assignee = forms.ModelChoiceField(label=_("assignee"), queryset=None, required=False)
     note = forms.CharField(label=_("Note"), required=False)
 
-    FIELDS = services.cases.TRIAGE_FIELDS
+    FIELDS = services.updates.TRIAGE_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -130,7 +130,7 @@ def test_clearing_a_flag_while_the_customer_opens_a_case_does_not_deadlock(
     """Opening a case holds the customer row and then updates their flag; clearing must take the same order."""
     import time
 
-    from aftersales.services import cases
+    from aftersales.services import opening
     from tests.aftersales.test_concurrency import race
 
     row = RiskThresholds.current()
@@ -139,13 +139,13 @@ def test_clearing_a_flag_while_the_customer_opens_a_case_does_not_deadlock(
     claim(agent, order.customer)
     claim(agent, order.customer)
     flag = CustomerRiskFlag.objects.get(active=True)
-    refresh = cases.customer_flag_refresh
+    refresh = opening.customer_flag_refresh
 
     def slow_refresh(**kwargs):
         time.sleep(0.4)  # opening holds the customer row (locked with the order) while it gets here
         return refresh(**kwargs)
 
-    monkeypatch.setattr(cases, "customer_flag_refresh", slow_refresh)
+    monkeypatch.setattr(opening, "customer_flag_refresh", slow_refresh)
 
     def clear_a_moment_later():
         time.sleep(0.15)

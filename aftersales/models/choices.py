@@ -1,0 +1,116 @@
+"""The vocabulary of the domain: case states and their groups, request types, priorities, whom a stage
+waits on, attribution, compensation states; and the money field's shape."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class CaseState(models.TextChoices):
+    PENDING_REVIEW = "pending_review", _("Pending review")
+    AWAITING_RETURN = "awaiting_return", _("Awaiting return")
+    IN_QC = "in_qc", _("In QC")
+    COMPENSATION = "compensation", _("Compensation")
+    AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting confirmation")
+    CLOSED = "closed", _("Closed")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+    ESCALATED = "escalated", _("Escalated")
+
+
+S = CaseState
+OPEN_STATES = (
+    S.PENDING_REVIEW,
+    S.AWAITING_RETURN,
+    S.IN_QC,
+    S.COMPENSATION,
+    S.AWAITING_CONFIRMATION,
+    S.ESCALATED,
+)
+FINAL_STATES = (S.CLOSED, S.REJECTED, S.CANCELLED)
+ESCALATABLE_STATES = tuple(state for state in OPEN_STATES if state != S.ESCALATED)
+#: What a supervisor may decide for an escalated case.
+ESCALATION_RESOLUTIONS = (S.COMPENSATION, S.CLOSED, S.REJECTED)
+
+
+class RequestType(models.TextChoices):
+    REFUND_ONLY = "refund_only", _("Refund only")
+    RETURN_REFUND = "return_refund", _("Return and refund")
+    EXCHANGE = "exchange", _("Exchange")
+    REPAIR = "repair", _("Repair")
+    COMPLAINT = "complaint", _("Complaint")
+    PRICE_ADJUSTMENT = "price_adjustment", _("Price adjustment / partial refund")
+
+
+#: Request types whose goods come back to the warehouse (and through QC).
+GOODS_RETURN_TYPES = (RequestType.RETURN_REFUND, RequestType.EXCHANGE, RequestType.REPAIR)
+#: Request types that may be opened without naming order lines.
+LINELESS_TYPES = (RequestType.COMPLAINT,)
+#: Request types whose refund may be paid before the goods are back.
+QUICK_REFUND_TYPES = (RequestType.REFUND_ONLY, RequestType.RETURN_REFUND)
+
+
+class Priority(models.TextChoices):
+    RED = "red", _("Red")
+    YELLOW = "yellow", _("Yellow")
+    GREEN = "green", _("Green")
+
+
+class WaitingOn(models.TextChoices):
+    MERCHANT = "merchant", _("Merchant")
+    CUSTOMER = "customer", _("Customer")
+    WAREHOUSE = "warehouse", _("Warehouse")
+    FINANCE = "finance", _("Finance")
+    NOBODY = "", _("Nobody")
+
+
+class Attribution(models.TextChoices):
+    PRODUCT_QUALITY = "product_quality", _("Product quality")
+    LOGISTICS = "logistics", _("Logistics")
+    SERVICE = "service", _("Service")
+    CUSTOMER = "customer", _("Customer's own reasons")
+    OTHER = "other", _("Other")
+
+
+class CompensationState(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", pgettext_lazy("compensation state", "Rejected")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Payout failed")
+    VOIDED = "voided", _("Voided")
+
+
+CS = CompensationState
+#: Compensation states that count towards a case's total (neither refused nor withdrawn).
+LIVE_COMPENSATION_STATES = (CS.PROPOSED, CS.APPROVED, CS.PAID, CS.FAILED)
+#: Granted: approved by someone with the authority (and maybe paid, or its payout failed).
+GRANTED_COMPENSATION_STATES = (CS.APPROVED, CS.PAID, CS.FAILED)
+
+
+__all__ = [
+    "ESCALATABLE_STATES",
+    "ESCALATION_RESOLUTIONS",
+    "FINAL_STATES",
+    "GOODS_RETURN_TYPES",
+    "GRANTED_COMPENSATION_STATES",
+    "LINELESS_TYPES",
+    "LIVE_COMPENSATION_STATES",
+    "MONEY",
+    "OPEN_STATES",
+    "QUICK_REFUND_TYPES",
+    "ZERO",
+    "Attribution",
+    "CaseState",
+    "CompensationState",
+    "Priority",
+    "RequestType",
+    "WaitingOn",
+]

@@ -1,0 +1,154 @@
+"""What changes a case without moving it: the customer's rating, triage (urgency, colour, category, queue,
+assignee), notes and replies, and which transitions a user may take now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from aftersales.automation.routing import apply_sla
+from aftersales.errors import NotAllowed
+from aftersales.models import (
+    FINAL_STATES,
+    Case,
+    CaseEvent,
+    CaseState,
+)
+from aftersales.notifications.outbox import notify_customer
+from aftersales.permissions import may_reply_to_customers
+from aftersales.services._base import (
+    announce,
+    local_time,
+    lock_case,
+    now,
+    required,
+    save_case,
+)
+from aftersales.services.events import case_event_record
+
+S = CaseState
+
+
+# --------------------------------------------------------------------------
+# Rating
+# --------------------------------------------------------------------------
+@transaction.atomic
+def case_rate(*, case_id: int, actor, csat, nps=None, comment: str = "", at: datetime | None = None) -> Case:
+    """The customer's rating after the case closed: CSAT 1–5 and NPS 0–10, once."""
+    at = now(at)
+    errors = {}
+    if isinstance(csat, bool) or not isinstance(csat, int) or not 1 <= csat <= 5:
+        errors["csat"] = _("CSAT is a whole number from 1 to 5.")
+    if nps is not None and (isinstance(nps, bool) or not isinstance(nps, int) or not 0 <= nps <= 10):
+        errors["nps"] = _("NPS is a whole number from 0 to 10.")
+    if errors:
+        raise ValidationError(errors)
+    if actor is None or not actor.has_perm("aftersales.confirm_case"):
+        raise PermissionDenied(_("You do not have permission to rate cases."))
+    case = lock_case(case_id)
+    if case.state != S.CLOSED:
+        raise NotAllowed(
+            _("Case %(number)s can be rated once it is closed; it is “%(state)s”.")
+            % {"number": case.number, "state": case.get_state_display()}
+        )
+    if case.rated_at is not None:
+        raise NotAllowed(
+            _("Case %(number)s was already rated on %(date)s.")
+            % {"number": case.number, "date": local_time(case.rated_at)}
+        )
+    case.csat, case.nps, case.rated_at = csat, nps, at
+    save_case(case, actor=actor, at=at, fields={"csat", "nps", "rated_at"})
+    case_event_record(
+        case=case,
+        kind=CaseEvent.Kind.UPDATE,
+        actor=actor,
+        name="rated",
+        note=(comment or "").strip()[:1000],
+        data={"csat": csat, "nps": nps},
+        at=at,
+    )
+    announce(case, action="rated", actor=actor, before=case.state)
+    return case
+
+
+# --------------------------------------------------------------------------
+# Non-transition actions
+# --------------------------------------------------------------------------
+TRIAGE_FIELDS = ("urgency", "priority", "crisis", "category", "queue", "assignee")
+
+
+@transaction.atomic
+def case_update(
+    *,
+    case_id: int,
+    actor,
+    changes: dict,
+    note: str = "",
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Case:
+    """Change triage fields (urgency, priority, crisis flag, category, queue, assignee) with an event naming each change."""
+    at = now(at)
+    if actor is None or not actor.has_perm("aftersales.change_case"):
+        raise PermissionDenied(_("You do not have permission to change cases."))
+    unknown = set(changes) - set(TRIAGE_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed here.") for name in sorted(unknown)})
+    case = lock_case(case_id, expected_version=expected_version)
+    if case.state in FINAL_STATES:
+        raise NotAllowed(_("Case %(number)s is finished and can no longer be changed.") % {"number": case.number})
+    diff = {}
+    for name, value in changes.items():
+        old = getattr(case, name)
+        if old != value:
+            setattr(case, name, value)
+            diff[name] = [str(old) if old is not None else "", str(value) if value is not None else ""]
+    if not diff:
+        return case
+    try:
+        case.full_clean(
+            exclude=[f.name for f in Case._meta.fields if f.name not in diff] + ["state"], validate_unique=False
+        )
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from None
+    fields = {Case._meta.get_field(name).attname for name in diff}
+    if "priority" in diff:
+        fields |= apply_sla(case)  # a new colour brings its own SLA targets, counted from the opening
+    save_case(case, actor=actor, at=at, fields=fields)
+    kind = CaseEvent.Kind.ASSIGNMENT if set(diff) <= {"queue", "assignee"} else CaseEvent.Kind.UPDATE
+    case_event_record(case=case, kind=kind, actor=actor, name="update", note=note, data={"changes": diff}, at=at)
+    announce(case, action="update", actor=actor, before=case.state)
+    return case
+
+
+@transaction.atomic
+def case_add_note(
+    *, case_id: int, actor, text: str, to_customer: bool = False, data: dict | None = None, at: datetime | None = None
+) -> CaseEvent:
+    """An internal note, or a reply to the customer; both go on the timeline (``data``: e.g. the template used)."""
+    at = now(at)
+    text = required(text, "text", _("Write the note first."))
+    if actor is None or not actor.has_perm("aftersales.view_case"):
+        raise PermissionDenied(_("You do not have permission to write on cases."))
+    if to_customer and not may_reply_to_customers(actor):
+        raise PermissionDenied(_("Only agents and supervisors reply to customers; write an internal note instead."))
+    case = lock_case(case_id)
+    save_case(case, actor=actor, at=at)
+    kind = CaseEvent.Kind.REPLY if to_customer else CaseEvent.Kind.NOTE
+    event = case_event_record(case=case, kind=kind, actor=actor, name=kind, note=text, data=data, at=at)
+    if to_customer:
+        notify_customer(case, "reply", reply=text)
+    announce(case, action=kind, actor=actor, before=case.state)
+    return event
+
+
+def case_available_transitions(case: Case, user) -> list[str]:
+    """Names of the transitions ``user`` may take on ``case`` now (system ones excluded)."""
+    from django_fsm import has_transition_perm
+
+    names: Iterable = (t.name for t in case.get_available_state_transitions())
+    return [name for name in dict.fromkeys(names) if has_transition_perm(getattr(case, name), user)]
