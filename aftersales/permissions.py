@@ -10,15 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import PermissionDenied
-from django.utils.translation import gettext as _
-from django_fsm import can_proceed, has_transition_perm
-
-from aftersales.errors import NotAllowed
+from django.contrib.auth import get_user_model
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
-
     from aftersales.models import Policy
 
 AGENT, QC, SUPERVISOR, FINANCE, CHANNEL = "agent", "qc", "supervisor", "finance", "channel"
@@ -154,6 +148,16 @@ def display_name(user, empty: str | None = "") -> str | None:
     return (user.get_full_name() or user.get_username()) if user else empty
 
 
+def working_staff():
+    """Users a case can be assigned to: active agents and supervisors."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[AGENT, SUPERVISOR])
+        .distinct()
+        .order_by("username")
+    )
+
+
 def roles_of(user) -> set[str]:
     """The user's role groups, cached on the user object (like Django's permission cache)."""
     if not user or not user.is_authenticated:
@@ -163,58 +167,6 @@ def roles_of(user) -> set[str]:
         cached = frozenset(name for name in user.groups.values_list("name", flat=True) if name in ROLES)
         user._aftersales_roles = cached
     return set(cached)
-
-
-# --------------------------------------------------------------------------
-# Transition checks
-# --------------------------------------------------------------------------
-def transition_sources(model_class, name: str) -> list[str]:
-    meta = getattr(model_class, name)._django_fsm
-    return list(meta.transitions.keys())
-
-
-def is_system_transition(model_class, name: str) -> bool:
-    meta = getattr(model_class, name)._django_fsm
-    return any(t.custom.get("system") for t in meta.transitions.values())
-
-
-def ensure_may(instance, name: str, actor: AbstractBaseUser | None) -> None:
-    """Refuse ``instance.<name>()`` for ``actor`` with a clear reason.
-
-    ``actor=None`` is the system (sweeps, automation rules), allowed only on
-    transitions marked ``custom={"system": True}``. Raises ``NotAllowed`` when
-    the current state does not allow the transition, ``PermissionDenied``
-    when the actor lacks its permission. Calling a django-fsm transition does
-    not check ``permission=``; this does.
-    """
-    method = getattr(instance, name)
-    if not can_proceed(method, check_conditions=False):
-        state_choices = dict(instance._meta.get_field("state").choices)
-        allowed = ", ".join(str(state_choices.get(s, s)) for s in transition_sources(type(instance), name))
-        raise NotAllowed(
-            _("Cannot %(action)s: the %(model)s is “%(state)s”; this is possible only from: %(allowed)s.")
-            % {
-                "action": action_label(name),
-                "model": instance._meta.verbose_name,
-                "state": state_choices.get(instance.state, instance.state),
-                "allowed": allowed,
-            }
-        )
-    if actor is None:
-        if not is_system_transition(type(instance), name):
-            raise PermissionDenied(_("The system may not %(action)s.") % {"action": action_label(name)})
-        return
-    if not has_transition_perm(method, actor):
-        raise PermissionDenied(
-            _("You do not have permission to %(action)s this %(model)s.")
-            % {"action": action_label(name), "model": instance._meta.verbose_name}
-        )
-
-
-def action_label(name: str) -> str:
-    from aftersales.workflow.transitions import ACTION_LABELS
-
-    return str(ACTION_LABELS.get(name, name))
 
 
 # --------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import CaseLine, Compensation, CompensationState, ProblemCategory
+from aftersales.permissions import working_staff
 from aftersales.selectors.filters import CategoryFilter, category_subtree
-from aftersales.web.forms import working_staff
 from config.periods import Period, parse_period
 from customers.models import Channel, ProductCategory
 

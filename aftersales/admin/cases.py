@@ -18,7 +18,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django_fsm import has_transition_perm
 
 from aftersales import services
 from aftersales.errors import NotAllowed, error_text
@@ -32,16 +31,10 @@ from aftersales.models import (
     ProblemCategory,
     RequestType,
 )
+from aftersales.selectors import actions_for, compensation_actions_for
 from aftersales.services.compensations import OFFER_STATES
-from aftersales.web.forms import (
-    CASE_ACTIONS,
-    COMPENSATION_ACTIONS,
-    CaseNoteForm,
-    CompensationAddForm,
-    TriageForm,
-    action_label,
-    apply_service_errors,
-)
+from aftersales.workflow.forms import apply_service_errors
+from aftersales.workflow.transitions import COMPENSATION, TRANSITIONS
 from config.pagination import CappedCountAdminMixin
 from customers.masking import can_see_pii
 from customers.models import Order
@@ -335,34 +328,18 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
             previous = event.created_at
         if case.state not in FINAL_STATES:
             timeline.append({"event": None, "waited": timezone.now() - previous})
-        actions = [
-            {"name": name, "label": action_label(name)}
-            for name in services.case_available_transitions(case, user)
-            if name in CASE_ACTIONS
-        ]
-        if user.has_perm("aftersales.change_case") and case.state not in FINAL_STATES:
-            actions.append({"name": "update", "label": _("triage")})
-        actions.append({"name": "note", "label": _("add a note or reply")})
+        actions = actions_for(case, user)
         return {
             "case": case,
             "case_lines": lines,
             "claim_value": sum((line.amount for line in lines), 0),
             "inspections": list(case.inspections.select_related("inspector")),
-            "compensations": [{"comp": comp, "actions": self._compensation_actions(comp, user)} for comp in comps],
+            "compensations": [{"comp": comp, "actions": compensation_actions_for(comp, user)} for comp in comps],
             "can_add_compensation": case.state in OFFER_STATES and user.has_perm("aftersales.propose_compensation"),
             "timeline": timeline,
             "case_actions": actions,
             "show_pii": can_see_pii(user),
         }
-
-    @staticmethod
-    def _compensation_actions(comp: Compensation, user) -> list[dict]:
-        available = {t.name for t in comp.get_available_state_transitions()}
-        return [
-            {"name": name, "label": action_label(name)}
-            for name in COMPENSATION_ACTIONS
-            if name in available and has_transition_perm(getattr(comp, name), user)
-        ]
 
     # -- action pages ---------------------------------------------------------------
     def get_urls(self):
@@ -420,98 +397,60 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
         return HttpResponseRedirect(redirect_to)
 
     def action_view(self, request, case_id, name):
+        """Every action the case page offers, as an admin page calling the same service (from the registry)."""
         case = self._case_or_404(request, case_id)
-        change_url = self._change_url(case.pk)
-        if name == "update":
-            form_class, label = TriageForm, _("triage")
-            initial = TriageForm.initial_for(case)
-
-            def run(data):
-                services.case_update(
-                    case_id=case.pk,
-                    actor=request.user,
-                    changes=TriageForm.changes(data),
-                    note=data.get("note", ""),
-                    expected_version=data.get("expected_version"),
-                )
-
-        elif name == "note":
-            form_class, label, initial = CaseNoteForm, _("add a note or reply"), {}
-
-            def run(data):
-                services.case_add_note(
-                    case_id=case.pk, actor=request.user, text=data["text"], to_customer=data["to_customer"]
-                )
-
-        elif name in CASE_ACTIONS:
-            action = CASE_ACTIONS[name]
-            form_class, label, initial = action.form_class, action_label(name), {}
-
-            def run(data):
-                action.run(case.pk, request.user, data)
-
-        else:
+        action = TRANSITIONS.get(name)
+        if action is None or action not in TRANSITIONS.panels():
             raise Http404
-        initial["expected_version"] = case.version
-        kwargs = {"user": request.user} if name == "approve" else {}
-        title = _("%(action)s: case %(number)s") % {"action": label, "number": case.number}
-        if request.method == "POST":
-            form = form_class(request.POST, request.FILES, **kwargs)
-            if form.is_valid():
-                response = self._run(
-                    request,
-                    form=form,
-                    run=run,
-                    success_message=_("Case %(number)s: %(action)s done.") % {"number": case.number, "action": label},
-                    redirect_to=change_url,
-                )
-                if response is not None:
-                    return response
-        else:
-            form = form_class(initial=initial, **kwargs)
-        return self._render_form(request, case=case, form=form, title=title)
+        return self._action_page(request, case=case, action=action, target_id=case.pk, form_kwargs={"case": case})
 
     def compensation_add_view(self, request, case_id):
         case = self._case_or_404(request, case_id)
-        form = CompensationAddForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            response = self._run(
-                request,
-                form=form,
-                run=lambda d: services.compensation_add(
-                    case_id=case.pk, actor=request.user, kind=d["kind"], amount=d["amount"], note=d["note"]
-                ),
-                success_message=_("Compensation proposed on case %(number)s.") % {"number": case.number},
-                redirect_to=self._change_url(case.pk),
-            )
-            if response is not None:
-                return response
-        title = _("Propose compensation: case %(number)s") % {"number": case.number}
-        return self._render_form(request, case=case, form=form, title=title)
+        return self._action_page(
+            request,
+            case=case,
+            action=TRANSITIONS["add_compensation"],
+            target_id=case.pk,
+            success=_("Compensation proposed on case %(number)s.") % {"number": case.number},
+            title=_("Propose compensation: case %(number)s") % {"number": case.number},
+        )
 
     def compensation_action_view(self, request, case_id, comp_id, name):
         case = self._case_or_404(request, case_id)
         comp = get_object_or_404(Compensation, pk=comp_id, case=case)
-        action = COMPENSATION_ACTIONS.get(name)
-        if action is None:
+        action = TRANSITIONS.get(name, COMPENSATION)
+        if action is None or action not in TRANSITIONS.panels(COMPENSATION):
             raise Http404
-        form = action.form_class(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            response = self._run(
-                request,
-                form=form,
-                run=lambda d: action.run(comp.pk, request.user, d),
-                success_message=_("Compensation #%(id)s: %(action)s done.")
-                % {"id": comp.pk, "action": action_label(name)},
-                redirect_to=self._change_url(case.pk),
-            )
-            if response is not None:
-                return response
-        title = _("%(action)s: %(compensation)s on case %(number)s") % {
-            "action": action_label(name),
-            "compensation": comp,
-            "number": case.number,
-        }
+        return self._action_page(
+            request,
+            case=case,
+            action=action,
+            target_id=comp.pk,
+            success=_("Compensation #%(id)s: %(action)s done.") % {"id": comp.pk, "action": action.label},
+            title=_("%(action)s: %(compensation)s on case %(number)s")
+            % {"action": action.label, "compensation": comp, "number": case.number},
+        )
+
+    def _action_page(self, request, *, case, action, target_id, form_kwargs=None, success=None, title=None):
+        form_kwargs = {"user": request.user, **(form_kwargs or {})}
+        if request.method == "POST":
+            form = action.form(request.POST, request.FILES, **form_kwargs)
+            if form.is_valid():
+                response = self._run(
+                    request,
+                    form=form,
+                    run=lambda data: services.perform(
+                        action, target_id=target_id, actor=request.user, data=form.service_kwargs()
+                    ),
+                    success_message=success
+                    or _("Case %(number)s: %(action)s done.") % {"number": case.number, "action": action.label},
+                    redirect_to=self._change_url(case.pk),
+                )
+                if response is not None:
+                    return response
+        else:
+            form = action.form(**form_kwargs)
+        title = title or _("%(action)s: case %(number)s") % {"action": action.label, "number": case.number}
         return self._render_form(request, case=case, form=form, title=title)
 
     def open_view(self, request, order_id):

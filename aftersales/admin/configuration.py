@@ -60,6 +60,7 @@ class PolicyAdmin(VersionedAdmin):
                     "return_ship_days",
                     "qc_timeout_hours",
                     "proposal_timeout_hours",
+                    "approval_timeout_hours",
                     "confirm_timeout_hours",
                     "escalation_timeout_hours",
                 )

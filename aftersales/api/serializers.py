@@ -3,26 +3,22 @@ check the rest. The public view of a case never carries internal notes or staff 
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aftersales.models import (
-    ESCALATION_RESOLUTIONS,
     GRANTED_COMPENSATION_STATES,
     CaseEvent,
     CaseState,
     Compensation,
-    Inspection,
     Priority,
     RequestType,
     WaitingOn,
 )
 from aftersales.permissions import display_name
-from aftersales.workflow.transitions import ACTION_LABELS
+from aftersales.workflow.transitions import action_label
 from customers.models import Channel
 
 #: Events a customer may see on their case's timeline.
@@ -89,7 +85,7 @@ def _public_label(event: CaseEvent) -> str:
         return str(_("Message from customer service"))
     if event.kind == CaseEvent.Kind.OPENED:
         return str(_("Request received"))
-    return str(CaseState(event.to_state).label) if event.to_state else str(ACTION_LABELS.get(event.name, event.name))
+    return str(CaseState(event.to_state).label) if event.to_state else action_label(event.name)
 
 
 class PublicCaseSerializer(serializers.Serializer):
@@ -251,60 +247,3 @@ class StaffCaseDetailSerializer(StaffCaseListSerializer):
         request = self.context.get("request")
         user = request.user if request else None
         return case.customer.phone if can_see_pii(user) else case.customer.masked_phone
-
-
-class VersionedSerializer(serializers.Serializer):
-    expected_version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=1,
-        max_value=2**31,
-        help_text=_("The case version you read; if someone changed the case since, the action is refused (409)."),
-    )
-
-
-class ApproveSerializer(VersionedSerializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
-    override_window = serializers.BooleanField(required=False, default=False)
-
-
-class StaffReasonSerializer(VersionedSerializer):
-    reason = serializers.CharField(max_length=1000)
-
-
-class StaffOptionalReasonSerializer(VersionedSerializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
-
-
-class StaffNoteSerializer(VersionedSerializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
-
-
-class ReceiveSerializer(VersionedSerializer):
-    tracking_number = serializers.CharField(max_length=40)
-    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=40)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
-
-
-class InspectSerializer(VersionedSerializer):
-    grade = serializers.ChoiceField(choices=Inspection.Grade.choices)
-    responsible_party = serializers.ChoiceField(choices=Inspection.Party.choices)
-    disposition = serializers.ChoiceField(choices=Inspection.Disposition.choices)
-    findings = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-
-
-class ResolveSerializer(VersionedSerializer):
-    decision = serializers.ChoiceField(choices=[(s, CaseState(s).label) for s in ESCALATION_RESOLUTIONS])
-    note = serializers.CharField(max_length=1000)
-
-
-class CompensationAddSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=Compensation.Kind.choices)
-    amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal("9999999999.99")
-    )
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-
-
-class EmptySerializer(serializers.Serializer):
-    pass

@@ -11,6 +11,7 @@ app_name = "api"
 
 router = SimpleRouter()
 router.register("staff/cases", views.StaffCaseViewSet, basename="staff-case")
+router.register("staff/compensations", views.StaffCompensationViewSet, basename="staff-compensation")
 
 NUMBER = r"(?P<number>[A-Za-z0-9-]{1,20})"
 

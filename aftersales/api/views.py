@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import action as drf_action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -33,6 +33,7 @@ from aftersales.errors import NotAllowed
 from aftersales.models import ApiKey, Case, CaseEvent, Compensation, IdempotencyRecord
 from aftersales.selectors import LIST_RELATED, case_scope_for
 from aftersales.selectors.filters import CaseQueueFilter
+from aftersales.workflow.transitions import CASE, COMPENSATION, TRANSITIONS, Action
 from config.pagination import CappedCountPaginator
 from customers.models import Order
 
@@ -309,133 +310,68 @@ class CappedPagination(PageNumberPagination):
             raise ValidationError({self.page_query_param: [exc.detail]}) from exc
 
 
-STAFF_ACTIONS = {
-    "approve": (
-        s.ApproveSerializer,
-        lambda pk, u, d: services.case_approve(
-            case_id=pk,
-            actor=u,
-            note=d["note"],
-            override_window=d["override_window"],
-            expected_version=d.get("expected_version"),
-        ),
-    ),
-    "reject": (
-        s.StaffReasonSerializer,
-        lambda pk, u, d: services.case_reject(
-            case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version")
-        ),
-    ),
-    "receive": (
-        s.ReceiveSerializer,
-        lambda pk, u, d: services.case_receive(
-            case_id=pk,
-            actor=u,
-            tracking_number=d["tracking_number"],
-            carrier=d["carrier"],
-            note=d["note"],
-            expected_version=d.get("expected_version"),
-        ),
-    ),
-    "inspect": (
-        s.InspectSerializer,
-        lambda pk, u, d: services.case_inspect(
-            case_id=pk,
-            actor=u,
-            grade=d["grade"],
-            responsible_party=d["responsible_party"],
-            disposition=d["disposition"],
-            findings=d["findings"],
-            expected_version=d.get("expected_version"),
-        ),
-    ),
-    "propose": (
-        s.StaffNoteSerializer,
-        lambda pk, u, d: services.case_submit_offer(
-            case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version")
-        ),
-    ),
-    "confirm": (
-        s.StaffNoteSerializer,
-        lambda pk, u, d: services.case_confirm(
-            case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version")
-        ),
-    ),
-    "decline": (
-        s.StaffNoteSerializer,
-        lambda pk, u, d: services.case_decline(
-            case_id=pk, actor=u, note=d["note"], expected_version=d.get("expected_version")
-        ),
-    ),
-    "cancel": (
-        s.StaffOptionalReasonSerializer,
-        lambda pk, u, d: services.case_cancel(
-            case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version")
-        ),
-    ),
-    "escalate": (
-        s.StaffReasonSerializer,
-        lambda pk, u, d: services.case_escalate(
-            case_id=pk, actor=u, reason=d["reason"], expected_version=d.get("expected_version")
-        ),
-    ),
-    "resolve_escalation": (
-        s.ResolveSerializer,
-        lambda pk, u, d: services.case_resolve_escalation(
-            case_id=pk, actor=u, decision=d["decision"], note=d["note"], expected_version=d.get("expected_version")
-        ),
-    ),
-    "claim": (s.EmptySerializer, lambda pk, u, d: services.case_claim(case_id=pk, actor=u)),
-    "add_compensation": (
-        s.CompensationAddSerializer,
-        lambda pk, u, d: services.compensation_add(
-            case_id=pk, actor=u, kind=d["kind"], amount=d["amount"], note=d["note"]
-        ),
-    ),
-}
+def _case_detail(request, case_id: int) -> Response:
+    """The case as the action left it, even when the action (or a rule it triggered) moved it out of the actor's
+    scope: the write succeeded, so the answer is 200 with the result, not a 404."""
+    case = StaffCaseViewSet.with_detail(Case.objects.select_related(*LIST_RELATED)).get(pk=case_id)
+    return Response(s.StaffCaseDetailSerializer(case, context={"request": request}).data)
 
 
-def _staff_action(name):
-    serializer_class, run = STAFF_ACTIONS[name]
+def _staff_action(action: Action, on: str):
+    """One POST endpoint per registry entry: the entry's serializer in, its service, the case detail out."""
 
     def handler(self, request, pk=None):
-        case_id = self.get_object().pk  # in the actor's scope, or 404
-        serializer = serializer_class(data=request.data)
+        target = self.get_object()  # in the actor's scope, or 404
+        serializer = action.serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run(case_id, request.user, serializer.validated_data)
-        # The case as the action left it, even when the action (or a rule it triggered) moved it out of the
-        # actor's scope: the write succeeded, so the answer is 200 with the result, not a 404.
-        after = self.with_detail(Case.objects.select_related(*LIST_RELATED)).get(pk=case_id)
-        return Response(s.StaffCaseDetailSerializer(after, context={"request": request}).data)
+        services.perform(action, target_id=target.pk, actor=request.user, data=dict(serializer.validated_data))
+        return _case_detail(request, target.pk if on == CASE else target.case_id)
 
-    handler.__name__ = handler.__qualname__ = name  # before @action: the router maps POST to this name
-    handler = action(detail=True, methods=["post"], url_path=name.replace("_", "-"), serializer_class=serializer_class)(
-        handler
-    )
+    handler.__name__ = handler.__qualname__ = action.name  # before @action: the router maps POST to this name
+    handler = drf_action(
+        detail=True, methods=["post"], url_path=action.name.replace("_", "-"), serializer_class=action.serializer
+    )(handler)
     return extend_schema(
-        summary=name.replace("_", " ").capitalize(),
-        request=serializer_class,
+        summary=str(action.name.replace("_", " ").capitalize()),
+        operation_id=f"staff_{on}s_{action.name}",
+        request=action.serializer,
         responses={200: s.StaffCaseDetailSerializer, **errors(400, 403, 404, 409, 429)},
     )(handler)
+
+
+class StaffView(viewsets.GenericViewSet):
+    authentication_classes = [StaffSessionAuthentication]
+    permission_classes = [IsStaff]
+    throttle_classes = [StaffThrottle]
+    lookup_value_regex = r"[0-9]{1,18}"
+    #: The registry's actions on this kind of object, by name.
+    actions_on: dict[str, Action] = {}
+
+    def get_serializer_class(self):
+        if self.action in self.actions_on:
+            return self.actions_on[self.action].serializer
+        return super().get_serializer_class()
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="Cases you may see, with the queue's filters",
+        operation_id="staff_cases_list",
         responses={200: s.StaffCaseListSerializer(many=True), **errors(400, 403, 429)},
     ),
-    retrieve=extend_schema(summary="One case", responses={200: s.StaffCaseDetailSerializer, **errors(403, 404, 429)}),
+    retrieve=extend_schema(
+        summary="One case",
+        operation_id="staff_cases_retrieve",
+        responses={200: s.StaffCaseDetailSerializer, **errors(403, 404, 429)},
+    ),
 )
-class StaffCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    authentication_classes = [StaffSessionAuthentication]
-    permission_classes = [IsStaff]
-    throttle_classes = [StaffThrottle]
+class StaffCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffView):
     filterset_class = CaseQueueFilter
     pagination_class = CappedPagination
-    lookup_value_regex = r"[0-9]{1,18}"
+    actions_on = {action.name: action for action in TRANSITIONS.api_actions(CASE)}
 
     def get_queryset(self):
-        if self.action in STAFF_ACTIONS:
+        if self.action in self.actions_on:
             return case_scope_for(self.request.user).only("pk")  # the service loads and locks the case itself
         queryset = case_scope_for(self.request.user).select_related(*LIST_RELATED)
         if self.action == "list":
@@ -457,13 +393,25 @@ class StaffCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_serializer_class(self):
         if self.action == "list":
             return s.StaffCaseListSerializer
-        if self.action in STAFF_ACTIONS:
-            return STAFF_ACTIONS[self.action][0]
+        if self.action in self.actions_on:
+            return super().get_serializer_class()
         return s.StaffCaseDetailSerializer
 
 
-for _name in STAFF_ACTIONS:
-    setattr(StaffCaseViewSet, _name, _staff_action(_name))
+class StaffCompensationViewSet(StaffView):
+    """The compensation transitions of the registry, on the compensations of cases the actor may see."""
+
+    actions_on = {action.name: action for action in TRANSITIONS.api_actions(COMPENSATION)}
+    serializer_class = s.StaffCompensationSerializer
+
+    def get_queryset(self):
+        return Compensation.objects.filter(case__in=case_scope_for(self.request.user)).only("pk", "case_id")
+
+
+for _view in (StaffCaseViewSet, StaffCompensationViewSet):
+    _on = CASE if _view is StaffCaseViewSet else COMPENSATION
+    for _name, _entry in _view.actions_on.items():
+        setattr(_view, _name, _staff_action(_entry, _on))
 
 
 @csrf_exempt  # a POST to a wrong path is answered like a GET: JSON 404, not the CSRF page

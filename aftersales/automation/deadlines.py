@@ -32,10 +32,15 @@ from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import QC, SUPERVISOR
 from aftersales.services._base import escalate_locked, lock_case, now, save_case
 from aftersales.services.events import case_event_record
-from aftersales.workflow.transitions import STAGE_CLOCKS
+from aftersales.workflow.transitions import ALERT, STAGE_CLOCKS
 
 #: Whom an overdue stage alerts, by the party the case waits on.
-ALERTED = {WaitingOn.WAREHOUSE: [QC, SUPERVISOR], WaitingOn.MERCHANT: [SUPERVISOR], WaitingOn.FINANCE: [SUPERVISOR]}
+ALERTED = {
+    WaitingOn.WAREHOUSE: [QC, SUPERVISOR],
+    WaitingOn.MERCHANT: [SUPERVISOR],
+    WaitingOn.SUPERVISOR: [SUPERVISOR],
+    WaitingOn.FINANCE: [SUPERVISOR],
+}
 
 
 def _local(dt: datetime) -> str:
@@ -48,7 +53,7 @@ def case_stage_overdue(*, case_id: int, at: datetime | None = None) -> Case:
     at = now(at)
     case = lock_case(case_id)
     clock = STAGE_CLOCKS.get(case.state)
-    if clock is None or clock.on_timeout != "alert" or case.stage_due_at is None or case.stage_due_at > at:
+    if clock is None or clock.on_timeout != ALERT or case.stage_due_at is None or case.stage_due_at > at:
         raise NotAllowed(_("Case %(number)s has no overdue stage to report.") % {"number": case.number})
     if case.stage_alerted_at is not None:
         raise NotAllowed(_("The overdue stage of %(number)s was already reported.") % {"number": case.number})

@@ -7,6 +7,11 @@ waited for), lets the service re-check under the lock, and acts. A case past
 its review timeout is therefore approved exactly once however many sweeps
 run. The database is the truth; the runner only triggers.
 
+The deadline sweeps come from the registry's stage clocks
+(``aftersales.workflow.transitions.STAGE_CLOCKS``): a clock whose timeout is a
+system transition gets a sweep of its own that runs that transition's service;
+the clocks that only alert share ``stage_alerts``.
+
 Runners: ``manage.py run_jobs`` (a loop, no broker), or the same functions as
 Celery tasks (``aftersales.tasks``) scheduled by beat.
 """
@@ -25,10 +30,10 @@ from django.utils import timezone
 from aftersales import services
 from aftersales.automation.deadlines import case_first_response_missed, case_sla_breach, case_stage_overdue
 from aftersales.errors import NotAllowed
-from aftersales.models import OPEN_STATES, Case, CaseState, RiskThresholds, WaitingOn
+from aftersales.models import OPEN_STATES, Case, CaseState, IdempotencyRecord, RiskThresholds, WaitingOn
 from aftersales.notifications.delivery import deliver_due
 from aftersales.services.risk_flags import customer_flag_refresh
-from aftersales.workflow.transitions import STAGE_CLOCKS
+from aftersales.workflow.transitions import ALERT, STAGE_CLOCKS, TRANSITIONS, StageClock
 
 log = logging.getLogger(__name__)
 S = CaseState
@@ -56,32 +61,33 @@ def _sweep(
     return done
 
 
-def _states_with(action: str) -> list[str]:
-    return [state for state, clock in STAGE_CLOCKS.items() if clock.on_timeout == action]
+def timeout_sweep(state: str, clock: StageClock) -> Callable[..., int]:
+    """The sweep of a stage clock whose timeout is a system transition: its service, once per case past the deadline."""
+    action = TRANSITIONS[clock.on_timeout]
+    service = getattr(services, action.service)
+
+    def sweep(at: datetime | None = None) -> int:
+        at = at or timezone.now()
+        return _sweep(Q(state=state, stage_due_at__lte=at), service, at=at)
+
+    sweep.__name__ = sweep.__qualname__ = f"sweep_{clock.sweep}"
+    sweep.__doc__ = f"“{S(state).label}” past its deadline: {action.name} ({action.service})."
+    return sweep
 
 
-def sweep_review_timeouts(at: datetime | None = None) -> int:
-    """Requests not reviewed in time are approved by default (``auto_approve``)."""
-    at = at or timezone.now()
-    return _sweep(Q(state=S.PENDING_REVIEW, stage_due_at__lte=at), services.case_auto_approve, at=at)
-
-
-def sweep_confirmation_timeouts(at: datetime | None = None) -> int:
-    """Offers not answered in time are accepted (``auto_confirm``)."""
-    at = at or timezone.now()
-    return _sweep(Q(state=S.AWAITING_CONFIRMATION, stage_due_at__lte=at), services.case_auto_confirm, at=at)
-
-
-def sweep_return_expiry(at: datetime | None = None) -> int:
-    """Goods never sent back in time: the case is cancelled (or escalated after a quick refund)."""
-    at = at or timezone.now()
-    return _sweep(Q(state=S.AWAITING_RETURN, stage_due_at__lte=at), services.case_expire, at=at)
+#: One sweep per clock with a timeout transition (auto_approve, expire, auto_confirm …), read from the registry.
+TIMEOUT_SWEEPS = {
+    clock.sweep: (timeout_sweep(state, clock), clock.every)
+    for state, clock in STAGE_CLOCKS.items()
+    if clock.on_timeout != ALERT
+}
 
 
 def sweep_stage_alerts(at: datetime | None = None) -> int:
     """Overdue stages without a timeout transition (QC, the offer, escalations) alert once."""
     at = at or timezone.now()
-    due = Q(state__in=_states_with("alert"), stage_due_at__lte=at, stage_alerted_at__isnull=True)
+    alerting = [state for state, clock in STAGE_CLOCKS.items() if clock.on_timeout == ALERT]
+    due = Q(state__in=alerting, stage_due_at__lte=at, stage_alerted_at__isnull=True)
     return _sweep(due, case_stage_overdue, at=at)
 
 
@@ -128,8 +134,6 @@ IDEMPOTENCY_KEEP = timedelta(days=30)
 
 def purge_idempotency_records(at: datetime | None = None) -> int:
     """Forget Idempotency-Keys older than 30 days (a retry comes within minutes; the table stays small)."""
-    from aftersales.models import IdempotencyRecord
-
     at = at or timezone.now()
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=at - IDEMPOTENCY_KEEP).delete()
     return deleted
@@ -151,9 +155,7 @@ class Job:
 JOBS: dict[str, Job] = {
     job.name: job
     for job in [
-        Job("review_timeouts", sweep_review_timeouts, 60),
-        Job("confirmation_timeouts", sweep_confirmation_timeouts, 60),
-        Job("return_expiry", sweep_return_expiry, 300),
+        *(Job(name, sweep, every) for name, (sweep, every) in TIMEOUT_SWEEPS.items()),
         Job("stage_alerts", sweep_stage_alerts, 60),
         Job("sla", sweep_sla, 60),
         Job("claimant_flags", sweep_claimant_flags, 3600),

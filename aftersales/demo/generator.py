@@ -91,7 +91,8 @@ STATE_WEIGHTS = {
     S.PENDING_REVIEW: 8,
     S.AWAITING_RETURN: 8,
     S.IN_QC: 5,
-    S.COMPENSATION: 6,
+    S.COMPENSATION: 5,
+    S.AWAITING_APPROVAL: 1,
     S.AWAITING_CONFIRMATION: 5,
     S.ESCALATED: 2,
     S.CLOSED: 55,
@@ -822,7 +823,6 @@ class _Story:
         self.inspection: dict | None = None
         self.reject_reason = self.escalated_from = self.carrier = self.tracking = ""
         self.queue = self.assignee = None
-        self.approval_requested: tuple[int, int] | None = None  # (time, agent id) of an offer waiting for a supervisor
 
     def tell(self) -> None:
         self.plan()
@@ -850,6 +850,7 @@ class _Story:
             S.AWAITING_RETURN: ["approve"],
             S.IN_QC: ["approve", "receive"],
             S.COMPENSATION: to_compensation,
+            S.AWAITING_APPROVAL: to_compensation,  # the offer is sent for approval in ``place``
             S.AWAITING_CONFIRMATION: [*to_compensation, "propose"],
         }
         late = False
@@ -988,28 +989,40 @@ class _Story:
     def sla_breach_stamp(self, opened: int, resolution_minutes: int | None, stamps: dict) -> datetime | None:
         return _sla_breach_stamp(self, opened, resolution_minutes, stamps)
 
-    def request_approval_if_over_authority(self, until: int) -> None:
-        """An offer above its agent's authority waits for a supervisor (``case_submit_offer``)."""
+    def submit_if_over_authority(self, until: int, *, always: bool = False) -> None:
+        """An offer above its agent's authority goes to a supervisor (``case_submit_offer`` → ``submit_offer``).
+
+        ``always``: the story ends waiting for a supervisor, so an offer within the authority gets a cash
+        goodwill item that takes it above (as an agent asking for more than they may grant would).
+        """
         pending = [c for c in self.comps if c["state"] == CS.PROPOSED]
-        if not pending:
+        if not pending and not always:
             return
-        proposer = next((a for a in self.ref.agents if a.id == pending[0]["proposed_by_id"]), None)
+        proposer = next((a for a in self.ref.agents if pending and a.id == pending[0]["proposed_by_id"]), None)
         if proposer is None:
-            return
-        live = [c for c in self.comps if c["state"] in (CS.PROPOSED, CS.APPROVED) and not c["quick_refund"]]
-        total = cents(sum(c["_fen"] for c in live))
+            if not always:
+                return
+            proposer = self.agent()
         limit = proposer.authority if proposer.authority is not None else self.version.default_agent_authority
-        if total <= limit:
-            return
+
+        def total() -> Decimal:
+            live = [c for c in self.comps if c["state"] in (CS.PROPOSED, CS.APPROVED) and not c["quick_refund"]]
+            return cents(sum(c["_fen"] for c in live))
+
+        if total() <= limit:
+            if not always:
+                return
+            extra = int((limit - total()) * 100) + self.rng.randint(1, 30) * 1000
+            proposed = pending[0]["proposed_at"] if pending else self.entered + (until - self.entered) // 3
+            comp = _comp(K.CASH, extra, CS.PROPOSED, by=proposer, at=proposed)
+            self.comps.append(comp)
+            pending.append(comp)
+            self.versions += 1
         at = min(until, max(c["proposed_at"] for c in pending) + self.rng.randint(MINUTE, 15 * MINUTE))
-        self.approval_requested = (at, proposer.id)
-        note = cat.APPROVAL_REQUEST_NOTE.format(total=total, limit=limit)
-        data = {"total": str(total), "authority": str(limit), "compensations": []}
+        note = cat.APPROVAL_REQUEST_NOTE.format(total=total(), limit=limit)
+        data = {"total": str(total()), "authority": str(limit), "compensations": []}
         self.chunk.patches.append((data, "compensations", pending))
-        self.events.append(
-            [at, CaseEvent.Kind.COMPENSATION, "offer_approval_requested", "", "", proposer.id, note, data]
-        )
-        self.versions += 1
+        self.go("submit_offer", S.AWAITING_APPROVAL, at - self.t, proposer, note, data)
 
     def make_payable(self, at: int) -> list[dict]:
         """On acceptance: approved compensations become payable; finance pays most later."""
@@ -1024,7 +1037,8 @@ class _Story:
         for step in self.path:
             name, _, arg = step.partition(":")
             getattr(self, f"step_{name}")(arg)
-        if self.state != self.target:
+        # An offer waiting for a supervisor is sent when the case is placed in time (``submit_if_over_authority``).
+        if self.state != (S.COMPENSATION if self.target == S.AWAITING_APPROVAL else self.target):
             raise RuntimeError(f"demo path {self.path} ended in {self.state}, not {self.target}")
 
     def step_approve(self, _arg) -> None:
@@ -1236,10 +1250,12 @@ class _Story:
             # pending_review and awaiting_confirmation are swept when their clock runs out
             share = 0.95 if self.state in (S.PENDING_REVIEW, S.AWAITING_CONFIRMATION) else 1.4
             dwell = max(end - self.entered + MINUTE, rng.randint(5 * MINUTE, int(clock * share)))
+            story_end = self.entered + dwell
             if self.state == S.COMPENSATION:
-                self.propose_comps(self.entered + dwell, probability=0.7)
-                self.request_approval_if_over_authority(self.entered + dwell)
-            self.opened_ts = gen.now_ts - self.entered - dwell
+                waits = self.target == S.AWAITING_APPROVAL
+                self.propose_comps(story_end, probability=1.0 if waits else 0.7)
+                self.submit_if_over_authority(story_end, always=waits)
+            self.opened_ts = gen.now_ts - story_end
             self.waiting_on, self.due = stage_clock(self.state, self.version, to_dt(self.opened_ts + self.entered))
         now = gen.now_ts - self.opened_ts
         serial = 0
@@ -1324,10 +1340,6 @@ class _Story:
             else None,
             "sla_breached_at": self.sla_breach_stamp(opened, resolution_minutes, stamps),
             "waiting_on": self.waiting_on,
-            "offer_approval_requested_at": to_dt(opened + self.approval_requested[0])
-            if self.approval_requested
-            else None,
-            "offer_approval_requested_by_id": self.approval_requested[1] if self.approval_requested else None,
             "version": self.versions,
         }
         chunk.cases.append(case)

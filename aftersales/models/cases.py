@@ -118,20 +118,6 @@ class Case(ConcurrentTransitionMixin, models.Model):
     crisis = models.BooleanField(
         _("crisis"), default=False, help_text=_("Abusive words with repeated complaints, or flagged by a supervisor.")
     )
-    offer_approval_requested_at = models.DateTimeField(
-        _("offer sent for approval at"),
-        null=True,
-        blank=True,
-        help_text=_("The offer is above the agent's authority and waits for a supervisor."),
-    )
-    offer_approval_requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("offer sent for approval by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
     return_carrier = models.CharField(_("return carrier"), max_length=40, blank=True)
     return_tracking_number = models.CharField(_("return tracking number"), max_length=40, blank=True, db_index=True)
     reject_reason = models.TextField(_("rejection reason"), blank=True)
@@ -216,11 +202,6 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 name="case_resolution_due",
                 condition=Q(sla_breached_at__isnull=True, closed_at__isnull=True),
             ),
-            models.Index(
-                fields=["offer_approval_requested_at"],
-                name="case_offer_approval",
-                condition=Q(offer_approval_requested_at__isnull=False),
-            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(urgency__gte=1) & Q(urgency__lte=5), name="case_urgency_1_to_5"),
@@ -298,6 +279,27 @@ class Case(ConcurrentTransitionMixin, models.Model):
     )
     def propose(self, *, at):
         self.proposed_at = at
+
+    @transition(
+        field=state, source=S.COMPENSATION, target=S.AWAITING_APPROVAL, permission="aftersales.propose_compensation"
+    )
+    def submit_offer(self, *, at):
+        """The offer is above the sender's authority: it waits for a supervisor (the time is on the event)."""
+
+    @transition(
+        field=state,
+        source=S.AWAITING_APPROVAL,
+        target=S.AWAITING_CONFIRMATION,
+        permission="aftersales.approve_any_compensation",
+    )
+    def approve_offer(self, *, at):
+        self.proposed_at = at
+
+    @transition(
+        field=state, source=S.AWAITING_APPROVAL, target=S.COMPENSATION, permission="aftersales.approve_any_compensation"
+    )
+    def return_offer(self, *, at):
+        """A supervisor sends the offer back to the agent to revise."""
 
     @transition(field=state, source=S.AWAITING_CONFIRMATION, target=S.CLOSED, permission="aftersales.confirm_case")
     def confirm(self, *, at):

@@ -18,6 +18,7 @@ class CaseState(models.TextChoices):
     AWAITING_RETURN = "awaiting_return", _("Awaiting return")
     IN_QC = "in_qc", _("In QC")
     COMPENSATION = "compensation", _("Compensation")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting a supervisor's approval")
     AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting confirmation")
     CLOSED = "closed", _("Closed")
     REJECTED = "rejected", _("Rejected")
@@ -31,6 +32,7 @@ OPEN_STATES = (
     S.AWAITING_RETURN,
     S.IN_QC,
     S.COMPENSATION,
+    S.AWAITING_APPROVAL,
     S.AWAITING_CONFIRMATION,
     S.ESCALATED,
 )
@@ -67,6 +69,7 @@ class WaitingOn(models.TextChoices):
     MERCHANT = "merchant", _("Merchant")
     CUSTOMER = "customer", _("Customer")
     WAREHOUSE = "warehouse", _("Warehouse")
+    SUPERVISOR = "supervisor", _("Supervisor")
     FINANCE = "finance", _("Finance")
     NOBODY = "", _("Nobody")
 

@@ -130,6 +130,11 @@ class Policy(models.Model):
     return_ship_days = models.PositiveSmallIntegerField(_("days for the customer to send goods back"), default=7)
     qc_timeout_hours = models.PositiveSmallIntegerField(_("QC target (hours)"), default=48)
     proposal_timeout_hours = models.PositiveSmallIntegerField(_("compensation proposal target (hours)"), default=24)
+    approval_timeout_hours = models.PositiveSmallIntegerField(
+        _("supervisor approval target (hours)"),
+        default=8,
+        help_text=_("An offer above an agent's authority waits this long for a supervisor before the overdue alert."),
+    )
     confirm_timeout_hours = models.PositiveSmallIntegerField(
         _("confirmation timeout (hours)"), default=72, help_text=_("An offer not answered in time is accepted.")
     )

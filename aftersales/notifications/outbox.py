@@ -7,52 +7,21 @@ back, the rows go with it and nobody hears of a change that did not happen.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from aftersales.models import Case, Notification, WebhookEndpoint
+from aftersales.models import ApiKey, Case, Notification, WebhookEndpoint
+from aftersales.workflow.transitions import TRANSITIONS
 
-
-def _approved(case) -> str:
-    then = (
-        _("Please send the goods back; we check them as soon as they arrive.")
-        if case.goods_come_back
-        else _("We are preparing your compensation.")
-    )
-    return _("Your request %(number)s is approved.") + " " + then
-
-
-#: Transitions (and actions) the customer hears about, with the message in their language (zh-hans).
-CUSTOMER_MESSAGES = {
-    "open": lambda c: _(
-        "We have received your after-sales request %(number)s for order %(order)s and will review it shortly."
-    ),
-    "approve": _approved,
-    "auto_approve": _approved,
-    "reject": lambda c: _("Your request %(number)s was not accepted: %(reason)s"),
-    "receive": lambda c: _("We have received the goods you sent back for %(number)s and are checking them."),
-    "inspect": lambda c: (
-        _("The goods for %(number)s have been checked; we are preparing your compensation.")
-        if c.state != "rejected"
-        else _("The goods for %(number)s have been checked: %(reason)s")
-    ),
-    "propose": lambda c: _(
-        "Our offer for %(number)s is ready: please accept or decline it in the app before %(deadline)s."
-    ),
-    "confirm": lambda c: _("Thank you: %(number)s is complete. We would be glad to hear how we did."),
-    "decline": lambda c: _("You declined the offer for %(number)s; we will come back to you with a new one."),
-    "auto_confirm": lambda c: _("%(number)s is complete: the offer was accepted automatically after the deadline."),
-    "cancel": lambda c: _("Your request %(number)s is cancelled."),
-    "expire": lambda c: _("Your request %(number)s is cancelled: the goods were not sent back in time."),
-    "escalate": lambda c: _("Your request %(number)s has been passed to a supervisor."),
-    "resolve_escalation": lambda c: _("A supervisor has decided on your request %(number)s."),
-    "reply": lambda c: "%(reply)s",
-}
+log = logging.getLogger(__name__)
 
 
 def _deliver_soon() -> None:
@@ -62,21 +31,17 @@ def _deliver_soon() -> None:
 
     def kick():
         try:
-            from aftersales.tasks import deliver_notifications
+            from aftersales.tasks import deliver_notifications  # the Celery app imports the services: load late
 
             deliver_notifications.delay()
         except Exception:
-            import logging
-
-            logging.getLogger(__name__).warning("could not queue notification delivery", exc_info=True)
+            log.warning("could not queue notification delivery", exc_info=True)
 
     transaction.on_commit(kick)
 
 
 def notify_channel(case: Case, action: str, *, reply: str = "") -> int:
     """Progress event to the channel systems of the case's channel that registered a webhook (public data only)."""
-    from aftersales.models import ApiKey
-
     keys = list(ApiKey.objects.active().filter(channel=case.channel).exclude(webhook_url=""))
     if not keys:
         return 0
@@ -112,18 +77,15 @@ def notify_channel(case: Case, action: str, *, reply: str = "") -> int:
 def notify_customer(case: Case, action: str, *, reply: str = "") -> Notification | None:
     """The customer hears about the step ``action`` of their case (by email, if we have their address), and the
     channel systems of the case's channel get the progress event."""
-    template = CUSTOMER_MESSAGES.get(action)
-    if template is not None:
+    message = TRANSITIONS.message(action)
+    if message is not None:
         notify_channel(case, action, reply=reply)
     email = case.customer.email
-    if template is None or not email:
+    if message is None or not email:
         return None
-    from django.utils import timezone
-    from django.utils.formats import date_format
-
     with translation.override(settings.LANGUAGE_CODE):
         deadline = date_format(timezone.localtime(case.stage_due_at), "Y-m-d H:i") if case.stage_due_at else ""
-        body = template(case) % {
+        body = str(message(case) if callable(message) else message) % {
             "number": case.number,
             "order": case.order.number,
             "reason": case.reject_reason,
@@ -205,8 +167,6 @@ def alert_staff(
 
 def _dedupe(key: str, destination: str) -> str:
     """``key`` + destination, hashed when too long for the column (never truncated into a collision)."""
-    import hashlib
-
     full = f"{key}:{destination}"
     if len(full) <= 120:
         return full

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from aftersales.models import (
     LIVE_COMPENSATION_STATES,
     OPEN_STATES,
     Case,
+    CaseEvent,
     CaseState,
     Compensation,
     CompensationState,
@@ -31,6 +33,8 @@ from aftersales.models import (
     Queue,
 )
 from aftersales.permissions import AGENT, FINANCE, QC, SUPERVISOR, roles_of
+from aftersales.selectors.actions import actions_for as actions_for
+from aftersales.selectors.actions import compensation_actions_for as compensation_actions_for
 
 S = CaseState
 CS = CompensationState
@@ -121,7 +125,6 @@ def case_for_page(user, case_id) -> Case:
                 "customer__dedicated_advisor",
                 "policy",
                 "policy_version",
-                "offer_approval_requested_by",
             )
             .get(pk=case_id)
         )
@@ -237,10 +240,19 @@ def photo_for(user, case_id, photo_id) -> InspectionPhoto:
 # Supervisor approvals, QC work list, finance payables
 # --------------------------------------------------------------------------
 def offers_awaiting_approval() -> QuerySet[Case]:
-    """Offers above an agent's authority that wait for a supervisor (oldest first)."""
+    """Offers above an agent's authority that wait for a supervisor, the nearest deadline first.
+
+    Each case carries ``requested_at`` and ``requested_by_id``: the time and sender of its latest
+    ``submit_offer`` (kept on the event, not on the case).
+    """
+    submitted = CaseEvent.objects.filter(case_id=OuterRef("pk"), name="submit_offer").order_by("-created_at", "-id")
     return (
-        Case.objects.filter(state=S.COMPENSATION, offer_approval_requested_at__isnull=False)
-        .select_related("order", "customer", "offer_approval_requested_by__agent_profile", "policy_version")
+        Case.objects.filter(state=S.AWAITING_APPROVAL)
+        .annotate(
+            requested_at=Subquery(submitted.values("created_at")[:1]),
+            requested_by_id=Subquery(submitted.values("actor_id")[:1]),
+        )
+        .select_related("order", "customer", "policy_version")
         .prefetch_related(
             Prefetch(
                 "compensations",
@@ -248,8 +260,14 @@ def offers_awaiting_approval() -> QuerySet[Case]:
                 to_attr="live_compensations",
             )
         )
-        .order_by("offer_approval_requested_at", "id")
+        .order_by(F("stage_due_at").asc(nulls_last=True), "id")
     )
+
+
+def requesters_of(cases) -> dict[int, object]:
+    """The senders of the offers in ``cases`` (from ``offers_awaiting_approval``) with their authority, by id."""
+    ids = {case.requested_by_id for case in cases if case.requested_by_id}
+    return get_user_model().objects.select_related("agent_profile").in_bulk(ids) if ids else {}
 
 
 def qc_worklist_for(user, state: str) -> QuerySet[Case]:

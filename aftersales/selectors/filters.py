@@ -22,8 +22,8 @@ from aftersales.models import (
     Queue,
     RequestType,
 )
+from aftersales.permissions import working_staff
 from aftersales.selectors import DUE_SOON, _my_queue_ids
-from aftersales.web.forms import working_staff
 from config.periods import clamp
 from customers.models import Channel, Customer, ProductCategory
 

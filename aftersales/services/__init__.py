@@ -3,7 +3,7 @@
 One module per stage: ``opening``, ``cases`` (review, goods back and QC, the customer's answer, cancel,
 escalation), ``offers`` (sending an offer, and the supervisor's approval above an agent's authority),
 ``compensations`` (the ledger and payouts), ``updates`` (rating, triage, notes), ``assignment`` (claim),
-``risk_flags`` (claimant flags); ``_base`` holds the steps every service shares (lock, save, record, announce).
+``risk_flags`` (claimant flags); ``_base`` holds the steps every service shares (lock, check, save, record, notify).
 May import models, the workflow registry and rules, automation, notifications and selectors; never a door.
 """
 
@@ -35,7 +35,7 @@ from aftersales.services.numbers import case_number_next
 from aftersales.services.offers import case_approve_offer, case_propose, case_return_offer, case_submit_offer
 from aftersales.services.opening import case_open, policy_for_channel
 from aftersales.services.risk_flags import customer_flag_clear, customer_flag_refresh
-from aftersales.services.updates import case_add_note, case_available_transitions, case_rate, case_update
+from aftersales.services.updates import case_add_note, case_rate, case_update
 
 __all__ = [
     "case_add_note",
@@ -43,7 +43,6 @@ __all__ = [
     "case_approve_offer",
     "case_auto_approve",
     "case_auto_confirm",
-    "case_available_transitions",
     "case_cancel",
     "case_claim",
     "case_confirm",
@@ -70,5 +69,16 @@ __all__ = [
     "compensation_void",
     "customer_flag_clear",
     "customer_flag_refresh",
+    "perform",
     "policy_for_channel",
 ]
+
+
+def perform(action, *, target_id: int, actor, data: dict):
+    """Run a registry entry's service on the case (or compensation) ``target_id`` with a form's or serializer's data.
+
+    The doors call this for every action of the registry (``aftersales.workflow.transitions``); the data are the
+    service's keyword arguments, as the action's form or serializer hands them over.
+    """
+    service = globals()[action.service]
+    return service(**{action.target: target_id}, actor=actor, **data)

@@ -1,24 +1,29 @@
-"""Shared steps of every case service: lock, save, record, announce."""
+"""Shared steps of every case service: lock, check the transition, save, record the event, notify."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import DecimalField, F, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django_fsm import can_proceed, has_transition_perm
 
-from aftersales.errors import StaleCase
-from aftersales.models import LIVE_COMPENSATION_STATES, ZERO, Case, CaseEvent, CaseLine, CaseState, Compensation
+from aftersales.automation.rules import run_rules
+from aftersales.errors import NotAllowed, StaleCase
+from aftersales.models import LIVE_COMPENSATION_STATES, ZERO, AutomationRule, Case, CaseEvent, CaseLine, Compensation
+from aftersales.notifications.outbox import notify_customer
 from aftersales.permissions import AGENT, QC, SUPERVISOR, roles_of
 from aftersales.services.events import case_event_record
-from aftersales.signals import case_changed
-from aftersales.workflow.transitions import stage_clock
+from aftersales.workflow.transitions import CASE, COMPENSATION, action_label, stage_clock
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 _WORKING_ROLES = {AGENT, QC, SUPERVISOR}
 
@@ -30,22 +35,27 @@ def lock_case(case_id: int, *, expected_version: int | None = None) -> Case:
         .select_related("policy_version", "order", "customer", "category")
         .get(pk=case_id)
     )
+    ensure_version(case, expected_version)
+    return case
+
+
+def ensure_version(case: Case, expected_version: int | None) -> None:
+    """Refuse to act on a page (or API read) older than the case: someone else changed it since."""
     if expected_version is not None and case.version != expected_version:
         raise StaleCase(
             _("Case %(number)s was changed by someone else since you opened it; reload it and try again.")
             % {"number": case.number}
         )
-    return case
 
 
-def is_working_staff(actor) -> bool:
+def is_working_staff(actor: User | None) -> bool:
     """Agents, QC and supervisors: their first action is the case's first response."""
     if actor is None:
         return False
     return actor.is_superuser or bool(roles_of(actor) & _WORKING_ROLES)
 
 
-def save_case(case: Case, *, actor, at: datetime, fields: Iterable[str] = ()) -> None:
+def save_case(case: Case, *, actor: User | None, at: datetime, fields: Iterable[str] = ()) -> None:
     """Save the changed fields, stamp the first response and bump the version."""
     update = {"updated_at", "version", *fields}
     if case.first_response_at is None and is_working_staff(actor):
@@ -55,38 +65,21 @@ def save_case(case: Case, *, actor, at: datetime, fields: Iterable[str] = ()) ->
     case.save(update_fields=sorted(update))
 
 
-def announce(case: Case, *, action: str, actor, before: str = "") -> None:
-    """Send ``case_changed`` once the transaction commits (never on rollback)."""
-    payload = {
-        "case_id": case.pk,
-        "action": action,
-        "actor_id": getattr(actor, "pk", None),
-        "from_state": before,
-        "to_state": case.state,
-    }
-    transaction.on_commit(lambda: case_changed.send(sender=Case, **payload))
-
-
 def finish_transition(
     case: Case,
     *,
     name: str,
     before: str,
-    actor,
+    actor: User | None,
     at: datetime,
     note: str = "",
     fields: Iterable[str] = (),
     data: dict | None = None,
 ) -> None:
-    """After ``case.<name>()``: restart the stage clock, save, record the event, announce."""
+    """After ``case.<name>()``: restart the stage clock, save, record the event, tell the customer, run the rules."""
     case.waiting_on, case.stage_due_at = stage_clock(case.state, case.policy_version, at)
     case.stage_alerted_at = None
     fields = {"state", "waiting_on", "stage_due_at", "stage_alerted_at", *fields}
-    if case.offer_approval_requested_at is not None and case.state != CaseState.COMPENSATION:
-        # The offer left the table (sent, escalated, closed): nothing waits for a supervisor any more.
-        case.offer_approval_requested_at = None
-        case.offer_approval_requested_by = None
-        fields |= {"offer_approval_requested_at", "offer_approval_requested_by"}
     save_case(case, actor=actor, at=at, fields=fields)
     case_event_record(
         case=case,
@@ -99,13 +92,8 @@ def finish_transition(
         data=data,
         at=at,
     )
-    from aftersales.automation.rules import run_rules
-    from aftersales.models import AutomationRule
-    from aftersales.notifications.outbox import notify_customer
-
     notify_customer(case, name)
     run_rules(case, AutomationRule.Trigger.STATE_CHANGED, at=at)
-    announce(case, action=name, actor=actor, before=before)
 
 
 def now(at: datetime | None = None) -> datetime:
@@ -135,7 +123,7 @@ def live_compensation_total(case: Case, *, kind: str | None = None, exclude_quic
     return qs.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
-def escalate_locked(case: Case, *, actor, at: datetime, note: str) -> Case:
+def escalate_locked(case: Case, *, actor: User | None, at: datetime, note: str) -> Case:
     """Escalate a locked case whose escalation is allowed (by the actor, or by the system's deadlines)."""
     before = case.state
     case.escalate(at=at)
@@ -145,7 +133,7 @@ def escalate_locked(case: Case, *, actor, at: datetime, note: str) -> Case:
     return case
 
 
-def required(value: str, field: str, message) -> str:
+def required(value: str, field: str, message: str) -> str:
     value = (value or "").strip()
     if not value:
         raise ValidationError({field: message})
@@ -154,3 +142,50 @@ def required(value: str, field: str, message) -> str:
 
 def local_time(dt: datetime) -> str:
     return date_format(timezone.localtime(dt), "Y-m-d H:i")
+
+
+# --------------------------------------------------------------------------
+# Transition checks
+# --------------------------------------------------------------------------
+def transition_sources(model_class, name: str) -> list[str]:
+    meta = getattr(model_class, name)._django_fsm
+    return list(meta.transitions.keys())
+
+
+def is_system_transition(model_class, name: str) -> bool:
+    meta = getattr(model_class, name)._django_fsm
+    return any(t.custom.get("system") for t in meta.transitions.values())
+
+
+def ensure_may(instance, name: str, actor: User | None) -> None:
+    """Refuse ``instance.<name>()`` for ``actor`` with a clear reason.
+
+    ``actor=None`` is the system (sweeps, automation rules), allowed only on
+    transitions marked ``custom={"system": True}``. Raises ``NotAllowed`` when
+    the current state does not allow the transition, ``PermissionDenied``
+    when the actor lacks its permission. Calling a django-fsm transition does
+    not check ``permission=``; this does.
+    """
+    method = getattr(instance, name)
+    on = CASE if isinstance(instance, Case) else COMPENSATION
+    if not can_proceed(method, check_conditions=False):
+        state_choices = dict(instance._meta.get_field("state").choices)
+        allowed = ", ".join(str(state_choices.get(s, s)) for s in transition_sources(type(instance), name))
+        raise NotAllowed(
+            _("Cannot %(action)s: the %(model)s is “%(state)s”; this is possible only from: %(allowed)s.")
+            % {
+                "action": action_label(name, on),
+                "model": instance._meta.verbose_name,
+                "state": state_choices.get(instance.state, instance.state),
+                "allowed": allowed,
+            }
+        )
+    if actor is None:
+        if not is_system_transition(type(instance), name):
+            raise PermissionDenied(_("The system may not %(action)s.") % {"action": action_label(name, on)})
+        return
+    if not has_transition_perm(method, actor):
+        raise PermissionDenied(
+            _("You do not have permission to %(action)s this %(model)s.")
+            % {"action": action_label(name, on), "model": instance._meta.verbose_name}
+        )

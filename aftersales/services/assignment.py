@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -10,15 +11,21 @@ from django.utils.translation import gettext as _
 
 from aftersales.errors import NotAllowed
 from aftersales.models import FINAL_STATES, Case, CaseEvent
-from aftersales.services._base import announce, lock_case, now, save_case
+from aftersales.selectors import case_scope_for
+from aftersales.services._base import ensure_version, lock_case, now, save_case
 from aftersales.services.events import case_event_record
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @transaction.atomic
-def case_claim(*, case_id: int, actor, at: datetime | None = None) -> Case:
-    """Take an unassigned open case that ``actor`` can see. Two agents claiming at once: one gets it."""
-    from aftersales.selectors import case_scope_for
+def case_claim(*, case_id: int, actor: User, expected_version: int | None = None, at: datetime | None = None) -> Case:
+    """Take an unassigned open case that ``actor`` can see. Two agents claiming at once: one gets it.
 
+    A page built before someone else claimed the case hears who did; one built before another change hears
+    that the case changed (``expected_version``).
+    """
     at = now(at)
     if actor is None or not actor.has_perm("aftersales.claim_case"):
         raise PermissionDenied(_("You do not have permission to claim cases."))
@@ -33,6 +40,7 @@ def case_claim(*, case_id: int, actor, at: datetime | None = None) -> Case:
         raise NotAllowed(
             _("Case %(number)s was already claimed by %(user)s.") % {"number": case.number, "user": case.assignee}
         )
+    ensure_version(case, expected_version)
     case.assignee = actor
     save_case(case, actor=actor, at=at, fields={"assignee"})
     case_event_record(
@@ -43,5 +51,4 @@ def case_claim(*, case_id: int, actor, at: datetime | None = None) -> Case:
         data={"changes": {"assignee": ["", str(actor)]}},
         at=at,
     )
-    announce(case, action="claim", actor=actor, before=case.state)
     return case

@@ -1,12 +1,10 @@
-"""Case services: open a case, and one service per workflow transition.
+"""Case services: one per workflow transition of review, the goods back and QC, the customer's answer to the
+offer, cancel and escalation (the offer itself is in ``offers``, opening in ``opening``).
 
-Each service: lock the row, check state and permission (``ensure_may``),
-check the transition's conditions with a message that names the problem,
-transition, save with ``update_fields``, record the ``CaseEvent`` and announce
-the change after commit. Nothing is written when any check fails.
-
-Here: review, the goods back and QC, the customer's answer to the offer, cancel and escalation; the offer
-itself is in ``offers``, opening in ``opening``."""
+Each service: lock the row, check state and permission (``ensure_may``), check the transition's conditions with a
+message that names the problem, transition, save with ``update_fields``, record the ``CaseEvent``, write the
+customer's message to the outbox and run the rules — in one transaction. Nothing is written when any check fails.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +23,8 @@ from aftersales.models import (
     CaseState,
     Inspection,
 )
-from aftersales.permissions import ensure_may
 from aftersales.services._base import (
+    ensure_may,
     escalate_locked,
     finish_transition,
     local_time,

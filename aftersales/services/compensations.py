@@ -26,23 +26,24 @@ from aftersales.models import (
     Compensation,
     CompensationState,
 )
-from aftersales.permissions import authority_of, ensure_may
+from aftersales.permissions import authority_of
 from aftersales.services._base import (
-    announce,
     case_claim_value,
+    ensure_may,
     live_compensation_total,
     lock_case,
     now,
     save_case,
 )
 from aftersales.services.events import case_event_record
-from aftersales.signals import compensation_changed
 from aftersales.workflow.money import CENT, yuan
 from aftersales.workflow.policy import quick_refund_eligible
 
 CS = CompensationState
 #: Case states in which an offer is being put together.
 OFFER_STATES = (CaseState.COMPENSATION, CaseState.ESCALATED)
+#: ... and in which its items may be decided (a supervisor reviewing an offer above an agent's authority).
+DECISION_STATES = (*OFFER_STATES, CaseState.AWAITING_APPROVAL)
 
 
 def record_compensation(case: Case, comp: Compensation, *, action: str, actor, at: datetime, note: str = "") -> None:
@@ -55,8 +56,6 @@ def record_compensation(case: Case, comp: Compensation, *, action: str, actor, a
         data={"compensation": comp.pk, "kind": comp.kind, "amount": str(comp.amount), "state": comp.state},
         at=at,
     )
-    payload = {"compensation_id": comp.pk, "case_id": case.pk, "action": action, "actor_id": getattr(actor, "pk", None)}
-    transaction.on_commit(lambda: compensation_changed.send(sender=Compensation, **payload))
 
 
 def ensure_within_authority(case: Case, actor, total: Decimal) -> None:
@@ -74,7 +73,7 @@ def ensure_offer_open(case: Case, actor=None) -> None:
     """An offer under a supervisor's review is not changed under their feet (supervisors excepted)."""
     if actor is not None and actor.has_perm("aftersales.approve_any_compensation"):
         return
-    if case.offer_approval_requested_at is not None:
+    if case.state == CaseState.AWAITING_APPROVAL:
         raise NotAllowed(
             _("The offer on case %(number)s waits for a supervisor's approval; it can be changed once they decide.")
             % {"number": case.number}
@@ -196,6 +195,7 @@ def compensation_add(
     if actor is None or not actor.has_perm("aftersales.propose_compensation"):
         raise PermissionDenied(_("You do not have permission to propose compensation."))
     case = lock_case(case_id)
+    ensure_offer_open(case)
     if case.state not in OFFER_STATES:
         raise NotAllowed(
             _("Compensation can be added only while the case is in “%(states)s”; %(number)s is “%(state)s”.")
@@ -205,7 +205,6 @@ def compensation_add(
                 "state": case.get_state_display(),
             }
         )
-    ensure_offer_open(case)
     if kind == Compensation.Kind.REFUND:
         claim = case_claim_value(case)
         refunds = live_compensation_total(case, kind=Compensation.Kind.REFUND)
@@ -223,7 +222,6 @@ def compensation_add(
     )
     save_case(case, actor=actor, at=at)
     record_compensation(case, comp, action="propose", actor=actor, at=at, note=comp.note)
-    announce(case, action="compensation_propose", actor=actor, before=case.state)
     return comp
 
 
@@ -233,12 +231,12 @@ def compensation_approve(*, compensation_id: int, actor, note: str = "", at: dat
     at = now(at)
     case, comp = _lock_compensation(compensation_id)
     ensure_may(comp, "approve", actor)
-    if case.state not in OFFER_STATES:
+    ensure_offer_open(case, actor)
+    if case.state not in DECISION_STATES:
         raise NotAllowed(
             _("Case %(number)s is “%(state)s”; its compensation can no longer be approved.")
             % {"number": case.number, "state": case.get_state_display()}
         )
-    ensure_offer_open(case, actor)
     ensure_within_authority(case, actor, live_compensation_total(case, exclude_quick_refund=True))
     comp.approve(by=actor, at=at)
     comp.save(update_fields=["state", "approved_by", "approved_at"])
@@ -277,17 +275,17 @@ def compensation_void(*, compensation_id: int, actor, note: str, at: datetime | 
         raise ValidationError({"note": _("Say why the compensation is voided.")})
     case, comp = _lock_compensation(compensation_id)
     ensure_may(comp, "void", actor)
+    ensure_offer_open(case, actor)
     if comp.payable or case.state in FINAL_STATES:
         if not actor.has_perm("aftersales.approve_any_compensation"):
             raise PermissionDenied(
                 _("Only a supervisor may void a compensation that is payable or on a finished case.")
             )
-    elif case.state not in OFFER_STATES:
+    elif case.state not in DECISION_STATES:
         raise NotAllowed(
             _("Case %(number)s is “%(state)s”: the offer can be changed only while it is being worked out.")
             % {"number": case.number, "state": case.get_state_display()}
         )
-    ensure_offer_open(case, actor)
     comp.void(note=note[:200])
     comp.save(update_fields=["state", "decision_note", "payable"])
     save_case(case, actor=actor, at=at)

@@ -2,35 +2,38 @@
 
 An agent puts the offer together (``compensation_add``) and sends it
 (``case_submit_offer``). Within their authority the offer goes to the customer
-at once (``propose``); above it, the case waits for a supervisor instead of
-the agent being refused: it appears on the supervisors' approval list, where
-a supervisor approves and sends it (``case_approve_offer``) or returns it to
-the agent with a reason (``case_return_offer``).
+at once (``propose``); above it, the case moves to ``awaiting_approval``
+(``submit_offer``) instead of the agent being refused: it appears on the
+supervisors' approval list, where a supervisor approves and sends it
+(``approve_offer``) or returns it to the agent with a reason (``return_offer``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.errors import NotAllowed
-from aftersales.models import LIVE_COMPENSATION_STATES, Case, CaseEvent, CaseState, Compensation, CompensationState
-from aftersales.permissions import authority_of, ensure_may
-from aftersales.services._base import announce, finish_transition, lock_case, now, save_case
+from aftersales.models import LIVE_COMPENSATION_STATES, Case, CaseState, Compensation, CompensationState
+from aftersales.permissions import authority_of
+from aftersales.services._base import ensure_may, finish_transition, lock_case, now, required
 from aftersales.services.compensations import approve_pending_within_authority, offer_total, record_compensation
-from aftersales.services.events import case_event_record
 from aftersales.workflow.money import yuan
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 CS = CompensationState
 
 
 @transaction.atomic
 def case_propose(
-    *, case_id: int, actor, note: str = "", expected_version: int | None = None, at: datetime | None = None
+    *, case_id: int, actor: User, note: str = "", expected_version: int | None = None, at: datetime | None = None
 ) -> Case:
     """Send the compensation offer to the customer.
 
@@ -53,7 +56,7 @@ def live_offer(case: Case, *, note: str) -> list[Compensation]:
 
 
 def propose_locked(
-    case: Case, live: list[Compensation], *, actor, at: datetime, note: str, data: dict | None = None
+    case: Case, live: list[Compensation], *, actor: User, at: datetime, note: str, data: dict | None = None
 ) -> Case:
     """Approve what the actor may, send the offer (the case row is locked, ``propose`` allowed)."""
     approved = approve_pending_within_authority(case, live, actor=actor, at=at)
@@ -74,29 +77,38 @@ def propose_locked(
 
 
 def _ensure_awaiting_approval(case: Case) -> None:
-    if case.offer_approval_requested_at is None or case.state != CaseState.COMPENSATION:
+    if case.state != CaseState.AWAITING_APPROVAL:
         raise NotAllowed(
             _("The offer on case %(number)s is not waiting for a supervisor's approval.") % {"number": case.number}
         )
 
 
+def requested_by(case: Case) -> int | None:
+    """Who sent the offer waiting for approval (the actor of the latest ``submit_offer``)."""
+    return (
+        case.events.filter(name="submit_offer")
+        .order_by("-created_at", "-id")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+
+
 @transaction.atomic
 def case_submit_offer(
-    *, case_id: int, actor, note: str = "", expected_version: int | None = None, at: datetime | None = None
+    *, case_id: int, actor: User, note: str = "", expected_version: int | None = None, at: datetime | None = None
 ) -> Case:
     """Send the offer; above the actor's authority, send it to a supervisor for approval instead.
 
-    Afterwards ``case.state`` is ``awaiting_confirmation`` when the offer went
-    to the customer, or still ``compensation`` with
-    ``offer_approval_requested_at`` set when it waits for a supervisor.
+    Afterwards the case is ``awaiting_confirmation`` when the offer went to the customer (``propose``), or
+    ``awaiting_approval`` when it waits for a supervisor (``submit_offer``).
     """
     at = now(at)
     case = lock_case(case_id, expected_version=expected_version)
-    ensure_may(case, "propose", actor)
-    if case.offer_approval_requested_at is not None:
+    if case.state == CaseState.AWAITING_APPROVAL:
         raise NotAllowed(
             _("The offer on case %(number)s already waits for a supervisor's approval.") % {"number": case.number}
         )
+    ensure_may(case, "propose", actor)
     live = live_offer(case, note=note)
     total = offer_total(live)
     limit = authority_of(actor, case.policy_version)
@@ -104,74 +116,79 @@ def case_submit_offer(
     if not needs_approval:
         return propose_locked(case, live, actor=actor, at=at, note=note)
 
-    case.offer_approval_requested_at = at
-    case.offer_approval_requested_by = actor
-    save_case(case, actor=actor, at=at, fields={"offer_approval_requested_at", "offer_approval_requested_by"})
-    case_event_record(
-        case=case,
-        kind=CaseEvent.Kind.COMPENSATION,
+    ensure_may(case, "submit_offer", actor)
+    before = case.state
+    case.submit_offer(at=at)
+    finish_transition(
+        case,
+        name="submit_offer",
+        before=before,
         actor=actor,
-        name="offer_approval_requested",
+        at=at,
         note=(note or "").strip()
         or _("The offer totals %(total)s, above the authority of %(limit)s: sent to a supervisor for approval.")
         % {"total": yuan(total), "limit": yuan(limit)},
         data={"total": str(total), "authority": str(limit), "compensations": [c.pk for c in live]},
-        at=at,
     )
-    announce(case, action="offer_approval_requested", actor=actor, before=case.state)
     return case
 
 
 @transaction.atomic
 def case_approve_offer(
-    *, case_id: int, actor, note: str = "", expected_version: int | None = None, at: datetime | None = None
+    *, case_id: int, actor: User, note: str = "", expected_version: int | None = None, at: datetime | None = None
 ) -> Case:
     """A supervisor approves an over-authority offer and sends it to the customer."""
     at = now(at)
     case = lock_case(case_id, expected_version=expected_version)
     _ensure_awaiting_approval(case)
-    ensure_may(case, "propose", actor)
-    if not actor.has_perm("aftersales.approve_any_compensation"):
-        raise PermissionDenied(_("Only a supervisor may approve an offer above an agent's authority."))
-    live = live_offer(case, note=note)  # a supervisor's authority is unlimited: nothing more to check
-    requested_by = case.offer_approval_requested_by_id
-    return propose_locked(
-        case, live, actor=actor, at=at, note=note, data={"approved_for": requested_by, "over_authority": True}
+    ensure_may(case, "approve_offer", actor)
+    live = live_offer(case, note=note)
+    approved = approve_pending_within_authority(case, live, actor=actor, at=at)  # a supervisor's is unlimited
+    before = case.state
+    case.approve_offer(at=at)
+    finish_transition(
+        case,
+        name="approve_offer",
+        before=before,
+        actor=actor,
+        at=at,
+        note=(note or "").strip(),
+        fields={"proposed_at"},
+        data={
+            "total": str(sum((c.amount for c in live), Decimal("0.00"))),
+            "approved": approved,
+            "approved_for": requested_by(case),
+            "over_authority": True,
+        },
     )
+    return case
 
 
 @transaction.atomic
 def case_return_offer(
-    *, case_id: int, actor, note: str, expected_version: int | None = None, at: datetime | None = None
+    *, case_id: int, actor: User, note: str, expected_version: int | None = None, at: datetime | None = None
 ) -> Case:
     """A supervisor refuses an over-authority offer: its proposals are rejected and the agent revises it."""
     at = now(at)
-    note = (note or "").strip()
-    if not note:
-        raise ValidationError({"note": _("Tell the agent why the offer goes back.")})
+    note = required(note, "note", _("Tell the agent why the offer goes back."))
     case = lock_case(case_id, expected_version=expected_version)
     _ensure_awaiting_approval(case)
+    ensure_may(case, "return_offer", actor)
     pending = list(case.compensations.select_for_update().filter(state=CS.PROPOSED))
     for comp in pending:
         ensure_may(comp, "reject", actor)
-    if not actor.has_perm("aftersales.approve_any_compensation"):
-        raise PermissionDenied(_("Only a supervisor may return an offer."))
-    for comp in pending:
         comp.reject(note=note[:200])
         comp.save(update_fields=["state", "decision_note"])
         record_compensation(case, comp, action="reject", actor=actor, at=at, note=note)
-    requested_by = case.offer_approval_requested_by_id
-    case.offer_approval_requested_at = None
-    case.offer_approval_requested_by = None
-    save_case(case, actor=actor, at=at, fields={"offer_approval_requested_at", "offer_approval_requested_by"})
-    case_event_record(
-        case=case,
-        kind=CaseEvent.Kind.COMPENSATION,
+    before = case.state
+    case.return_offer(at=at)
+    finish_transition(
+        case,
+        name="return_offer",
+        before=before,
         actor=actor,
-        name="offer_returned",
-        note=note,
-        data={"rejected": [c.pk for c in pending], "requested_by": requested_by},
         at=at,
+        note=note,
+        data={"rejected": [c.pk for c in pending], "requested_by": requested_by(case)},
     )
-    announce(case, action="offer_returned", actor=actor, before=case.state)
     return case

@@ -34,7 +34,6 @@ from aftersales.models import (
 )
 from aftersales.notifications.outbox import notify_customer
 from aftersales.services._base import (
-    announce,
     now,
 )
 from aftersales.services.events import case_event_record
@@ -266,5 +265,4 @@ def case_open(
     )
     customer_flag_refresh(customer_id=customer.pk, at=at, thresholds=thresholds)
     notify_customer(case, "open")
-    announce(case, action="open", actor=actor)
     return case

@@ -3,7 +3,6 @@ assignee), notes and replies, and which transitions a user may take now."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,7 +20,6 @@ from aftersales.models import (
 from aftersales.notifications.outbox import notify_customer
 from aftersales.permissions import may_reply_to_customers
 from aftersales.services._base import (
-    announce,
     local_time,
     lock_case,
     now,
@@ -29,6 +27,7 @@ from aftersales.services._base import (
     save_case,
 )
 from aftersales.services.events import case_event_record
+from aftersales.workflow.forms import TRIAGE_FIELDS
 
 S = CaseState
 
@@ -71,14 +70,12 @@ def case_rate(*, case_id: int, actor, csat, nps=None, comment: str = "", at: dat
         data={"csat": csat, "nps": nps},
         at=at,
     )
-    announce(case, action="rated", actor=actor, before=case.state)
     return case
 
 
 # --------------------------------------------------------------------------
 # Non-transition actions
 # --------------------------------------------------------------------------
-TRIAGE_FIELDS = ("urgency", "priority", "crisis", "category", "queue", "assignee")
 
 
 @transaction.atomic
@@ -121,7 +118,6 @@ def case_update(
     save_case(case, actor=actor, at=at, fields=fields)
     kind = CaseEvent.Kind.ASSIGNMENT if set(diff) <= {"queue", "assignee"} else CaseEvent.Kind.UPDATE
     case_event_record(case=case, kind=kind, actor=actor, name="update", note=note, data={"changes": diff}, at=at)
-    announce(case, action="update", actor=actor, before=case.state)
     return case
 
 
@@ -142,13 +138,4 @@ def case_add_note(
     event = case_event_record(case=case, kind=kind, actor=actor, name=kind, note=text, data=data, at=at)
     if to_customer:
         notify_customer(case, "reply", reply=text)
-    announce(case, action=kind, actor=actor, before=case.state)
     return event
-
-
-def case_available_transitions(case: Case, user) -> list[str]:
-    """Names of the transitions ``user`` may take on ``case`` now (system ones excluded)."""
-    from django_fsm import has_transition_perm
-
-    names: Iterable = (t.name for t in case.get_available_state_transitions())
-    return [name for name in dict.fromkeys(names) if has_transition_perm(getattr(case, name), user)]

@@ -1,43 +1,441 @@
-"""What each transition and action is called, and the stage clock of each open state.
+"""The transition registry: every transition and action of a case or a compensation, wired in one place.
 
-Pure data: no queries. Services stamp the clocks; the sweeps act when they run out.
+Each entry names the django-fsm transition (or the plain action), its label, the service that performs it (by
+its name in ``aftersales.services``), the page form (``workflow.forms``) and the API serializer
+(``workflow.serializers``) whose fields are the service's keyword arguments, the message the customer receives,
+whether its button asks for confirmation, and which roles may run it. Below the entries, the stage clock of
+each open state: whom it waits on, for how long (a policy field), and what happens when it runs out — a system
+transition of the registry, run by the sweep named there, or an overdue alert.
+
+Generated from here: the case page's panels and the admin's action pages (``aftersales.web``,
+``aftersales.admin``), the staff API's actions (``aftersales.api``), the timeline labels, the customer messages
+(``aftersales.notifications.outbox``) and the sweeps (``aftersales.automation.jobs``).
+``tests/aftersales/test_registry.py`` fails when the registry and the django-fsm machines disagree, an entry
+lacks a label or a message, or a form or serializer does not fit its service.
+
+Pure data: no queries, no I/O. The service is named rather than imported because the services read this module
+(labels, messages, clocks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import CaseState, WaitingOn
+from aftersales.models import FINAL_STATES, CaseState, WaitingOn
+from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR
+from aftersales.workflow import forms as f
+from aftersales.workflow import serializers as s
 
-ACTION_LABELS = {
-    "open": _("open"),
-    "approve": _("approve"),
-    "auto_approve": _("approve automatically"),
-    "reject": _("reject"),
-    "receive": _("receive the return"),
-    "inspect": _("record the inspection"),
-    "propose": _("send the offer"),
-    "confirm": _("confirm"),
-    "decline": _("decline the offer"),
-    "auto_confirm": _("confirm automatically"),
-    "cancel": _("cancel"),
-    "escalate": _("escalate"),
-    "resolve_escalation": _("resolve the escalation"),
-    "mark_paid": _("mark paid"),
-    "mark_failed": _("mark the payout failed"),
-    "void": _("void"),
-    "approve_offer": _("approve and send the offer"),
-    "return_offer": _("return the offer to the agent"),
-    "claim": _("claim"),
-    "expire": _("cancel: goods never sent back"),
-    "triage": _("triage"),
-    "note": _("add a note or reply"),
-}
+S = CaseState
+SYSTEM = "system"
+CASE, COMPENSATION = "case", "compensation"
+#: The message of a transition the customer is not told about on its own (they hear of the offer it belongs to).
+INTERNAL = "internal"
+#: The timeout action of a clock without a system transition: alert the people it waits on, once.
+ALERT = "alert"
 
-#: Timeline labels of events that are not transitions (by ``CaseEvent.name``).
+#: A customer message: a text, or a function of the case giving the text (placeholders: number, order, reason,
+#: deadline, reply).
+Message = Promise | str | Callable[[object], str]
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something a person (or the system) does to a case or a compensation."""
+
+    name: str
+    label: Promise
+    #: The service's name in ``aftersales.services`` (``None``: nothing to run, e.g. the reply message).
+    service: str | None
+    roles: tuple[str, ...]
+    form: type[f.ActionForm] | None = None
+    serializer: type | None = None
+    message: Message | None = None
+    dangerous: bool = False
+    on: str = CASE
+    #: When the button shows, given the object and the user: the condition of a plain action, or a guard a
+    #: transition adds to django-fsm's state and permission check (the service checks it again).
+    available: Callable[[object, object], bool] | None = None
+    #: Shown as a panel of the case page and an admin action page (``add_compensation`` has its own block).
+    panel: bool = True
+
+    @property
+    def is_transition(self) -> bool:
+        return False
+
+    @property
+    def target(self) -> str:
+        """The keyword argument of the service naming the object acted on."""
+        return f"{self.on}_id"
+
+
+@dataclass(frozen=True)
+class Transition(Action):
+    """A django-fsm transition of the same name on ``Case`` or ``Compensation``."""
+
+    #: No door of its own: the named action takes this path (``submit_offer`` is how ``propose`` goes above
+    #: the sender's authority).
+    through: str = ""
+
+    @property
+    def is_transition(self) -> bool:
+        return True
+
+    @property
+    def system(self) -> bool:
+        return SYSTEM in self.roles
+
+
+# --------------------------------------------------------------------------
+# Customer messages that depend on the case
+# --------------------------------------------------------------------------
+def _approved(case) -> str:
+    then = (
+        gettext("Please send the goods back; we check them as soon as they arrive.")
+        if case.goods_come_back
+        else gettext("We are preparing your compensation.")
+    )
+    return gettext("Your request %(number)s is approved.") + " " + then
+
+
+def _inspected(case) -> str:
+    if case.state == S.REJECTED:
+        return gettext("The goods for %(number)s have been checked: %(reason)s")
+    return gettext("The goods for %(number)s have been checked; we are preparing your compensation.")
+
+
+_OFFER_READY = _("Our offer for %(number)s is ready: please accept or decline it in the app before %(deadline)s.")
+
+
+def _unfinished(case, user) -> bool:
+    return case.state not in FINAL_STATES
+
+
+def _offer_open_to(comp, user) -> bool:
+    """While an offer waits for a supervisor, only supervisors decide its items."""
+    return comp.case.state != S.AWAITING_APPROVAL or user.has_perm("aftersales.approve_any_compensation")
+
+
+def _payable(comp, user) -> bool:
+    return comp.payable
+
+
+class Registry:
+    """The entries by object and name, in the order the pages show them."""
+
+    def __init__(self, *entries: Action):
+        self.entries = entries
+        self._index: dict[tuple[str, str], Action] = {}
+        for entry in entries:
+            key = (entry.on, entry.name)
+            if key in self._index:
+                raise ValueError(f"Two registry entries for {entry.on} {entry.name!r}.")
+            self._index[key] = entry
+
+    def get(self, name: str, on: str = CASE) -> Action | None:
+        return self._index.get((on, name))
+
+    def __getitem__(self, name: str) -> Action:
+        return self._index[(CASE, name)]
+
+    def of(self, on: str) -> list[Action]:
+        return [entry for entry in self.entries if entry.on == on]
+
+    def transitions(self, on: str = CASE) -> list[Transition]:
+        return [entry for entry in self.of(on) if entry.is_transition]
+
+    def panels(self, on: str = CASE) -> list[Action]:
+        """Entries with a page form and a door of their own (what the case page and the admin offer)."""
+        return [e for e in self.of(on) if e.form is not None and e.panel and not getattr(e, "through", "")]
+
+    def api_actions(self, on: str = CASE) -> list[Action]:
+        """Entries the staff API offers: a serializer, staff roles, a door of their own."""
+        return [
+            e
+            for e in self.of(on)
+            if e.serializer is not None and not getattr(e, "through", "") and set(e.roles) - {CHANNEL, SYSTEM}
+        ]
+
+    def label(self, name: str, on: str = CASE) -> str:
+        entry = self.get(name, on) or self.get(name, COMPENSATION if on == CASE else CASE)
+        if entry is not None:
+            return str(entry.label)
+        return str(EVENT_LABELS.get(name, name))
+
+    def message(self, name: str) -> Message | None:
+        """What the customer is told after ``name`` (``None`` when they are not told)."""
+        entry = self.get(name)
+        if entry is None or entry.message in (None, INTERNAL):
+            return None
+        return entry.message
+
+
+TRANSITIONS = Registry(
+    # ---- opening and review ------------------------------------------------
+    Action(
+        "open",
+        label=_("open"),
+        service="case_open",
+        roles=(AGENT, SUPERVISOR, CHANNEL),
+        message=_(
+            "We have received your after-sales request %(number)s for order %(order)s and will review it shortly."
+        ),
+    ),
+    Action(
+        "claim",
+        label=_("claim"),
+        service="case_claim",
+        roles=(AGENT, SUPERVISOR),
+        form=f.VersionedForm,
+        serializer=s.ClaimSerializer,
+        available=lambda case, user: (
+            case.state not in FINAL_STATES and case.assignee_id is None and user.has_perm("aftersales.claim_case")
+        ),
+    ),
+    Transition(
+        "approve",
+        label=_("approve"),
+        service="case_approve",
+        roles=(AGENT, SUPERVISOR),
+        form=f.ApproveForm,
+        serializer=s.ApproveSerializer,
+        message=_approved,
+    ),
+    Transition(
+        "auto_approve",
+        label=_("approve automatically"),
+        service="case_auto_approve",
+        roles=(SYSTEM,),
+        message=_approved,
+    ),
+    Transition(
+        "reject",
+        label=_("reject"),
+        service="case_reject",
+        roles=(AGENT, SUPERVISOR),
+        form=f.ReasonForm,
+        serializer=s.StaffReasonSerializer,
+        message=_("Your request %(number)s was not accepted: %(reason)s"),
+        dangerous=True,
+    ),
+    # ---- goods back and QC ---------------------------------------------------
+    Transition(
+        "receive",
+        label=_("receive the return"),
+        service="case_receive",
+        roles=(QC, SUPERVISOR),
+        form=f.ReceiveForm,
+        serializer=s.ReceiveSerializer,
+        message=_("We have received the goods you sent back for %(number)s and are checking them."),
+    ),
+    Transition(
+        "inspect",
+        label=_("record the inspection"),
+        service="case_inspect",
+        roles=(QC, SUPERVISOR),
+        form=f.InspectForm,
+        serializer=s.InspectSerializer,
+        message=_inspected,
+    ),
+    # ---- the offer -------------------------------------------------------------
+    Action(
+        "add_compensation",
+        label=_("propose compensation"),
+        service="compensation_add",
+        roles=(AGENT, SUPERVISOR),
+        form=f.CompensationAddForm,
+        serializer=s.CompensationAddSerializer,
+        panel=False,
+    ),
+    Transition(
+        "propose",
+        label=_("send the offer"),
+        service="case_submit_offer",  # within the sender's authority; above it the case takes submit_offer
+        roles=(AGENT, SUPERVISOR),
+        form=f.NoteForm,
+        serializer=s.StaffNoteSerializer,
+        message=_OFFER_READY,
+    ),
+    Transition(
+        "submit_offer",
+        label=_("send the offer for a supervisor's approval"),
+        service="case_submit_offer",
+        roles=(AGENT, SUPERVISOR),
+        form=f.NoteForm,
+        serializer=s.StaffNoteSerializer,
+        message=_("Our offer for %(number)s is being checked by a supervisor; you will have it shortly."),
+        through="propose",
+    ),
+    Transition(
+        "approve_offer",
+        label=_("approve and send the offer"),
+        service="case_approve_offer",
+        roles=(SUPERVISOR,),
+        form=f.OfferDecisionForm,
+        serializer=s.StaffNoteSerializer,
+        message=_OFFER_READY,
+    ),
+    Transition(
+        "return_offer",
+        label=_("return the offer to the agent"),
+        service="case_return_offer",
+        roles=(SUPERVISOR,),
+        form=f.OfferReturnForm,
+        serializer=s.StaffRequiredNoteSerializer,
+        message=_("We are revising our offer for %(number)s and will send it to you shortly."),
+        dangerous=True,
+    ),
+    # ---- the customer's answer -------------------------------------------------
+    Transition(
+        "confirm",
+        label=_("confirm"),
+        service="case_confirm",
+        roles=(CHANNEL, AGENT, SUPERVISOR),
+        form=f.NoteForm,
+        serializer=s.StaffNoteSerializer,
+        message=_("Thank you: %(number)s is complete. We would be glad to hear how we did."),
+    ),
+    Transition(
+        "decline",
+        label=_("decline the offer"),
+        service="case_decline",
+        roles=(CHANNEL, AGENT, SUPERVISOR),
+        form=f.NoteForm,
+        serializer=s.StaffNoteSerializer,
+        message=_("You declined the offer for %(number)s; we will come back to you with a new one."),
+    ),
+    Transition(
+        "auto_confirm",
+        label=_("confirm automatically"),
+        service="case_auto_confirm",
+        roles=(SYSTEM,),
+        message=_("%(number)s is complete: the offer was accepted automatically after the deadline."),
+    ),
+    # ---- cancel and escalation -------------------------------------------------
+    Transition(
+        "cancel",
+        label=_("cancel"),
+        service="case_cancel",
+        roles=(CHANNEL, AGENT, SUPERVISOR),
+        form=f.OptionalReasonForm,
+        serializer=s.StaffOptionalReasonSerializer,
+        message=_("Your request %(number)s is cancelled."),
+        dangerous=True,
+    ),
+    Transition(
+        "expire",
+        label=_("cancel: goods never sent back"),
+        service="case_expire",
+        roles=(SYSTEM,),
+        message=_("Your request %(number)s is cancelled: the goods were not sent back in time."),
+    ),
+    Transition(
+        "escalate",
+        label=_("escalate"),
+        service="case_escalate",
+        roles=(CHANNEL, SUPERVISOR, SYSTEM),
+        form=f.ReasonForm,
+        serializer=s.StaffReasonSerializer,
+        message=_("Your request %(number)s has been passed to a supervisor."),
+        dangerous=True,
+    ),
+    Transition(
+        "resolve_escalation",
+        label=_("resolve the escalation"),
+        service="case_resolve_escalation",
+        roles=(SUPERVISOR,),
+        form=f.ResolveEscalationForm,
+        serializer=s.ResolveSerializer,
+        message=_("A supervisor has decided on your request %(number)s."),
+    ),
+    # ---- on the side -----------------------------------------------------------
+    Action(
+        "triage",
+        label=_("triage"),
+        service="case_update",
+        roles=(SUPERVISOR,),
+        form=f.TriageForm,
+        available=lambda case, user: _unfinished(case, user) and user.has_perm("aftersales.change_case"),
+    ),
+    Action(
+        "note",
+        label=_("add a note or reply"),
+        service="case_add_note",
+        roles=(AGENT, QC, SUPERVISOR, FINANCE),
+        form=f.CaseNoteForm,
+        available=lambda case, user: True,
+    ),
+    Action("reply", label=_("reply to the customer"), service=None, roles=(AGENT, SUPERVISOR), message="%(reply)s"),
+    # ---- compensations ---------------------------------------------------------
+    Transition(
+        "approve",
+        on=COMPENSATION,
+        label=_("approve"),
+        service="compensation_approve",
+        roles=(AGENT, SUPERVISOR),
+        form=f.CompensationNoteForm,
+        serializer=s.CompensationNoteSerializer,
+        message=INTERNAL,
+        available=_offer_open_to,
+    ),
+    Transition(
+        "reject",
+        on=COMPENSATION,
+        label=_("reject"),
+        service="compensation_reject",
+        roles=(AGENT, SUPERVISOR),
+        form=f.CompensationRequiredNoteForm,
+        serializer=s.CompensationRequiredNoteSerializer,
+        message=INTERNAL,
+        available=_offer_open_to,
+    ),
+    Transition(
+        "void",
+        on=COMPENSATION,
+        label=_("void"),
+        service="compensation_void",
+        roles=(AGENT, SUPERVISOR),
+        form=f.CompensationRequiredNoteForm,
+        serializer=s.CompensationRequiredNoteSerializer,
+        message=INTERNAL,
+        available=_offer_open_to,
+    ),
+    Transition(
+        "mark_paid",
+        on=COMPENSATION,
+        label=_("mark paid"),
+        service="compensation_mark_paid",
+        roles=(FINANCE,),
+        form=f.PayoutForm,
+        serializer=s.PayoutSerializer,
+        message=INTERNAL,
+        available=_payable,
+    ),
+    Transition(
+        "mark_failed",
+        on=COMPENSATION,
+        label=_("mark the payout failed"),
+        service="compensation_mark_failed",
+        roles=(FINANCE,),
+        form=f.CompensationRequiredNoteForm,
+        serializer=s.CompensationRequiredNoteSerializer,
+        message=INTERNAL,
+        available=_payable,
+    ),
+)
+
+
+def action_label(name: str, on: str = CASE) -> str:
+    return TRANSITIONS.label(name, on)
+
+
+#: Timeline labels of events that are not transitions or actions (by ``CaseEvent.name``).
 EVENT_LABELS = {
     "compensation_quick_refund": _("Quick refund granted"),
     "compensation_propose": _("Compensation proposed"),
@@ -47,28 +445,40 @@ EVENT_LABELS = {
     "compensation_payable": _("Compensation payable"),
     "compensation_mark_paid": _("Paid out"),
     "compensation_mark_failed": _("Payout failed"),
+    # Before awaiting_approval was a state (events of requests decided before the migration).
     "offer_approval_requested": _("Offer sent for a supervisor's approval"),
     "offer_returned": _("Offer returned to the agent"),
     "claim": _("Claimed"),
 }
 
 
+# --------------------------------------------------------------------------
+# Stage clocks: whom each open state waits on, for how long, and what happens then
+# --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StageClock:
     waiting_on: str
     policy_field: str
     unit: str  # "hours" or "days"
-    #: What the sweep does when the deadline passes: a system transition, or an overdue alert.
+    #: When the deadline passes: a system transition of the registry, or ``ALERT``.
     on_timeout: str
+    #: The job that sweeps for it (one job, ``stage_alerts``, for every ``ALERT`` clock), and how often (seconds).
+    sweep: str = "stage_alerts"
+    every: int = 60
 
 
 STAGE_CLOCKS: dict[str, StageClock] = {
-    CaseState.PENDING_REVIEW: StageClock(WaitingOn.MERCHANT, "review_timeout_hours", "hours", "auto_approve"),
-    CaseState.AWAITING_RETURN: StageClock(WaitingOn.CUSTOMER, "return_ship_days", "days", "expire"),
-    CaseState.IN_QC: StageClock(WaitingOn.WAREHOUSE, "qc_timeout_hours", "hours", "alert"),
-    CaseState.COMPENSATION: StageClock(WaitingOn.MERCHANT, "proposal_timeout_hours", "hours", "alert"),
-    CaseState.AWAITING_CONFIRMATION: StageClock(WaitingOn.CUSTOMER, "confirm_timeout_hours", "hours", "auto_confirm"),
-    CaseState.ESCALATED: StageClock(WaitingOn.MERCHANT, "escalation_timeout_hours", "hours", "alert"),
+    S.PENDING_REVIEW: StageClock(
+        WaitingOn.MERCHANT, "review_timeout_hours", "hours", "auto_approve", "review_timeouts"
+    ),
+    S.AWAITING_RETURN: StageClock(WaitingOn.CUSTOMER, "return_ship_days", "days", "expire", "return_expiry", 300),
+    S.IN_QC: StageClock(WaitingOn.WAREHOUSE, "qc_timeout_hours", "hours", ALERT),
+    S.COMPENSATION: StageClock(WaitingOn.MERCHANT, "proposal_timeout_hours", "hours", ALERT),
+    S.AWAITING_APPROVAL: StageClock(WaitingOn.SUPERVISOR, "approval_timeout_hours", "hours", ALERT),
+    S.AWAITING_CONFIRMATION: StageClock(
+        WaitingOn.CUSTOMER, "confirm_timeout_hours", "hours", "auto_confirm", "confirmation_timeouts"
+    ),
+    S.ESCALATED: StageClock(WaitingOn.MERCHANT, "escalation_timeout_hours", "hours", ALERT),
 }
 
 

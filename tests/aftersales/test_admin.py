@@ -84,8 +84,8 @@ def test_case_page_costs_the_same_queries_whatever_its_history(sup_client, case_
 def test_case_page_shows_the_buttons_this_user_may_use(sup_client, case_in):
     case = case_in(S.PENDING_REVIEW)
     response = sup_client.get(reverse("admin:aftersales_case_change", args=[case.pk]))
-    names = {a["name"] for a in response.context["case_actions"]}
-    assert {"approve", "reject", "cancel", "escalate", "update", "note"} <= names
+    names = {a.name for a in response.context["case_actions"]}
+    assert {"approve", "reject", "cancel", "escalate", "triage", "note"} <= names
     assert "receive" not in names
     assert case.order.number in response.content.decode()
 
@@ -141,7 +141,7 @@ def test_page_loaded_before_another_users_change_is_refused(sup_client, case_in,
 def test_triage_changes_go_through_the_service_with_an_event(sup_client, case_in, supervisor):
     case = case_in(S.PENDING_REVIEW)
     response = sup_client.post(
-        reverse("admin:aftersales_case_action", args=[case.pk, "update"]),
+        reverse("admin:aftersales_case_action", args=[case.pk, "triage"]),
         {
             "expected_version": case.version,
             "urgency": 5,
@@ -167,7 +167,7 @@ def test_compensation_propose_and_approve_from_the_case_page(sup_client, case_in
     comp = Compensation.objects.get(case=case)
     page = sup_client.get(reverse("admin:aftersales_case_change", args=[case.pk]))
     row = next(r for r in page.context["compensations"] if r["comp"] == comp)
-    assert {a["name"] for a in row["actions"]} == {"approve", "reject", "void"}
+    assert {a.name for a in row["actions"]} == {"approve", "reject", "void"}
     sup_client.post(
         reverse("admin:aftersales_case_compensation_action", args=[case.pk, comp.pk, "approve"]), {"note": ""}
     )

@@ -110,7 +110,7 @@ def test_return_and_refund_from_review_to_closed_through_the_pages(
     assert "¥1,299.00" in page.locator("#offer-total").inner_text()
     do(page, "propose")
     assert page.locator("#awaiting-approval").count() == 1
-    assert state_of(page) == S.COMPENSATION
+    assert state_of(page) == S.AWAITING_APPROVAL
     page.screenshot(path=str(artifacts / "case-awaiting-approval.png"), full_page=True)
     sign_out(page)
 
@@ -138,6 +138,6 @@ def test_return_and_refund_from_review_to_closed_through_the_pages(
     assert refund.payable and refund.approved_by == users["supervisor"] and str(refund.amount) == "1299.00"
     assert InspectionPhoto.objects.filter(inspection__case=case).count() == 1
     names = list(case.events.filter(kind="transition").values_list("name", flat=True))
-    assert names == ["approve", "receive", "inspect", "propose", "confirm"]
+    assert names == ["approve", "receive", "inspect", "submit_offer", "approve_offer", "confirm"]
     assert (artifacts / "queue.png").stat().st_size > 0 and (artifacts / "case-closed.png").stat().st_size > 0
     assert Case.objects.count() == 1

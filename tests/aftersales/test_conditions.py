@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from aftersales import services
 from aftersales.errors import NotAllowed
-from aftersales.models import Case, CaseEvent, CaseState
-from aftersales.permissions import ensure_may
-from aftersales.signals import case_changed
+from aftersales.models import Case, CaseEvent, CaseState, Notification
+from aftersales.services._base import ensure_may
 from tests.factories import ProblemCategoryFactory
 
 S = CaseState
@@ -268,27 +268,19 @@ def test_resolving_escalation_as_rejected_voids_unpaid_offers(case_in, superviso
     assert list(case.compensations.values_list("state", flat=True)) == ["voided"]
 
 
-# -- side effects after commit -------------------------------------------------
-def test_change_is_announced_only_after_commit(case_in, agent, django_capture_on_commit_callbacks):
+# -- side effects in the same transaction ----------------------------------------------------------
+def test_the_customer_message_is_written_with_the_change_and_rolled_back_with_it(case_in, agent):
     case = case_in(S.PENDING_REVIEW)
-    received = []
-
-    def listener(**kwargs):
-        received.append(kwargs)
-
-    case_changed.connect(listener)
-    try:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            services.case_approve(case_id=case.pk, actor=agent)
-        assert received == []
-        for callback in callbacks:
-            callback()
-        assert [(r["action"], r["from_state"], r["to_state"]) for r in received] == [
-            ("approve", S.PENDING_REVIEW, S.AWAITING_RETURN)
-        ]
-        received.clear()
-        with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(NotAllowed):
-            services.case_approve(case_id=case.pk, actor=agent)
-        assert callbacks == [] and received == []
-    finally:
-        case_changed.disconnect(listener)
+    assert case.customer.email
+    before = Notification.objects.filter(case=case).count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.case_approve(case_id=case.pk, actor=agent)
+        assert Notification.objects.filter(case=case, payload__action="approve").exists()
+        raise RuntimeError("the caller's transaction fails after the service")
+    assert Notification.objects.filter(case=case).count() == before
+    assert Case.objects.get(pk=case.pk).state == S.PENDING_REVIEW
+    services.case_approve(case_id=case.pk, actor=agent)
+    assert Notification.objects.filter(case=case, payload__action="approve").count() == 1
+    with pytest.raises(NotAllowed):
+        services.case_approve(case_id=case.pk, actor=agent)
+    assert Notification.objects.filter(case=case, payload__action="approve").count() == 1

@@ -82,7 +82,7 @@ def test_approvals_and_payouts_cost_fixed_queries(login, supervisor, finance, ca
     case_in(S.CLOSED)
     fin.get(reverse("desk:finance"))
     few = queries_of(fin, reverse("desk:finance"))
-    for case in list(Case.objects.filter(state=S.COMPENSATION)):
+    for case in list(Case.objects.filter(state=S.AWAITING_APPROVAL)):
         services.case_approve_offer(case_id=case.pk, actor=supervisor)
         services.case_confirm(case_id=case.pk, actor=agent)
     assert len(fin.get(reverse("desk:finance")).context["rows"]) == 6

@@ -62,6 +62,9 @@ LEGAL = {
     "receive": ({S.AWAITING_RETURN}, {S.IN_QC}),
     "inspect": ({S.IN_QC}, {S.COMPENSATION, S.REJECTED}),
     "propose": ({S.COMPENSATION}, {S.AWAITING_CONFIRMATION}),
+    "submit_offer": ({S.COMPENSATION}, {S.AWAITING_APPROVAL}),
+    "approve_offer": ({S.AWAITING_APPROVAL}, {S.AWAITING_CONFIRMATION}),
+    "return_offer": ({S.AWAITING_APPROVAL}, {S.COMPENSATION}),
     "confirm": ({S.AWAITING_CONFIRMATION}, {S.CLOSED}),
     "auto_confirm": ({S.AWAITING_CONFIRMATION}, {S.CLOSED}),
     "cancel": ({S.PENDING_REVIEW, S.AWAITING_RETURN}, {S.CANCELLED}),
@@ -242,7 +245,7 @@ def assert_legal_histories(seeded):
         for field, stamped_by in STAMPS.items():
             stamped = [e.created_at for e in transitions if e.name in stamped_by]
             assert getattr(case, field) == (stamped[-1] if stamped else None), (case.number, field)
-        proposals = [e.created_at for e in transitions if e.name == "propose"]
+        proposals = [e.created_at for e in transitions if e.name in ("propose", "approve_offer")]
         assert case.proposed_at == (proposals[-1] if proposals else None), case.number
         final_at = transitions[-1].created_at if transitions else None
         if case.state in FINAL_STATES:
@@ -588,22 +591,20 @@ def test_open_offers_above_authority_wait_for_a_supervisor_as_the_service_leaves
     from aftersales.permissions import authority_of
 
     seed_demo("--cases", "600", "--no-copy")
-    waiting = Case.objects.filter(offer_approval_requested_at__isnull=False).select_related(
-        "offer_approval_requested_by", "policy_version"
-    )
+    waiting = Case.objects.filter(state=S.AWAITING_APPROVAL).select_related("policy_version")
     assert waiting.exists()
     for case in waiting:
-        assert case.state == S.COMPENSATION, case.number
         live = case.compensations.filter(state__in=[CS.PROPOSED, CS.APPROVED], quick_refund=False)
         assert live.filter(state=CS.PROPOSED).exists(), case.number
         total = sum(c.amount for c in live)
-        assert total > authority_of(case.offer_approval_requested_by, case.policy_version), case.number
-        event = case.events.get(name="offer_approval_requested")
-        assert event.actor_id == case.offer_approval_requested_by_id
-        assert event.created_at == case.offer_approval_requested_at
+        event = case.events.filter(name="submit_offer").select_related("actor").latest("created_at", "id")
+        assert (event.kind, event.from_state, event.to_state) == ("transition", S.COMPENSATION, S.AWAITING_APPROVAL)
+        assert total > authority_of(event.actor, case.policy_version), case.number
+        assert Decimal(event.data["total"]) == total
         assert sorted(event.data["compensations"]) == sorted(
             live.filter(state=CS.PROPOSED).values_list("pk", flat=True)
         )
+        assert case.waiting_on == "supervisor"
 
 
 def test_demo_replies_from_templates_record_their_version(db):

@@ -32,10 +32,10 @@ def test_a_request_past_its_review_timeout_is_approved_once(open_case):
     opened = timezone.now()
     case = open_case(at=opened)  # default policy: 48 hours to review
     with time_machine.travel(opened + timedelta(hours=47), tick=False):
-        assert jobs.sweep_review_timeouts() == 0
+        assert jobs.run_job("review_timeouts") == 0
     with time_machine.travel(opened + timedelta(hours=48, minutes=1), tick=False):
-        assert jobs.sweep_review_timeouts() == 1
-        assert jobs.sweep_review_timeouts() == 0
+        assert jobs.run_job("review_timeouts") == 1
+        assert jobs.run_job("review_timeouts") == 0
     case.refresh_from_db()
     assert case.state == S.AWAITING_RETURN and events(case, "auto_approve") == 1
     event = CaseEvent.objects.get(case=case, name="auto_approve")
@@ -46,7 +46,7 @@ def test_the_sweep_leaves_cases_someone_already_handled(open_case, agent):
     opened = timezone.now() - timedelta(hours=60)
     case = open_case(at=opened)
     services.case_reject(case_id=case.pk, actor=agent, reason="超出退货期")
-    assert jobs.sweep_review_timeouts() == 0
+    assert jobs.run_job("review_timeouts") == 0
     assert Case.objects.get(pk=case.pk).state == S.REJECTED
 
 
@@ -54,7 +54,7 @@ def test_the_sweep_leaves_cases_someone_already_handled(open_case, agent):
 def test_an_unanswered_offer_is_accepted_when_the_confirmation_deadline_passes(case_in):
     case = case_in(S.AWAITING_CONFIRMATION)
     with time_machine.travel(case.stage_due_at + timedelta(minutes=1), tick=False):
-        assert jobs.sweep_confirmation_timeouts() == 1
+        assert jobs.run_job("confirmation_timeouts") == 1
     case.refresh_from_db()
     assert case.state == S.CLOSED and events(case, "auto_confirm") == 1
     assert Compensation.objects.get(case=case).payable
@@ -64,9 +64,9 @@ def test_an_unanswered_offer_is_accepted_when_the_confirmation_deadline_passes(c
 def test_goods_never_sent_back_cancel_the_case(case_in):
     case = case_in(S.AWAITING_RETURN)  # 7 days to send the goods back
     with time_machine.travel(case.stage_due_at - timedelta(hours=1), tick=False):
-        assert jobs.sweep_return_expiry() == 0
+        assert jobs.run_job("return_expiry") == 0
     with time_machine.travel(case.stage_due_at + timedelta(hours=1), tick=False):
-        assert jobs.sweep_return_expiry() == 1
+        assert jobs.run_job("return_expiry") == 1
     case.refresh_from_db()
     assert case.state == S.CANCELLED and events(case, "expire") == 1
 
@@ -77,7 +77,7 @@ def test_after_a_quick_refund_unreturned_goods_escalate_instead(case_in, order):
     case = case_in(S.AWAITING_RETURN)
     assert case.quick_refund
     with time_machine.travel(case.stage_due_at + timedelta(hours=1), tick=False):
-        jobs.sweep_return_expiry()
+        jobs.run_job("return_expiry")
     case.refresh_from_db()
     assert case.state == S.ESCALATED and "极速退款" in CaseEvent.objects.get(case=case, name="escalate").note
 
@@ -170,7 +170,8 @@ def test_two_sweeps_at_the_same_time_approve_a_timed_out_case_once(open_case):
     from tests.aftersales.test_concurrency import race
 
     case = open_case(at=timezone.now() - timedelta(hours=49))
-    results = race(jobs.sweep_review_timeouts, jobs.sweep_review_timeouts, jobs.sweep_review_timeouts)
+    sweep = jobs.JOBS["review_timeouts"].run
+    results = race(sweep, sweep, sweep)
     assert all(isinstance(r, int) for r in results) and sum(results) == 1, results
     case.refresh_from_db()
     assert case.state == S.AWAITING_RETURN

@@ -9,7 +9,8 @@ import pytest
 from django_fsm import RETURN_VALUE
 
 from aftersales.models import Case, Compensation
-from aftersales.permissions import ROLE_PERMISSIONS, is_system_transition
+from aftersales.permissions import ROLE_PERMISSIONS
+from aftersales.services._base import is_system_transition
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "workflow.md"
 

@@ -190,3 +190,64 @@ def test_a_finished_case_is_still_readable_by_id(login, users, case_in):
     assert login(users["supervisor"]).get(detail(case)).json()["state"] == "closed"
     assert login(users["agent"]).get(LIST).json()["count"] == 0  # the list shows open cases by default
     assert login(users["agent"]).get(LIST, {"state": "any"}).json()["count"] == 1
+
+
+# -- offers above an agent's authority and compensation actions ------------------------------------------
+def _over_authority_offer(case_in, order, agent):
+    from aftersales import services
+    from aftersales.models import CaseState
+
+    jacket = order.lines.get(sku="JK-002")
+    case = case_in(CaseState.COMPENSATION, lines=[(jacket.pk, 1)])
+    services.compensation_add(case_id=case.pk, actor=agent, kind="refund", amount="1299")
+    return case
+
+
+def test_an_offer_above_authority_waits_and_a_supervisor_decides_through_the_api(
+    login, case_in, order, agent, supervisor
+):
+    case = _over_authority_offer(case_in, order, agent)
+    staff = login(agent)
+    sent = post(staff, act(case, "propose"), {"note": "全额退款"})
+    assert sent.status_code == 200 and sent.json()["state"] == "awaiting_approval"
+    assert post(staff, act(case, "approve_offer")).status_code == 403  # agents do not approve their own
+    boss = login(supervisor)
+    returned = post(boss, act(case, "return_offer"), {})
+    assert returned.status_code == 400 and "note" in returned.json()
+    version = Case.objects.get(pk=case.pk).version
+    approved = post(boss, act(case, "approve_offer"), {"note": "同意", "expected_version": version})
+    assert approved.status_code == 200
+    body = approved.json()
+    assert body["state"] == "awaiting_confirmation"
+    assert [c["state"] for c in body["compensations"]] == ["approved"]
+    assert [e["name"] for e in body["events"] if e["kind"] == "transition"][-2:] == ["submit_offer", "approve_offer"]
+    again = post(boss, act(case, "approve_offer"))
+    assert again.status_code == 409 and "detail" in again.json()
+
+
+def test_compensation_actions_run_through_the_api_in_the_actors_scope(login, case_in, order, agent, finance):
+    from aftersales import services
+    from aftersales.models import CaseState
+
+    case = case_in(CaseState.COMPENSATION)
+    comp = services.compensation_add(case_id=case.pk, actor=agent, kind="coupon", amount="20")
+    url = reverse("api:staff-compensation-approve", args=[comp.pk])
+    staff = login(agent)
+    assert post(staff, url, {"note": "小额补偿"}).status_code == 200
+    assert Compensation.objects.get(pk=comp.pk).state == "approved"
+    # finance sees the case now (an approved compensation) but it is not payable before the customer accepts
+    money = login(finance)
+    paid = reverse("api:staff-compensation-mark-paid", args=[comp.pk])
+    refused = post(money, paid, {"payout_reference": "WX-1"})
+    assert refused.status_code == 409 and "detail" in refused.json()
+    services.case_submit_offer(case_id=case.pk, actor=agent)
+    services.case_confirm(case_id=case.pk, actor=agent)
+    assert post(money, paid, {}).status_code == 400
+    assert post(staff, paid, {"payout_reference": "WX-1"}).status_code == 403  # agents do not pay out
+    done = post(money, paid, {"payout_reference": "WX-1"})
+    assert done.status_code == 200 and done.json()["compensations"][0]["payout_reference"] == "WX-1"
+    assert post(money, paid, {"payout_reference": "WX-2"}).status_code == 409  # never twice
+    # a compensation outside the actor's scope is a 404
+    other = case_in(CaseState.COMPENSATION)
+    hidden = services.compensation_add(case_id=other.pk, actor=agent, kind="coupon", amount="5")
+    assert post(money, reverse("api:staff-compensation-approve", args=[hidden.pk]), {}).status_code == 404

@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from aftersales.errors import NotAllowed, error_text
 from aftersales.selectors import may_use
-from aftersales.web.forms import apply_service_errors
+from aftersales.workflow.forms import apply_service_errors
 
 
 def area_required(area: str):

@@ -12,62 +12,57 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
-from django_fsm import has_transition_perm
 
 from aftersales import services
 from aftersales.models import FINAL_STATES, LIVE_COMPENSATION_STATES, Case, CaseEvent, CaseState, Compensation
 from aftersales.permissions import authority_of, may_reply_to_customers
-from aftersales.replies.library import templates_for
+from aftersales.replies.library import case_send_template, templates_for
 from aftersales.selectors import (
+    actions_for,
     case_for_page,
     case_inspections,
+    compensation_actions_for,
     photo_for,
     recent_cases_of_customer,
 )
 from aftersales.services.compensations import OFFER_STATES, offer_total
-from aftersales.web.forms import (
-    CASE_ACTIONS,
-    COMPENSATION_ACTIONS,
-    OFFER_ACTIONS,
-    ApproveForm,
-    CaseNoteForm,
-    CompensationAddForm,
-    TriageForm,
-    VersionedForm,
-    action_label,
-)
 from aftersales.web.views._common import run_service, safe_next
+from aftersales.workflow.forms import CompensationAddForm
 from aftersales.workflow.suggestions import suggest_compensation
+from aftersales.workflow.transitions import COMPENSATION, TRANSITIONS, Action, action_label
 from customers.masking import can_see_pii
 from customers.selectors import customer_annual_spend
-
-#: Actions that are not workflow transitions.
-EXTRA_ACTIONS = ("claim", "triage", "note")
-#: Transitions drawn as a warning (red) button.
-DANGEROUS = {"reject", "cancel", "escalate", "return_offer"}
 
 
 @dataclass
 class Panel:
     """One action on the case page: its button, and the form it opens."""
 
-    name: str
-    label: str
+    action: Action
     form: forms.Form
     url: str
     open: bool = False
 
     @property
+    def name(self) -> str:
+        return self.action.name
+
+    @property
+    def label(self) -> str:
+        return str(self.action.label)
+
+    @property
     def dangerous(self) -> bool:
-        return self.name in DANGEROUS
+        return self.action.dangerous
 
     @property
     def needs_input(self) -> bool:
@@ -78,41 +73,9 @@ def _case_url(case_id: int) -> str:
     return reverse("desk:case", args=[case_id])
 
 
-def _action_form(name: str, case: Case, user, data=None, files=None) -> forms.Form:
-    initial = {"expected_version": case.version}
-    if name == "claim":
-        return VersionedForm(data, initial=initial)
-    if name == "triage":
-        return TriageForm(data, initial=TriageForm.initial_for(case))
-    if name == "note":
-        return CaseNoteForm(data, user=user)
-    action = CASE_ACTIONS.get(name) or OFFER_ACTIONS[name]
-    if action.form_class is ApproveForm:
-        return ApproveForm(data, files, initial=initial, user=user)
-    return action.form_class(data, files, initial=initial)
-
-
-def _available_actions(case: Case, user) -> list[str]:
-    names = []
-    awaiting_approval = case.offer_approval_requested_at is not None
-    for name in services.case_available_transitions(case, user):
-        if name == "propose" and awaiting_approval:
-            continue  # the offer is with a supervisor
-        if name in CASE_ACTIONS:
-            names.append(name)
-    if (
-        awaiting_approval
-        and case.state == CaseState.COMPENSATION
-        and user.has_perm("aftersales.approve_any_compensation")
-    ):
-        names += ["approve_offer", "return_offer"]
-    if case.state not in FINAL_STATES:
-        if case.assignee_id is None and user.has_perm("aftersales.claim_case"):
-            names.insert(0, "claim")
-        if user.has_perm("aftersales.change_case"):
-            names.append("triage")
-    names.append("note")
-    return names
+def _panel(action: Action, case: Case, user, data=None, files=None, *, open: bool = False) -> Panel:
+    form = action.form(data, files, case=case, user=user)
+    return Panel(action, form, reverse("desk:case_action", args=[case.pk, action.name]), open=open)
 
 
 def _timeline(case: Case, events: list[CaseEvent], now) -> tuple[list[dict], list[dict]]:
@@ -134,23 +97,23 @@ def _timeline(case: Case, events: list[CaseEvent], now) -> tuple[list[dict], lis
 
 
 def _compensation_rows(case: Case, comps: list[Compensation], user, bound=None) -> list[dict]:
-    # While an offer waits for a supervisor, only supervisors act on its items.
-    frozen = case.offer_approval_requested_at is not None and not user.has_perm("aftersales.approve_any_compensation")
     rows = []
     for comp in comps:
-        available = {t.name for t in comp.get_available_state_transitions()}
         actions = []
-        for name in COMPENSATION_ACTIONS:
-            if name not in available or not has_transition_perm(getattr(comp, name), user):
-                continue
-            if frozen and name in ("approve", "reject", "void"):
-                continue
-            if name in ("mark_paid", "mark_failed") and not comp.payable:
-                continue
-            is_bound = bound is not None and bound[:2] == (comp.pk, name)
-            form = bound[2] if is_bound else COMPENSATION_ACTIONS[name].form_class()
-            url = reverse("desk:compensation_action", args=[case.pk, comp.pk, name])
-            actions.append({"name": name, "label": action_label(name), "form": form, "open": is_bound, "url": url})
+        for action in compensation_actions_for(comp, user):
+            is_bound = bound is not None and bound[:2] == (comp.pk, action.name)
+            form = bound[2] if is_bound else action.form(user=user)
+            url = reverse("desk:compensation_action", args=[case.pk, comp.pk, action.name])
+            actions.append(
+                {
+                    "name": action.name,
+                    "label": action.label,
+                    "form": form,
+                    "open": is_bound,
+                    "url": url,
+                    "danger": action.dangerous,
+                }
+            )
         rows.append({"comp": comp, "actions": actions})
     return rows
 
@@ -171,26 +134,16 @@ def render_case_page(
     inspections = case_inspections(case)
     events = list(case.events.select_related("actor"))
     timeline, stages = _timeline(case, events, now)
+    submitted = None
+    if case.state == CaseState.AWAITING_APPROVAL:
+        submitted = next((event for event in reversed(events) if event.name == "submit_offer"), None)
 
-    panels = []
-    for name in _available_actions(case, user):
-        if bound is not None and bound.name == name:
-            panels.append(bound)
-            continue
-        panels.append(
-            Panel(
-                name,
-                action_label(name),
-                _action_form(name, case, user),
-                reverse("desk:case_action", args=[case.pk, name]),
-            )
-        )
+    panels = [
+        bound if bound is not None and bound.name == action.name else _panel(action, case, user)
+        for action in actions_for(case, user)
+    ]
 
-    may_add = (
-        case.state in OFFER_STATES
-        and case.offer_approval_requested_at is None
-        and user.has_perm("aftersales.propose_compensation")
-    )
+    may_add = case.state in OFFER_STATES and user.has_perm("aftersales.propose_compensation")
     suggestions = []
     if may_add:
         already: dict = {}
@@ -240,6 +193,7 @@ def render_case_page(
         "stages": stages,
         "panels": panels,
         "replies": replies,
+        "submitted": submitted,
     }
     return render(request, "aftersales/case_detail.html", context, status=status)
 
@@ -251,51 +205,35 @@ def case_detail(request, case_id: int):
 
 
 def _success_message(case: Case, name: str, result) -> str:
-    if name == "propose" and isinstance(result, Case) and result.offer_approval_requested_at is not None:
+    if name == "propose" and isinstance(result, Case) and result.state == CaseState.AWAITING_APPROVAL:
         return _("The offer on case %(number)s is above your authority: it was sent to a supervisor for approval.") % {
             "number": case.number
         }
     return _("Case %(number)s: %(action)s done.") % {"number": case.number, "action": action_label(name)}
 
 
-def _runner(name: str, case: Case, user):
-    if name == "claim":
-        return lambda d: services.case_claim(case_id=case.pk, actor=user)
-    if name == "triage":
-        return lambda d: services.case_update(
-            case_id=case.pk,
-            actor=user,
-            changes=TriageForm.changes(d),
-            note=d.get("note", ""),
-            expected_version=d.get("expected_version"),
-        )
-    if name == "note":
-        return lambda d: services.case_add_note(
-            case_id=case.pk, actor=user, text=d["text"], to_customer=d["to_customer"]
-        )
-    action = CASE_ACTIONS.get(name) or OFFER_ACTIONS[name]
-    return lambda d: action.run(case.pk, user, d)
+def _run(action: Action, target_id: int, user, form):
+    return lambda data: services.perform(action, target_id=target_id, actor=user, data=form.service_kwargs())
 
 
 @require_POST
 @login_required
 def case_action(request, case_id: int, name: str):
     case = case_for_page(request.user, case_id)
-    if name not in CASE_ACTIONS and name not in OFFER_ACTIONS and name not in EXTRA_ACTIONS:
+    action = TRANSITIONS.get(name)
+    if action is None or action not in TRANSITIONS.panels():
         raise Http404
-    form = _action_form(name, case, request.user, request.POST, request.FILES)
-    back = safe_next(request, _case_url(case.pk))
-    if form.is_valid():
+    panel = _panel(action, case, request.user, request.POST, request.FILES, open=True)
+    if panel.form.is_valid():
         response = run_service(
             request,
-            form=form,
-            call=_runner(name, case, request.user),
+            form=panel.form,
+            call=_run(action, case.pk, request.user, panel.form),
             success=lambda result: _success_message(case, name, result),
-            redirect_to=back,
+            redirect_to=safe_next(request, _case_url(case.pk)),
         )
         if response is not None:
             return response
-    panel = Panel(name, action_label(name), form, reverse("desk:case_action", args=[case.pk, name]), open=True)
     return render_case_page(request, case, bound=panel, status=400)
 
 
@@ -303,14 +241,13 @@ def case_action(request, case_id: int, name: str):
 @login_required
 def compensation_add(request, case_id: int):
     case = case_for_page(request.user, case_id)
-    form = CompensationAddForm(request.POST)
+    action = TRANSITIONS["add_compensation"]
+    form = action.form(request.POST, case=case, user=request.user)
     if form.is_valid():
         response = run_service(
             request,
             form=form,
-            call=lambda d: services.compensation_add(
-                case_id=case.pk, actor=request.user, kind=d["kind"], amount=d["amount"], note=d["note"]
-            ),
+            call=_run(action, case.pk, request.user, form),
             success=_("Compensation proposed on case %(number)s.") % {"number": case.number},
             redirect_to=safe_next(request, _case_url(case.pk)),
         )
@@ -324,18 +261,17 @@ def compensation_add(request, case_id: int):
 def compensation_action(request, case_id: int, comp_id: int, name: str):
     case = case_for_page(request.user, case_id)
     comp = get_object_or_404(Compensation, pk=comp_id, case=case)
-    action = COMPENSATION_ACTIONS.get(name)
-    if action is None:
+    action = TRANSITIONS.get(name, COMPENSATION)
+    if action is None or action not in TRANSITIONS.panels(COMPENSATION):
         raise Http404
-    form = action.form_class(request.POST)
-    back = safe_next(request, _case_url(case.pk))
+    form = action.form(request.POST, user=request.user)
     if form.is_valid():
         response = run_service(
             request,
             form=form,
-            call=lambda d: action.run(comp.pk, request.user, d),
-            success=_("Compensation #%(id)s: %(action)s done.") % {"id": comp.pk, "action": action_label(name)},
-            redirect_to=back,
+            call=_run(action, comp.pk, request.user, form),
+            success=_("Compensation #%(id)s: %(action)s done.") % {"id": comp.pk, "action": action.label},
+            redirect_to=safe_next(request, _case_url(case.pk)),
         )
         if response is not None:
             return response
@@ -376,11 +312,6 @@ class TemplateReplyForm(forms.Form):
 @login_required
 def case_template_reply(request, case_id: int):
     """Send a reply built from a template (as edited by the agent); the use records the template's version."""
-    from django.contrib import messages
-    from django.http import HttpResponseRedirect
-
-    from aftersales.replies.library import case_send_template
-
     case = case_for_page(request.user, case_id)
     form = TemplateReplyForm(request.POST)
     back = _case_url(case.pk)

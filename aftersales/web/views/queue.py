@@ -16,9 +16,9 @@ from django.views.decorators.http import require_POST
 from aftersales import services
 from aftersales.errors import NotAllowed
 from aftersales.models import Case, Priority
+from aftersales.permissions import working_staff
 from aftersales.selectors import case_list_for, case_scope_for, deadline_of, status_board_for
 from aftersales.selectors.filters import CaseQueueFilter
-from aftersales.web.forms import working_staff
 from aftersales.web.views._common import area_required, error_text, safe_next
 from config.pagination import CappedCountPaginator
 

@@ -20,18 +20,22 @@ from aftersales.models import CaseState
 from aftersales.permissions import personal_authority
 from aftersales.selectors import (
     QC_STATES,
+    compensation_actions_for,
     offers_awaiting_approval,
     payables,
     payables_total,
     qc_worklist_for,
+    requesters_of,
     start_area,
 )
 from aftersales.services.compensations import offer_total
-from aftersales.web.forms import COMPENSATION_ACTIONS, OFFER_ACTIONS, ReceiveForm, action_label
 from aftersales.web.views._common import area_required, error_text, safe_next
 from aftersales.web.views.queue import _page_size
+from aftersales.workflow.transitions import TRANSITIONS
 from config.pagination import CappedCountPaginator
 
+#: What a supervisor decides on the approvals page (the case page offers the rest).
+OFFER_DECISIONS = ("approve_offer", "return_offer")
 AREA_URLS = {"queue": "desk:queue", "board": "desk:board", "qc": "desk:qc", "finance": "desk:finance"}
 
 
@@ -55,7 +59,7 @@ def qc(request):
     paginator = CappedCountPaginator(cases, _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     rows = [
-        {"case": case, "form": ReceiveForm(initial={"expected_version": case.version})} for case in page.object_list
+        {"case": case, "form": TRANSITIONS["receive"].form(case=case, user=request.user)} for case in page.object_list
     ]
     counts = {
         state: qc_worklist_for(request.user, state).order_by()[: paginator.cap + 1].count() for state in QC_STATES
@@ -81,25 +85,25 @@ def approvals(request):
     paginator = CappedCountPaginator(offers_awaiting_approval(), _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     back = "?" + urlencode({"next": request.get_full_path()})
+    requesters = requesters_of(page.object_list)
     rows = []
     for case in page.object_list:
-        requester = case.offer_approval_requested_by
-        total = offer_total(case.live_compensations)
+        requester = requesters.get(case.requested_by_id)
         rows.append(
             {
                 "case": case,
                 "requester": requester,
                 "authority": personal_authority(requester, case.policy_version) if requester else None,
-                "total": total,
+                "total": offer_total(case.live_compensations),
                 "forms": [
                     {
-                        "name": name,
-                        "label": action_label(name),
-                        "url": reverse("desk:case_action", args=[case.pk, name]) + back,
-                        "form": OFFER_ACTIONS[name].form_class(initial={"expected_version": case.version}),
-                        "danger": name == "return_offer",
+                        "name": action.name,
+                        "label": action.label,
+                        "url": reverse("desk:case_action", args=[case.pk, action.name]) + back,
+                        "form": action.form(case=case, user=request.user),
+                        "danger": action.dangerous,
                     }
-                    for name in OFFER_ACTIONS
+                    for action in map(TRANSITIONS.get, OFFER_DECISIONS)
                 ],
             }
         )
@@ -117,13 +121,12 @@ def finance(request):
             "comp": comp,
             "forms": [
                 {
-                    "name": name,
-                    "label": action_label(name),
-                    "url": reverse("desk:compensation_action", args=[comp.case_id, comp.pk, name]) + back,
-                    "form": COMPENSATION_ACTIONS[name].form_class(),
+                    "name": action.name,
+                    "label": action.label,
+                    "url": reverse("desk:compensation_action", args=[comp.case_id, comp.pk, action.name]) + back,
+                    "form": action.form(user=request.user),
                 }
-                for name in ("mark_paid", "mark_failed")
-                if comp.state != "failed" or name == "mark_paid"
+                for action in compensation_actions_for(comp, request.user)
             ],
         }
         for comp in page.object_list

@@ -1,0 +1,204 @@
+"""The input of each action as a Django form, for the staff pages and the admin.
+
+A form's fields are the keyword arguments of the action's service (``service_kwargs`` hands them over as the
+service takes them), so one generic runner serves every action; ``tests/aftersales/test_registry.py`` checks
+each form against its service. Forms are built for a case (``case=``, which fills in the version the page was
+built from) and a user (``user=``, which may hide what they may not use). No queries at import, no I/O.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.models import (
+    ESCALATION_RESOLUTIONS,
+    CaseState,
+    Compensation,
+    Inspection,
+    Priority,
+    ProblemCategory,
+    Queue,
+)
+from aftersales.permissions import may_reply_to_customers, working_staff
+
+#: Triage fields a supervisor changes with ``case_update``.
+TRIAGE_FIELDS = ("urgency", "priority", "crisis", "category", "queue", "assignee")
+
+
+class ActionForm(forms.Form):
+    """An action's input: built for a case and a user; its cleaned data are the service's keyword arguments."""
+
+    def __init__(self, data=None, files=None, *, case=None, user=None, **kwargs):
+        kwargs.setdefault("initial", self.initial_for(case) if case is not None else {})
+        super().__init__(data, files, **kwargs)
+        self.user = user
+
+    def initial_for(self, case) -> dict:
+        return {}
+
+    def service_kwargs(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class VersionedForm(ActionForm):
+    """Carries the case version the page was built from, to detect another user's change."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def initial_for(self, case) -> dict:
+        return {"expected_version": case.version}
+
+
+class NoteForm(VersionedForm):
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ApproveForm(NoteForm):
+    override_window = forms.BooleanField(
+        label=_("Approve outside the policy window (supervisor override)"), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.user is None or not self.user.has_perm("aftersales.override_policy_window"):
+            del self.fields["override_window"]
+
+
+class ReasonForm(VersionedForm):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class OptionalReasonForm(VersionedForm):
+    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReceiveForm(VersionedForm):
+    carrier = forms.CharField(label=_("Carrier"), max_length=40, required=False)
+    tracking_number = forms.CharField(label=_("Return tracking number"), max_length=40)
+    note = forms.CharField(label=_("Note"), required=False)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; the service checks their size and content."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+class InspectForm(VersionedForm):
+    grade = forms.ChoiceField(label=_("Grade"), choices=Inspection.Grade.choices)
+    responsible_party = forms.ChoiceField(label=_("Responsible party"), choices=Inspection.Party.choices)
+    disposition = forms.ChoiceField(label=_("Disposition"), choices=Inspection.Disposition.choices)
+    findings = forms.CharField(label=_("Findings"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    photos = MultipleFileField(
+        label=_("Photos"), required=False, help_text=_("JPEG, PNG or WebP; up to 6 photos of at most 5 MB each.")
+    )
+
+
+class ResolveEscalationForm(VersionedForm):
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=[(state, CaseState(state).label) for state in ESCALATION_RESOLUTIONS]
+    )
+    note = forms.CharField(label=_("Decision note"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class OfferDecisionForm(VersionedForm):
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class OfferReturnForm(VersionedForm):
+    note = forms.CharField(label=_("Why it goes back"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TriageForm(VersionedForm):
+    """Supervisor's triage of a case (each change goes through ``case_update``)."""
+
+    urgency = forms.TypedChoiceField(label=_("urgency"), coerce=int, choices=[(n, str(n)) for n in range(1, 6)])
+    priority = forms.ChoiceField(label=_("priority"), choices=Priority.choices)
+    crisis = forms.BooleanField(label=_("crisis"), required=False)
+    category = forms.ModelChoiceField(
+        label=_("problem category"),
+        queryset=ProblemCategory.objects.filter(active=True).select_related("parent__parent"),
+        required=False,
+    )
+    queue = forms.ModelChoiceField(label=_("queue"), queryset=Queue.objects.filter(active=True), required=False)
+    assignee = forms.ModelChoiceField(label=_("assignee"), queryset=None, required=False)
+    note = forms.CharField(label=_("Note"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = working_staff()
+
+    def initial_for(self, case) -> dict:
+        return {
+            **super().initial_for(case),
+            "urgency": case.urgency,
+            "priority": case.priority,
+            "crisis": case.crisis,
+            "category": case.category_id,
+            "queue": case.queue_id,
+            "assignee": case.assignee_id,
+        }
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "changes": {name: data[name] for name in TRIAGE_FIELDS},
+            "note": data.get("note", ""),
+            "expected_version": data.get("expected_version"),
+        }
+
+
+class CaseNoteForm(ActionForm):
+    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 3}))
+    to_customer = forms.BooleanField(label=_("Send to the customer as a reply"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.user is not None and not may_reply_to_customers(self.user):
+            del self.fields["to_customer"]
+
+    def clean(self):
+        data = super().clean()
+        data.setdefault("to_customer", False)
+        return data
+
+
+class CompensationAddForm(ActionForm):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Compensation.Kind.choices)
+    amount = forms.DecimalField(label=_("Amount (CNY)"), max_digits=12, decimal_places=2, min_value=0.01)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class PayoutForm(ActionForm):
+    payout_reference = forms.CharField(label=_("Payout reference"), max_length=64)
+
+
+class CompensationNoteForm(ActionForm):
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class CompensationRequiredNoteForm(ActionForm):
+    note = forms.CharField(label=_("Note"), max_length=200)
+
+
+def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ``ValidationError`` beside the field it names (or above the form)."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
