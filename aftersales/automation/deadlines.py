@@ -23,7 +23,7 @@ from aftersales.models import (
     FINAL_STATES,
     AutomationRule,
     Case,
-    CaseEvent,
+    EventName,
     Priority,
     SlaPolicy,
     WaitingOn,
@@ -31,7 +31,7 @@ from aftersales.models import (
 from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import QC, SUPERVISOR
 from aftersales.services._base import escalate_locked, lock_case, now, save_case
-from aftersales.services.events import case_event_record
+from aftersales.services.events import system_event
 from aftersales.workflow.transitions import ALERT, STAGE_CLOCKS
 
 #: Whom an overdue stage alerts, by the party the case waits on.
@@ -64,9 +64,7 @@ def case_stage_overdue(*, case_id: int, at: datetime | None = None) -> Case:
         "due": _local(case.stage_due_at),
         "party": case.get_waiting_on_display(),
     }
-    case_event_record(
-        case=case, kind=CaseEvent.Kind.SYSTEM, name="stage_overdue", note=note, data={"state": case.state}, at=at
-    )
+    system_event(case, name=EventName.STAGE_OVERDUE, note=note, data={"state": case.state}, at=at)
     alert_staff(
         ALERTED.get(case.waiting_on, [SUPERVISOR]),
         subject=_("Overdue: %(number)s in “%(state)s”") % {"number": case.number, "state": case.get_state_display()},
@@ -97,7 +95,7 @@ def case_first_response_missed(*, case_id: int, at: datetime | None = None) -> C
         "due": _local(case.first_response_due_at),
         "priority": case.get_priority_display(),
     }
-    case_event_record(case=case, kind=CaseEvent.Kind.SYSTEM, name="first_response_missed", note=note, at=at)
+    system_event(case, name=EventName.FIRST_RESPONSE_MISSED, note=note, at=at)
     alert_staff(
         [SUPERVISOR],
         subject=_("First response missed: %(number)s") % {"number": case.number},
@@ -134,7 +132,7 @@ def case_sla_breach(*, case_id: int, at: datetime | None = None) -> Case:
         "due": _local(case.resolution_due_at),
         "party": case.get_waiting_on_display() or _("the merchant"),
     }
-    case_event_record(case=case, kind=CaseEvent.Kind.SYSTEM, name="sla_breach", note=note, at=at)
+    system_event(case, name=EventName.SLA_BREACH, note=note, at=at)
     alert_staff(
         [SUPERVISOR],
         subject=_("SLA breached: %(number)s") % {"number": case.number},

@@ -16,15 +16,15 @@ from aftersales.models import (
     OPEN_STATES,
     AgentProfile,
     Case,
-    CaseEvent,
     CaseLine,
+    EventName,
     Priority,
     Queue,
     SlaPolicy,
 )
 from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import AGENT, SUPERVISOR
-from aftersales.services.events import case_event_record
+from aftersales.services.events import system_event
 
 
 # --------------------------------------------------------------------------
@@ -146,10 +146,9 @@ def raise_crisis(case: Case, *, reasons: list[str], at: datetime, actor=None) ->
     if crisis_queue is not None and case.queue_id != crisis_queue.pk:
         case.queue = crisis_queue
         changed.add("queue")
-    case_event_record(
-        case=case,
-        kind=CaseEvent.Kind.SYSTEM,
-        name="crisis",
+    system_event(
+        case,
+        name=EventName.CRISIS,
         actor=actor,
         note="；".join(reasons),
         data={"reasons": reasons},

@@ -24,8 +24,8 @@ from aftersales.models import (
     Attribution,
     AutomationRule,
     Case,
-    CaseEvent,
     CaseState,
+    EventName,
     Priority,
     Queue,
     RequestType,
@@ -359,12 +359,12 @@ def run_rules(case: Case, trigger: str, *, at: datetime, ctx: CaseContext | None
             continue
         changes = apply_actions(case, rule.actions, at=at, rule=rule)
         firings.append(Firing(rule, versions.get(rule.pk), verdict.reasons, changes))
-        from aftersales.services.events import case_event_record
+        # The services run the rules (after each transition): load their package late.
+        from aftersales.services.events import system_event
 
-        case_event_record(
-            case=case,
-            kind=CaseEvent.Kind.SYSTEM,
-            name="rule",
+        system_event(
+            case,
+            name=EventName.RULE,
             note=_("Rule “%(rule)s” fired: %(reasons)s.") % {"rule": rule.name, "reasons": "; ".join(verdict.reasons)},
             data={
                 "rule": rule.pk,

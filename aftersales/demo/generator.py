@@ -58,6 +58,7 @@ from aftersales.models import (
     CaseState,
     Compensation,
     CompensationState,
+    EventName,
     HealthReport,
     Inspection,
     Policy,
@@ -1056,7 +1057,7 @@ class _Story:
             at = self.t + delay
             comp = _comp(K.REFUND, self.value, CS.APPROVED, by=actor, at=at, approved=True, payable_at=at, quick=True)
             self.comps.append(comp)
-            self.comp_event(at, "compensation_quick_refund", actor, comp)
+            self.comp_event(at, EventName.COMPENSATION_QUICK_REFUND, actor, comp)
             data["quick_refund"] = str(comp["amount"])
             if "inspect:fault" not in self.path:
                 self.pay_later.append((comp, rng.randint(10 * MINUTE, 24 * HOUR)))
@@ -1110,7 +1111,7 @@ class _Story:
                 at = self.t + rng.randint(HOUR, 8 * HOUR)
                 for comp in self.comps:
                     comp["state"], comp["payable"], comp["decision_note"] = CS.VOIDED, False, cat.QUICK_REFUND_VOID_NOTE
-                    self.comp_event(at, "compensation_void", self.supervisor, comp, cat.QUICK_REFUND_VOID_NOTE)
+                    self.comp_event(at, EventName.COMPENSATION_VOID, self.supervisor, comp, cat.QUICK_REFUND_VOID_NOTE)
                 self.working.append(at)
                 self.versions += 1
 
@@ -1203,7 +1204,7 @@ class _Story:
             [
                 self.t,
                 CaseEvent.Kind.ASSIGNMENT,
-                "update",
+                EventName.UPDATE,
                 "",
                 "",
                 self.supervisor.id,
@@ -1226,7 +1227,7 @@ class _Story:
             voided = [c for c in self.comps if c["state"] in (CS.PROPOSED, CS.APPROVED) and not c["payable"]]
             for comp in voided:
                 comp["state"], comp["decision_note"] = CS.VOIDED, cat.RESOLVE_VOID_NOTE
-                self.comp_event(at, "compensation_void", self.supervisor, comp, cat.RESOLVE_VOID_NOTE)
+                self.comp_event(at, EventName.COMPENSATION_VOID, self.supervisor, comp, cat.RESOLVE_VOID_NOTE)
             data["voided"] = []
             self.chunk.patches.append((data, "voided", voided))
         note = cat.RESOLVE_NOTES[decision]
@@ -1266,7 +1267,7 @@ class _Story:
                 comp["state"], comp["paid_at"], comp["_serial"] = CS.PAID, paid, serial
                 payer = rng.choice(self.ref.finance)
                 comp["paid_by_id"] = payer.id
-                self.comp_event(paid, "compensation_mark_paid", payer, comp, None)
+                self.comp_event(paid, EventName.COMPENSATION_MARK_PAID, payer, comp, None)
 
     # -- emit --------------------------------------------------------------------
     def emit(self) -> None:
@@ -1376,7 +1377,7 @@ class _Story:
             {
                 "case_id": case,
                 "kind": CaseEvent.Kind.OPENED,
-                "name": "open",
+                "name": EventName.OPEN,
                 "from_state": "",
                 "to_state": S.PENDING_REVIEW,
                 "actor_id": opened_by.id,
@@ -1394,7 +1395,7 @@ class _Story:
                 note = cat.TEMPLATE_REPLY_NOTE.format(title=template[3])
                 data = {"template": template[2], "version": template[1], "_use": template}
                 self.events.append(
-                    [min(self.working), CaseEvent.Kind.REPLY, "reply", "", "", self.agent().id, note, data]
+                    [min(self.working), CaseEvent.Kind.REPLY, EventName.REPLY, "", "", self.agent().id, note, data]
                 )
         self.events.sort(key=_first)  # stable: same-time events keep the services' order
         for t, kind, name, before, after, actor_id, note, data in self.events:

@@ -113,7 +113,39 @@ __all__ = [
     "Attribution",
     "CaseState",
     "CompensationState",
+    "EventName",
     "Priority",
     "RequestType",
     "WaitingOn",
 ]
+
+
+class EventName(models.TextChoices):
+    """What happened, for the events of a case that are not transitions.
+
+    A transition's event carries its name in the transition registry (``approve``, ``submit_offer`` …);
+    ``aftersales.services.events`` has one constructor per kind of event, so names never drift.
+    """
+
+    OPEN = "open", _("Request received")
+    CLAIM = "claim", _("Claimed")
+    UPDATE = "update", _("Triage changed")
+    RATED = "rated", _("Rated by the customer")
+    NOTE = "note", _("Internal note")
+    REPLY = "reply", _("Reply to customer")
+    COMPENSATION_QUICK_REFUND = "compensation_quick_refund", _("Quick refund granted")
+    COMPENSATION_PROPOSE = "compensation_propose", _("Compensation proposed")
+    COMPENSATION_APPROVE = "compensation_approve", _("Compensation approved")
+    COMPENSATION_REJECT = "compensation_reject", _("Compensation refused")
+    COMPENSATION_VOID = "compensation_void", _("Compensation voided")
+    COMPENSATION_PAYABLE = "compensation_payable", _("Compensation payable")
+    COMPENSATION_MARK_PAID = "compensation_mark_paid", _("Paid out")
+    COMPENSATION_MARK_FAILED = "compensation_mark_failed", _("Payout failed")
+    STAGE_OVERDUE = "stage_overdue", _("Stage deadline passed")
+    FIRST_RESPONSE_MISSED = "first_response_missed", _("First-response target missed")
+    SLA_BREACH = "sla_breach", _("Resolution target missed")
+    CRISIS = "crisis", _("Crisis protocol")
+    RULE = "rule", _("Automation rule fired")
+    # Events of offers decided before ``awaiting_approval`` was a state (migration 0016).
+    OFFER_APPROVAL_REQUESTED = "offer_approval_requested", _("Offer sent for a supervisor's approval")
+    OFFER_RETURNED = "offer_returned", _("Offer returned to the agent")

@@ -30,7 +30,6 @@ from aftersales.services.compensations import (
     compensation_reject,
     compensation_void,
 )
-from aftersales.services.events import case_event_record
 from aftersales.services.numbers import case_number_next
 from aftersales.services.offers import case_approve_offer, case_propose, case_return_offer, case_submit_offer
 from aftersales.services.opening import case_open, policy_for_channel
@@ -48,7 +47,6 @@ __all__ = [
     "case_confirm",
     "case_decline",
     "case_escalate",
-    "case_event_record",
     "case_expire",
     "case_inspect",
     "case_number_next",

@@ -16,10 +16,10 @@ from django_fsm import can_proceed, has_transition_perm
 
 from aftersales.automation.rules import run_rules
 from aftersales.errors import NotAllowed, StaleCase
-from aftersales.models import LIVE_COMPENSATION_STATES, ZERO, AutomationRule, Case, CaseEvent, CaseLine, Compensation
+from aftersales.models import LIVE_COMPENSATION_STATES, ZERO, AutomationRule, Case, CaseLine, Compensation
 from aftersales.notifications.outbox import notify_customer
 from aftersales.permissions import AGENT, QC, SUPERVISOR, roles_of
-from aftersales.services.events import case_event_record
+from aftersales.services.events import transition_event
 from aftersales.workflow.transitions import CASE, COMPENSATION, action_label, stage_clock
 
 if TYPE_CHECKING:
@@ -81,17 +81,7 @@ def finish_transition(
     case.stage_alerted_at = None
     fields = {"state", "waiting_on", "stage_due_at", "stage_alerted_at", *fields}
     save_case(case, actor=actor, at=at, fields=fields)
-    case_event_record(
-        case=case,
-        kind=CaseEvent.Kind.TRANSITION,
-        actor=actor,
-        name=name,
-        before=before,
-        after=case.state,
-        note=note,
-        data=data,
-        at=at,
-    )
+    transition_event(case, name=name, before=before, actor=actor, note=note, data=data, at=at)
     notify_customer(case, name)
     run_rules(case, AutomationRule.Trigger.STATE_CHANGED, at=at)
 

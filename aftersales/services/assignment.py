@@ -10,10 +10,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.errors import NotAllowed
-from aftersales.models import FINAL_STATES, Case, CaseEvent
+from aftersales.models import FINAL_STATES, Case, EventName
 from aftersales.selectors import case_scope_for
 from aftersales.services._base import ensure_version, lock_case, now, save_case
-from aftersales.services.events import case_event_record
+from aftersales.services.events import update_event
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -43,12 +43,12 @@ def case_claim(*, case_id: int, actor: User, expected_version: int | None = None
     ensure_version(case, expected_version)
     case.assignee = actor
     save_case(case, actor=actor, at=at, fields={"assignee"})
-    case_event_record(
-        case=case,
-        kind=CaseEvent.Kind.ASSIGNMENT,
+    update_event(
+        case,
+        name=EventName.CLAIM,
         actor=actor,
-        name="claim",
         data={"changes": {"assignee": ["", str(actor)]}},
+        assignment=True,
         at=at,
     )
     return case

@@ -21,7 +21,6 @@ from aftersales.errors import NeedsApproval, NotAllowed
 from aftersales.models import (
     FINAL_STATES,
     Case,
-    CaseEvent,
     CaseState,
     Compensation,
     CompensationState,
@@ -35,7 +34,7 @@ from aftersales.services._base import (
     now,
     save_case,
 )
-from aftersales.services.events import case_event_record
+from aftersales.services.events import compensation_event
 from aftersales.workflow.money import CENT, yuan
 from aftersales.workflow.policy import quick_refund_eligible
 
@@ -47,15 +46,7 @@ DECISION_STATES = (*OFFER_STATES, CaseState.AWAITING_APPROVAL)
 
 
 def record_compensation(case: Case, comp: Compensation, *, action: str, actor, at: datetime, note: str = "") -> None:
-    case_event_record(
-        case=case,
-        kind=CaseEvent.Kind.COMPENSATION,
-        actor=actor,
-        name=f"compensation_{action}",
-        note=note,
-        data={"compensation": comp.pk, "kind": comp.kind, "amount": str(comp.amount), "state": comp.state},
-        at=at,
-    )
+    compensation_event(case, comp, action=action, actor=actor, note=note, at=at)
 
 
 def ensure_within_authority(case: Case, actor, total: Decimal) -> None:

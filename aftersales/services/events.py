@@ -1,26 +1,37 @@
+"""The case timeline: one constructor per kind of event, so each kind always has its name and its fields.
+
+Events are appended, never edited. A transition's event is named by the registry
+(``aftersales.workflow.transitions``); every other event by ``EventName``.
+"""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from aftersales.models import Case, CaseEvent
+from aftersales.models import Case, CaseEvent, Compensation, EventName
+from aftersales.workflow.transitions import TRANSITIONS
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+Kind = CaseEvent.Kind
 
 
-def case_event_record(
-    *,
+def _record(
     case: Case,
     kind: str,
-    actor=None,
-    name: str = "",
+    name: str,
+    *,
+    actor: User | None = None,
     before: str = "",
     after: str = "",
     note: str = "",
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> CaseEvent:
-    """Append one event to the case's timeline (events are never edited)."""
     return CaseEvent.objects.create(
         case=case,
         kind=kind,
@@ -31,4 +42,62 @@ def case_event_record(
         note=note,
         data=data or {},
         created_at=at or timezone.now(),
+    )
+
+
+def transition_event(
+    case: Case, *, name: str, before: str, actor: User | None, note: str = "", data: dict | None = None, at: datetime
+) -> CaseEvent:
+    """``case`` left ``before`` by the registry's transition ``name`` (it is in its new state already)."""
+    entry = TRANSITIONS.get(name)
+    if entry is None or not entry.is_transition:
+        raise ValueError(f"{name!r} is not a transition of the registry")
+    return _record(
+        case, Kind.TRANSITION, name, actor=actor, before=before, after=case.state, note=note, data=data, at=at
+    )
+
+
+def opened_event(case: Case, *, actor: User, note: str, data: dict, at: datetime) -> CaseEvent:
+    return _record(case, Kind.OPENED, EventName.OPEN, actor=actor, after=case.state, note=note, data=data, at=at)
+
+
+def compensation_event(
+    case: Case, comp: Compensation, *, action: str, actor: User | None, note: str = "", at: datetime
+) -> CaseEvent:
+    """``action`` (propose, approve, reject, void, payable, mark_paid, mark_failed, quick_refund) on one item."""
+    name = EventName(f"compensation_{action}")
+    data = {"compensation": comp.pk, "kind": comp.kind, "amount": str(comp.amount), "state": comp.state}
+    return _record(case, Kind.COMPENSATION, name, actor=actor, note=note, data=data, at=at)
+
+
+def system_event(
+    case: Case, *, name: EventName, note: str, data: dict | None = None, actor: User | None = None, at: datetime
+) -> CaseEvent:
+    """What the system did or noticed: a deadline passed, a crisis raised (by a rule, or flagged by ``actor``),
+    a rule fired."""
+    return _record(case, Kind.SYSTEM, EventName(name), actor=actor, note=note, data=data, at=at)
+
+
+def note_event(
+    case: Case, *, actor: User, text: str, to_customer: bool, data: dict | None = None, at: datetime
+) -> CaseEvent:
+    """An internal note, or a reply sent to the customer (``data``: e.g. the template and version used)."""
+    kind, name = (Kind.REPLY, EventName.REPLY) if to_customer else (Kind.NOTE, EventName.NOTE)
+    return _record(case, kind, name, actor=actor, note=text, data=data, at=at)
+
+
+def update_event(
+    case: Case,
+    *,
+    name: EventName,
+    actor: User,
+    note: str = "",
+    data: dict | None = None,
+    assignment: bool = False,
+    at: datetime,
+) -> CaseEvent:
+    """A change that does not move the case: triage, a claim, the customer's rating (``assignment``: only who
+    works it changed)."""
+    return _record(
+        case, Kind.ASSIGNMENT if assignment else Kind.UPDATE, EventName(name), actor=actor, note=note, data=data, at=at
     )

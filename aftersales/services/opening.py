@@ -22,7 +22,6 @@ from aftersales.models import (
     OPEN_STATES,
     AutomationRule,
     Case,
-    CaseEvent,
     CaseKeyword,
     CaseLine,
     CaseState,
@@ -36,7 +35,7 @@ from aftersales.notifications.outbox import notify_customer
 from aftersales.services._base import (
     now,
 )
-from aftersales.services.events import case_event_record
+from aftersales.services.events import opened_event
 from aftersales.services.numbers import case_number_next
 from aftersales.services.risk_flags import customer_flag_refresh
 from aftersales.workflow.policy import initial_priority
@@ -240,12 +239,9 @@ def case_open(
             for word in keywords(reason)
         ]
     )
-    case_event_record(
-        case=case,
-        kind=CaseEvent.Kind.OPENED,
+    opened_event(
+        case,
         actor=actor,
-        name="open",
-        after=case.state,
         note=case.reason,
         data={
             "lines": [[line.pk, quantity] for line, quantity in validated],

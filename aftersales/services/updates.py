@@ -16,6 +16,7 @@ from aftersales.models import (
     Case,
     CaseEvent,
     CaseState,
+    EventName,
 )
 from aftersales.notifications.outbox import notify_customer
 from aftersales.permissions import may_reply_to_customers
@@ -26,7 +27,7 @@ from aftersales.services._base import (
     required,
     save_case,
 )
-from aftersales.services.events import case_event_record
+from aftersales.services.events import note_event, update_event
 from aftersales.workflow.forms import TRIAGE_FIELDS
 
 S = CaseState
@@ -61,11 +62,10 @@ def case_rate(*, case_id: int, actor, csat, nps=None, comment: str = "", at: dat
         )
     case.csat, case.nps, case.rated_at = csat, nps, at
     save_case(case, actor=actor, at=at, fields={"csat", "nps", "rated_at"})
-    case_event_record(
-        case=case,
-        kind=CaseEvent.Kind.UPDATE,
+    update_event(
+        case,
+        name=EventName.RATED,
         actor=actor,
-        name="rated",
         note=(comment or "").strip()[:1000],
         data={"csat": csat, "nps": nps},
         at=at,
@@ -116,8 +116,15 @@ def case_update(
     if "priority" in diff:
         fields |= apply_sla(case)  # a new colour brings its own SLA targets, counted from the opening
     save_case(case, actor=actor, at=at, fields=fields)
-    kind = CaseEvent.Kind.ASSIGNMENT if set(diff) <= {"queue", "assignee"} else CaseEvent.Kind.UPDATE
-    case_event_record(case=case, kind=kind, actor=actor, name="update", note=note, data={"changes": diff}, at=at)
+    update_event(
+        case,
+        name=EventName.UPDATE,
+        actor=actor,
+        note=note,
+        data={"changes": diff},
+        assignment=set(diff) <= {"queue", "assignee"},
+        at=at,
+    )
     return case
 
 
@@ -134,8 +141,7 @@ def case_add_note(
         raise PermissionDenied(_("Only agents and supervisors reply to customers; write an internal note instead."))
     case = lock_case(case_id)
     save_case(case, actor=actor, at=at)
-    kind = CaseEvent.Kind.REPLY if to_customer else CaseEvent.Kind.NOTE
-    event = case_event_record(case=case, kind=kind, actor=actor, name=kind, note=text, data=data, at=at)
+    event = note_event(case, actor=actor, text=text, to_customer=to_customer, data=data, at=at)
     if to_customer:
         notify_customer(case, "reply", reply=text)
     return event

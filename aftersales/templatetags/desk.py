@@ -8,9 +8,11 @@ from decimal import Decimal
 from django import template
 from django.utils.translation import gettext as _
 
+from aftersales.models import EventName
 from aftersales.selectors import deadline_of
 from aftersales.workflow.money import money
-from aftersales.workflow.transitions import EVENT_LABELS
+from aftersales.workflow.transitions import TRANSITIONS
+from aftersales.workflow.transitions import event_label as label_of_event
 
 register = template.Library()
 
@@ -78,8 +80,9 @@ def query_with(context, **changes) -> str:
 @register.filter
 def event_label(event) -> str:
     """What a timeline row says happened (transitions are shown as from → to instead)."""
-    label = EVENT_LABELS.get(event.name)
-    return str(label) if label else event.get_kind_display()
+    if event.name in EventName.values or TRANSITIONS.get(event.name) is not None:
+        return label_of_event(event.name)
+    return event.get_kind_display()
 
 
 @register.filter

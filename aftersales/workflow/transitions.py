@@ -27,7 +27,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import FINAL_STATES, CaseState, WaitingOn
+from aftersales.models import FINAL_STATES, CaseState, EventName, WaitingOn
 from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR
 from aftersales.workflow import forms as f
 from aftersales.workflow import serializers as s
@@ -166,7 +166,7 @@ class Registry:
         entry = self.get(name, on) or self.get(name, COMPENSATION if on == CASE else CASE)
         if entry is not None:
             return str(entry.label)
-        return str(EVENT_LABELS.get(name, name))
+        return str(EventName(name).label) if name in EventName.values else name
 
     def message(self, name: str) -> Message | None:
         """What the customer is told after ``name`` (``None`` when they are not told)."""
@@ -435,21 +435,11 @@ def action_label(name: str, on: str = CASE) -> str:
     return TRANSITIONS.label(name, on)
 
 
-#: Timeline labels of events that are not transitions or actions (by ``CaseEvent.name``).
-EVENT_LABELS = {
-    "compensation_quick_refund": _("Quick refund granted"),
-    "compensation_propose": _("Compensation proposed"),
-    "compensation_approve": _("Compensation approved"),
-    "compensation_reject": _("Compensation refused"),
-    "compensation_void": _("Compensation voided"),
-    "compensation_payable": _("Compensation payable"),
-    "compensation_mark_paid": _("Paid out"),
-    "compensation_mark_failed": _("Payout failed"),
-    # Before awaiting_approval was a state (events of requests decided before the migration).
-    "offer_approval_requested": _("Offer sent for a supervisor's approval"),
-    "offer_returned": _("Offer returned to the agent"),
-    "claim": _("Claimed"),
-}
+def event_label(name: str) -> str:
+    """What a timeline row says happened: the event's own label (``EventName``), else its transition's."""
+    if name in EventName.values:
+        return str(EventName(name).label)
+    return TRANSITIONS.label(name)
 
 
 # --------------------------------------------------------------------------

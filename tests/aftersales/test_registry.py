@@ -187,3 +187,24 @@ def test_the_api_has_an_endpoint_for_every_staff_action(client):
     assert all(e in TRANSITIONS.api_actions(CASE) for e in staff_transitions)
     assert {"approve_offer", "return_offer"} <= {e.name for e in TRANSITIONS.api_actions(CASE)}
     assert {e.name for e in TRANSITIONS.api_actions(COMPENSATION)} == set(fsm_transitions(Compensation))
+
+
+def test_events_are_typed_transitions_by_the_registry_the_rest_by_event_name(case_in, agent, supervisor):
+    from aftersales.models import CaseEvent, EventName
+    from aftersales.services.events import transition_event
+    from aftersales.workflow.transitions import event_label
+
+    case = case_in(S.CLOSED)
+    services.case_rate(case_id=case.pk, actor=agent, csat=5)
+    services.case_add_note(case_id=case.pk, actor=supervisor, text="回访完成")
+    for kind, name in CaseEvent.objects.filter(case=case).values_list("kind", "name"):
+        if kind == CaseEvent.Kind.TRANSITION:
+            assert TRANSITIONS.get(name).is_transition, name
+        else:
+            assert name in EventName.values, (kind, name)
+        with translation.override("zh-hans"):
+            assert event_label(name) != name, name  # every event reads as words, never its code
+    with pytest.raises(ValueError, match="not a transition"):
+        transition_event(case, name="approve_everything", before=S.CLOSED, actor=agent, at=case.closed_at)
+    with pytest.raises(ValueError):
+        EventName("compensation_refunded_twice")

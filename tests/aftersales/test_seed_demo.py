@@ -274,6 +274,14 @@ def assert_legal_histories(seeded):
 
 def test_each_case_history_is_a_legal_path_to_its_state(seeded):
     names = assert_legal_histories(seeded)
+    from aftersales.models import EventName
+    from aftersales.workflow.transitions import TRANSITIONS
+
+    for kind, name in CaseEvent.objects.values_list("kind", "name").distinct():
+        if kind == CaseEvent.Kind.TRANSITION:
+            assert TRANSITIONS.get(name) is not None and TRANSITIONS.get(name).is_transition, name
+        else:
+            assert name in EventName.values, (kind, name)
     assert names["approve"] and names["auto_approve"] and names["confirm"] and names["auto_confirm"]
     assert names["escalate"] and names["reject"] and names["cancel"] and names["inspect"]
     now = timezone.now()
