@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from aftersales import services
 from aftersales.demo import generator as demo
+from aftersales.demo.reference import ensure_reference_data
 from aftersales.demo.writers import CopyWriter
 from aftersales.models import (
     FINAL_STATES,
@@ -577,7 +578,7 @@ def test_pipelined_run_writes_complete_chunks_from_writer_threads():
 
 @pytest.mark.postgres
 def test_copy_writer_refuses_a_dangling_foreign_key(db):
-    ref = demo.ensure_reference_data()
+    ref = ensure_reference_data()
     writer = CopyWriter(10)
     if not writer.set_based_fk_checks:
         pytest.skip("the test database role may not set session_replication_role")

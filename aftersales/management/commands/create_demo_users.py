@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from aftersales.demo.generator import ensure_channel_account, ensure_queues
+from aftersales.demo.reference import ensure_channel_account, ensure_queues
 from aftersales.models import AgentProfile, ApiKey
 from aftersales.permissions import AGENT, FINANCE, QC, SUPERVISOR
 from customers.models import Channel, Order
