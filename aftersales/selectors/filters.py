@@ -23,7 +23,7 @@ from aftersales.models import (
     RequestType,
 )
 from aftersales.permissions import working_staff
-from aftersales.selectors import DUE_SOON, _my_queue_ids
+from aftersales.selectors.scope import DUE_SOON, my_queue_ids
 from config.periods import clamp
 from customers.models import Channel, Customer, ProductCategory
 
@@ -135,7 +135,7 @@ class CaseQueueFilter(django_filters.FilterSet):
         if value == "mine":
             return queryset.filter(assignee_id=self.user.pk)
         if value == "queues":
-            return queryset.filter(queue_id__in=_my_queue_ids(self.user))
+            return queryset.filter(queue_id__in=my_queue_ids(self.user))
         if value == "unassigned":
             return queryset.filter(assignee__isnull=True)
         return queryset

@@ -1,0 +1,75 @@
+"""Work lists per role: offers waiting for a supervisor (with who sent them), the QC bench, finance's payables."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Sum
+
+from aftersales.models import (
+    LIVE_COMPENSATION_STATES,
+    Case,
+    CaseEvent,
+    CaseState,
+    Compensation,
+    CompensationState,
+)
+from aftersales.selectors.scope import case_list_for
+
+S = CaseState
+CS = CompensationState
+
+
+# --------------------------------------------------------------------------
+# Supervisor approvals, QC work list, finance payables
+# --------------------------------------------------------------------------
+def offers_awaiting_approval() -> QuerySet[Case]:
+    """Offers above an agent's authority that wait for a supervisor, the nearest deadline first.
+
+    Each case carries ``requested_at`` and ``requested_by_id``: the time and sender of its latest
+    ``submit_offer`` (kept on the event, not on the case).
+    """
+    submitted = CaseEvent.objects.filter(case_id=OuterRef("pk"), name="submit_offer").order_by("-created_at", "-id")
+    return (
+        Case.objects.filter(state=S.AWAITING_APPROVAL)
+        .annotate(
+            requested_at=Subquery(submitted.values("created_at")[:1]),
+            requested_by_id=Subquery(submitted.values("actor_id")[:1]),
+        )
+        .select_related("order", "customer", "policy_version")
+        .prefetch_related(
+            Prefetch(
+                "compensations",
+                queryset=Compensation.objects.filter(state__in=LIVE_COMPENSATION_STATES).order_by("id"),
+                to_attr="live_compensations",
+            )
+        )
+        .order_by(F("stage_due_at").asc(nulls_last=True), "id")
+    )
+
+
+def requesters_of(cases) -> dict[int, object]:
+    """The senders of the offers in ``cases`` (from ``offers_awaiting_approval``) with their authority, by id."""
+    ids = {case.requested_by_id for case in cases if case.requested_by_id}
+    return get_user_model().objects.select_related("agent_profile").in_bulk(ids) if ids else {}
+
+
+def qc_worklist_for(user, state: str) -> QuerySet[Case]:
+    """Goods coming back (``awaiting_return``) or on the bench (``in_qc``): QC-priority cases first, then by deadline."""
+    return (
+        case_list_for(user).filter(state=state).order_by("-qc_priority", F("stage_due_at").asc(nulls_last=True), "id")
+    )
+
+
+def payables() -> QuerySet[Compensation]:
+    """Compensations finance has to pay: payable, approved (or failed and to be retried), not yet paid."""
+    return (
+        Compensation.objects.filter(payable=True, state__in=(CS.APPROVED, CS.FAILED))
+        .select_related("case__order", "case__customer", "approved_by")
+        .order_by("payable_at", "id")
+    )
+
+
+def payables_total() -> Decimal:
+    return payables().order_by().aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
