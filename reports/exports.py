@@ -1,8 +1,9 @@
 """Streaming exports of the compensation report: CSV and XLSX in bounded memory.
 
-Rows are read with a server-side iterator in chunks and written as they come:
-CSV straight into the response, XLSX through openpyxl's write-only workbook
-into a temporary file that is then streamed. The rows are the report's own
+Rows are read with a server-side iterator in chunks and written as they come by the
+shared writer (``config.exports``): CSV straight into the response, XLSX through
+openpyxl's write-only workbook into a temporary file that is then streamed; every
+text cell is made safe for a spreadsheet there. The rows are the report's own
 queryset, so the exported total equals the total on screen. Times are local
 (Asia/Shanghai, without offset: spreadsheets do not take aware times); money
 stays ``Decimal``; phone numbers are masked unless the user may see them.
@@ -10,14 +11,13 @@ stays ``Decimal``; phone numbers are masked unless the user may see them.
 
 from __future__ import annotations
 
-import csv
-import tempfile
 from collections.abc import Iterator
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config import exports
 from customers.masking import mask_phone
 
 CHUNK = 2000
@@ -140,71 +140,19 @@ def rows(queryset, *, show_pii: bool) -> Iterator[list]:
         ]
 
 
-#: A cell starting with one of these is a formula to a spreadsheet program: the export quotes it.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_text(value):
-    """Text for a spreadsheet cell: never a formula (CSV/formula injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    def write(self, value):
-        return value
+#: The 0-based index of the amount column: the XLSX shows it as money.
+MONEY_COLUMN = 7
 
 
 def csv_response(queryset, *, filename: str, show_pii: bool) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def stream():
-        yield "\ufeff"  # a BOM, so spreadsheet programs read the Chinese as UTF-8
-        yield writer.writerow(columns())
-        for row in rows(queryset, show_pii=show_pii):
-            yield writer.writerow(
-                [
-                    value.strftime("%Y-%m-%d %H:%M:%S") if hasattr(value, "strftime") else safe_text(value)
-                    for value in row
-                ]
-            )
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    return response
+    return exports.csv_response(filename=filename, header=columns(), rows=rows(queryset, show_pii=show_pii))
 
 
 def xlsx_response(queryset, *, filename: str, show_pii: bool, sheet_title: str) -> FileResponse:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31])
-    bold = Font(bold=True)
-    header = []
-    for title in columns():
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    money_column = 7
-    for row in rows(queryset, show_pii=show_pii):
-        # Plain values are fastest; openpyxl formats the datetimes itself. Only the amount gets a money format.
-        row = [safe_text(ILLEGAL_CHARACTERS_RE.sub("", v)) if isinstance(v, str) else v for v in row]
-        amount = WriteOnlyCell(sheet, value=row[money_column])
-        amount.number_format = "#,##0.00"
-        row[money_column] = amount
-        sheet.append(row)
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - the response streams and closes it
-    workbook.save(handle)
-    handle.seek(0)
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"{filename}.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return exports.xlsx_response(
+        filename=filename,
+        header=columns(),
+        rows=rows(queryset, show_pii=show_pii),
+        sheet_title=sheet_title,
+        money_columns=(MONEY_COLUMN,),
     )

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from aftersales.models import CaseState, Compensation
 from aftersales.web.views._common import area_required
 from aftersales.web.views.queue import _page_size
+from config.exports import csv_response
 from config.pagination import CappedCountPaginator
 from config.periods import Period, month_of, parse_period, today
 from customers.masking import can_see_pii
@@ -273,13 +274,13 @@ def team(request):
 # --------------------------------------------------------------------------
 @area_required("analytics")
 def template_effects_page(request):
-    from aftersales.admin.templates import effects_csv
-    from aftersales.replies.library import template_effects
+    from aftersales.replies.library import effects_table, template_effects
 
     form, period = _period_form(request, default_days=90)
     effects = template_effects(since=period.since, until=period.until)
     if request.GET.get("format") == "csv":
-        return effects_csv(effects, f"template_effects_{period.label()}")
+        header, rows = effects_table(effects)
+        return csv_response(filename=f"template_effects_{period.label()}", header=header, rows=rows)
     query = request.GET.copy()
     query["format"] = "csv"
     return render(
@@ -324,22 +325,22 @@ def health_detail(request, month: str):
 
 @area_required("analytics")
 def health_export(request, month: str):
-    import csv
-
-    from django.http import HttpResponse
-
     from aftersales.replies.health import suggestion_text
 
     report = _health_or_404(month)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="template_health_{report.month:%Y-%m}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(
-        [_("kind"), _("code"), _("name"), _("cases"), _("used or filled"), _("rate"), _("flagged"), _("suggestion")]
-    )
-    for row in report.templates:
-        writer.writerow(
+    header = [
+        _("kind"),
+        _("code"),
+        _("name"),
+        _("cases"),
+        _("used or filled"),
+        _("rate"),
+        _("flagged"),
+        _("suggestion"),
+    ]
+    yes = _("yes")
+    rows = [
+        *(
             [
                 _("template"),
                 row["code"],
@@ -347,12 +348,12 @@ def health_export(request, month: str):
                 row["eligible"],
                 row["used"],
                 row["rate"] or "",
-                _("yes") if row["flagged"] else "",
+                yes if row["flagged"] else "",
                 suggestion_text(row),
             ]
-        )
-    for row in report.optional_fields:
-        writer.writerow(
+            for row in report.templates
+        ),
+        *(
             [
                 _("field"),
                 row["field"],
@@ -360,8 +361,10 @@ def health_export(request, month: str):
                 row["applicable"],
                 row["filled"],
                 row["rate"] or "",
-                _("yes") if row["flagged"] else "",
+                yes if row["flagged"] else "",
                 suggestion_text(row),
             ]
-        )
-    return response
+            for row in report.optional_fields
+        ),
+    ]
+    return csv_response(filename=f"template_health_{report.month:%Y-%m}", header=header, rows=rows)

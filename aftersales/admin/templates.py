@@ -3,54 +3,17 @@ version (exportable), the uses, and the monthly health reports."""
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import admin
 from django.db.models import Count
-from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.admin.versions import VersionedAdmin
 from aftersales.models import HealthReport, ResponseTemplate, TemplateUse
-from aftersales.replies.library import template_effects
+from aftersales.replies.library import effects_table, template_effects
 from aftersales.replies.rendering import PLACEHOLDERS
-
-
-def effects_csv(effects, filename: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            _("template"),
-            _("title"),
-            _("version"),
-            _("changed by"),
-            _("uses"),
-            _("cases served"),
-            "CSAT",
-            _("resolution (h)"),
-            _("escalated or declined (%)"),
-        ]
-    )
-    for e in effects:
-        writer.writerow(
-            [
-                e.code,
-                e.title,
-                e.version_date.strftime("%Y-%m-%d %H:%M"),
-                e.version_user,
-                e.uses,
-                e.cases,
-                e.csat or "",
-                e.resolution_hours or "",
-                e.trouble_rate,
-            ]
-        )
-    return response
+from config.exports import csv_response
 
 
 @admin.register(ResponseTemplate)
@@ -104,7 +67,8 @@ class ResponseTemplateAdmin(VersionedAdmin):
     @admin.action(description=_("Export the effect data of the selected templates (CSV)"))
     def export_effects(self, request, queryset):
         effects = [e for pk in queryset.values_list("pk", flat=True) for e in template_effects(template_id=pk)]
-        return effects_csv(effects, "template_effects")
+        header, rows = effects_table(effects)
+        return csv_response(filename="template_effects", header=header, rows=rows)
 
     def has_delete_permission(self, request, obj=None):
         return False  # uses point at its versions; retire it (inactive) instead

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -10,6 +11,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.models import FINAL_STATES, Case, CaseEvent, CaseLine, CaseState, ResponseTemplate, TemplateUse
@@ -233,6 +235,36 @@ def template_effects(
             )
         )
     return sorted(out, key=lambda e: (e.code, e.version_date))
+
+
+def effects_table(effects: Iterable[VersionEffect]) -> tuple[list[str], list[list]]:
+    """The effect data as a table for an export: ``(header, rows)``, one row per version, version times local."""
+    header = [
+        _("template"),
+        _("title"),
+        _("version"),
+        _("changed by"),
+        _("uses"),
+        _("cases served"),
+        "CSAT",
+        _("resolution (h)"),
+        _("escalated or declined (%)"),
+    ]
+    rows = [
+        [
+            e.code,
+            e.title,
+            timezone.localtime(e.version_date).strftime("%Y-%m-%d %H:%M"),
+            e.version_user,
+            e.uses,
+            e.cases,
+            e.csat or "",
+            e.resolution_hours or "",
+            e.trouble_rate,
+        ]
+        for e in effects
+    ]
+    return header, rows
 
 
 # --------------------------------------------------------------------------

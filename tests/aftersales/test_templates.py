@@ -262,7 +262,7 @@ def test_the_report_page_and_its_export(login, policy, users):
     assert page.status_code == 200 and 'data-code="ack-shoes" data-flagged="1"' in page.content.decode()
     export = client.get(reverse("reports:health_export", args=["2026-10"]))
     assert export["Content-Disposition"] == 'attachment; filename="template_health_2026-10.csv"'
-    assert "ack-shoes" in export.content.decode("utf-8-sig")
+    assert "ack-shoes" in b"".join(export.streaming_content).decode("utf-8-sig")
     assert client.get(reverse("reports:health", args=["2026-13"])).status_code == 404
     assert login(users["agent"]).get(reverse("reports:health", args=["2026-10"])).status_code == 403
 
