@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count
@@ -25,6 +26,9 @@ from aftersales.models import (
 from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import AGENT, SUPERVISOR
 from aftersales.services.events import system_event
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 # --------------------------------------------------------------------------
@@ -134,7 +138,7 @@ def route_new_case(case: Case, *, categories: list[int], high_value: bool, crisi
 # --------------------------------------------------------------------------
 # Crisis protocol
 # --------------------------------------------------------------------------
-def raise_crisis(case: Case, *, reasons: list[str], at: datetime, actor=None) -> set[str]:
+def raise_crisis(case: Case, *, reasons: list[str], at: datetime, actor: User | None = None) -> set[str]:
     """Crisis: red, the crisis queue, an event saying why, the supervisors alerted (once per case)."""
     changed = set()
     if not case.crisis:

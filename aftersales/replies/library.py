@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,6 +18,9 @@ from django.utils.translation import gettext as _
 from aftersales.models import FINAL_STATES, Case, CaseEvent, CaseLine, CaseState, ResponseTemplate, TemplateUse
 from aftersales.replies.rendering import render, values_for
 from aftersales.services._base import now
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 S = CaseState
 T = ResponseTemplate.Scenario
@@ -117,7 +121,7 @@ def latest_versions(template_ids: list[int]) -> dict[int, int]:
 
 @transaction.atomic
 def case_send_template(
-    *, case_id: int, actor, template_id: int, version_id: int, text: str, at: datetime | None = None
+    *, case_id: int, actor: User | None, template_id: int, version_id: int, text: str, at: datetime | None = None
 ) -> TemplateUse:
     """Send a reply built from a template version (edited or not); the use records that exact version."""
     from aftersales.services.updates import case_add_note

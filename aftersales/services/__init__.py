@@ -7,6 +7,10 @@ escalation), ``offers`` (sending an offer, and the supervisor's approval above a
 May import models, the workflow registry and rules, automation, notifications and selectors; never a door.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from aftersales.services.assignment import case_claim
 from aftersales.services.cases import (
     case_approve,
@@ -35,6 +39,11 @@ from aftersales.services.offers import case_approve_offer, case_propose, case_re
 from aftersales.services.opening import case_open, policy_for_channel
 from aftersales.services.risk_flags import customer_flag_clear, customer_flag_refresh
 from aftersales.services.updates import case_add_note, case_rate, case_update
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from aftersales.workflow.transitions import Action
 
 __all__ = [
     "case_add_note",
@@ -72,7 +81,7 @@ __all__ = [
 ]
 
 
-def perform(action, *, target_id: int, actor, data: dict):
+def perform(action: Action, *, target_id: int, actor: User | None, data: dict) -> object:
     """Run a registry entry's service on the case (or compensation) ``target_id`` with a form's or serializer's data.
 
     The doors call this for every action of the registry (``aftersales.workflow.transitions``); the data are the

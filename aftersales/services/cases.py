@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -40,13 +41,16 @@ from aftersales.services.compensations import (
 from aftersales.services.photos import store_photos, validate_photos
 from aftersales.workflow.policy import return_window_days, window_deadline
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 S = CaseState
 
 
 # --------------------------------------------------------------------------
 # Review
 # --------------------------------------------------------------------------
-def _check_window(case: Case, *, actor, override: bool) -> dict:
+def _check_window(case: Case, *, actor: User | None, override: bool) -> dict:
     """Refuse approval outside the policy window unless an authorised override."""
     attribution = case.category.attribution if case.category_id else None
     days = return_window_days(case.policy_version, attribution)
@@ -70,7 +74,7 @@ def _check_window(case: Case, *, actor, override: bool) -> dict:
     )
 
 
-def _approve(case: Case, *, name: str, actor, at: datetime, note: str, data: dict) -> Case:
+def _approve(case: Case, *, name: str, actor: User | None, at: datetime, note: str, data: dict) -> Case:
     before = case.state
     getattr(case, name)(at=at)
     refund = grant_quick_refund(case, actor=actor, at=at)
@@ -87,7 +91,7 @@ def _approve(case: Case, *, name: str, actor, at: datetime, note: str, data: dic
 def case_approve(
     *,
     case_id: int,
-    actor,
+    actor: User | None,
     note: str = "",
     override_window: bool = False,
     expected_version: int | None = None,
@@ -116,7 +120,7 @@ def case_auto_approve(*, case_id: int, at: datetime | None = None) -> Case:
 
 @transaction.atomic
 def case_reject(
-    *, case_id: int, actor, reason: str, expected_version: int | None = None, at: datetime | None = None
+    *, case_id: int, actor: User | None, reason: str, expected_version: int | None = None, at: datetime | None = None
 ) -> Case:
     at = now(at)
     reason = required(reason, "reason", _("Give the customer a reason for the rejection."))
@@ -137,7 +141,7 @@ def case_reject(
 def case_receive(
     *,
     case_id: int,
-    actor,
+    actor: User | None,
     tracking_number: str,
     carrier: str = "",
     note: str = "",
@@ -173,7 +177,7 @@ def _choice(value: str, choices, field: str) -> str:
 def case_inspect(
     *,
     case_id: int,
-    actor,
+    actor: User | None,
     grade: str,
     responsible_party: str,
     disposition: str,
@@ -228,7 +232,7 @@ def case_inspect(
 # --------------------------------------------------------------------------
 
 
-def _close_with_payables(case: Case, *, name: str, actor, at: datetime, note: str) -> Case:
+def _close_with_payables(case: Case, *, name: str, actor: User | None, at: datetime, note: str) -> Case:
     before = case.state
     getattr(case, name)(at=at)
     payable = make_approved_payable(case, actor=actor, at=at)
@@ -240,7 +244,7 @@ def _close_with_payables(case: Case, *, name: str, actor, at: datetime, note: st
 
 @transaction.atomic
 def case_confirm(
-    *, case_id: int, actor, note: str = "", expected_version: int | None = None, at: datetime | None = None
+    *, case_id: int, actor: User | None, note: str = "", expected_version: int | None = None, at: datetime | None = None
 ) -> Case:
     """The customer accepts the offer (through a channel, or an agent on their behalf)."""
     at = now(at)
@@ -265,7 +269,7 @@ def case_auto_confirm(*, case_id: int, at: datetime | None = None) -> Case:
 
 @transaction.atomic
 def case_decline(
-    *, case_id: int, actor, note: str = "", expected_version: int | None = None, at: datetime | None = None
+    *, case_id: int, actor: User | None, note: str = "", expected_version: int | None = None, at: datetime | None = None
 ) -> Case:
     """The customer declines the offer: it is withdrawn and the case goes back to compensation."""
     at = now(at)
@@ -321,7 +325,12 @@ def _quick_refund_granted(case: Case) -> bool:
 # --------------------------------------------------------------------------
 @transaction.atomic
 def case_cancel(
-    *, case_id: int, actor, reason: str = "", expected_version: int | None = None, at: datetime | None = None
+    *,
+    case_id: int,
+    actor: User | None,
+    reason: str = "",
+    expected_version: int | None = None,
+    at: datetime | None = None,
 ) -> Case:
     at = now(at)
     case = lock_case(case_id, expected_version=expected_version)
@@ -344,7 +353,7 @@ def case_cancel(
 
 @transaction.atomic
 def case_escalate(
-    *, case_id: int, actor, reason: str, expected_version: int | None = None, at: datetime | None = None
+    *, case_id: int, actor: User | None, reason: str, expected_version: int | None = None, at: datetime | None = None
 ) -> Case:
     """Escalate a dispute (customer appeal, supervisor, or automation rules as ``actor=None``)."""
     at = now(at)
@@ -358,7 +367,7 @@ def case_escalate(
 def case_resolve_escalation(
     *,
     case_id: int,
-    actor,
+    actor: User | None,
     decision: str,
     note: str,
     expected_version: int | None = None,

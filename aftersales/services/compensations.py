@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -38,6 +39,9 @@ from aftersales.services.events import compensation_event
 from aftersales.workflow.money import CENT, yuan
 from aftersales.workflow.policy import quick_refund_eligible
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 CS = CompensationState
 #: Case states in which an offer is being put together.
 OFFER_STATES = (CaseState.COMPENSATION, CaseState.ESCALATED)
@@ -45,11 +49,13 @@ OFFER_STATES = (CaseState.COMPENSATION, CaseState.ESCALATED)
 DECISION_STATES = (*OFFER_STATES, CaseState.AWAITING_APPROVAL)
 
 
-def record_compensation(case: Case, comp: Compensation, *, action: str, actor, at: datetime, note: str = "") -> None:
+def record_compensation(
+    case: Case, comp: Compensation, *, action: str, actor: User | None, at: datetime, note: str = ""
+) -> None:
     compensation_event(case, comp, action=action, actor=actor, note=note, at=at)
 
 
-def ensure_within_authority(case: Case, actor, total: Decimal) -> None:
+def ensure_within_authority(case: Case, actor: User | None, total: Decimal) -> None:
     limit = authority_of(actor, case.policy_version)
     if limit is not None and total > limit:
         raise NeedsApproval(
@@ -60,7 +66,7 @@ def ensure_within_authority(case: Case, actor, total: Decimal) -> None:
         )
 
 
-def ensure_offer_open(case: Case, actor=None) -> None:
+def ensure_offer_open(case: Case, actor: User | None = None) -> None:
     """An offer under a supervisor's review is not changed under their feet (supervisors excepted)."""
     if actor is not None and actor.has_perm("aftersales.approve_any_compensation"):
         return
@@ -98,7 +104,7 @@ def _lock_compensation(compensation_id: int) -> tuple[Case, Compensation]:
 # --------------------------------------------------------------------------
 # Steps used inside case transitions (the case row is already locked)
 # --------------------------------------------------------------------------
-def grant_quick_refund(case: Case, *, actor, at: datetime) -> Compensation | None:
+def grant_quick_refund(case: Case, *, actor: User | None, at: datetime) -> Compensation | None:
     """At approval: a refund payable at once for customers whose credit and amount qualify."""
     customer = case.customer
     amount = case_claim_value(case)
@@ -133,7 +139,9 @@ def offer_total(live) -> Decimal:
     return sum((c.amount for c in live if not c.quick_refund), Decimal("0.00"))
 
 
-def approve_pending_within_authority(case: Case, live: list[Compensation], *, actor, at: datetime) -> list[int]:
+def approve_pending_within_authority(
+    case: Case, live: list[Compensation], *, actor: User | None, at: datetime
+) -> list[int]:
     """Approve the case's proposed compensations if the whole total is within the actor's authority."""
     pending = [comp for comp in live if comp.state == CS.PROPOSED]
     if not pending:
@@ -147,7 +155,7 @@ def approve_pending_within_authority(case: Case, live: list[Compensation], *, ac
     return [comp.pk for comp in pending]
 
 
-def make_approved_payable(case: Case, *, actor, at: datetime) -> list[int]:
+def make_approved_payable(case: Case, *, actor: User | None, at: datetime) -> list[int]:
     """On acceptance: approved compensations become payable; unapproved proposals lapse."""
     void_unpaid(case, actor=actor, at=at, note=_("Not approved before the case closed."), states=(CS.PROPOSED,))
     comps = list(case.compensations.select_for_update().filter(state=CS.APPROVED, payable=False))
@@ -160,7 +168,7 @@ def make_approved_payable(case: Case, *, actor, at: datetime) -> list[int]:
 
 
 def void_unpaid(
-    case: Case, *, actor, at: datetime, note: str, states=(CS.PROPOSED, CS.APPROVED, CS.FAILED)
+    case: Case, *, actor: User | None, at: datetime, note: str, states=(CS.PROPOSED, CS.APPROVED, CS.FAILED)
 ) -> list[int]:
     """Withdraw the offer: void compensations not yet payable (quick refunds stay)."""
     comps = list(case.compensations.select_for_update().filter(state__in=states, payable=False, quick_refund=False))
@@ -176,7 +184,7 @@ def void_unpaid(
 # --------------------------------------------------------------------------
 @transaction.atomic
 def compensation_add(
-    *, case_id: int, actor, kind: str, amount, note: str = "", at: datetime | None = None
+    *, case_id: int, actor: User | None, kind: str, amount: Decimal | str, note: str = "", at: datetime | None = None
 ) -> Compensation:
     """Propose one compensation item on a case that is working out its offer."""
     at = now(at)
@@ -217,7 +225,9 @@ def compensation_add(
 
 
 @transaction.atomic
-def compensation_approve(*, compensation_id: int, actor, note: str = "", at: datetime | None = None) -> Compensation:
+def compensation_approve(
+    *, compensation_id: int, actor: User | None, note: str = "", at: datetime | None = None
+) -> Compensation:
     """Approve a proposal; the case's whole total must be within the approver's authority."""
     at = now(at)
     case, comp = _lock_compensation(compensation_id)
@@ -237,7 +247,9 @@ def compensation_approve(*, compensation_id: int, actor, note: str = "", at: dat
 
 
 @transaction.atomic
-def compensation_reject(*, compensation_id: int, actor, note: str, at: datetime | None = None) -> Compensation:
+def compensation_reject(
+    *, compensation_id: int, actor: User | None, note: str, at: datetime | None = None
+) -> Compensation:
     """Refuse a proposal (e.g. a supervisor refusing an over-authority offer)."""
     at = now(at)
     note = (note or "").strip()
@@ -254,7 +266,9 @@ def compensation_reject(*, compensation_id: int, actor, note: str, at: datetime 
 
 
 @transaction.atomic
-def compensation_void(*, compensation_id: int, actor, note: str, at: datetime | None = None) -> Compensation:
+def compensation_void(
+    *, compensation_id: int, actor: User | None, note: str, at: datetime | None = None
+) -> Compensation:
     """Withdraw an unpaid compensation while the offer is worked out.
 
     Payable ones (e.g. a mistaken quick refund), or on a finished case: supervisors only.
@@ -286,7 +300,7 @@ def compensation_void(*, compensation_id: int, actor, note: str, at: datetime | 
 
 @transaction.atomic
 def compensation_mark_paid(
-    *, compensation_id: int, actor, payout_reference: str, at: datetime | None = None
+    *, compensation_id: int, actor: User | None, payout_reference: str, at: datetime | None = None
 ) -> Compensation:
     """Finance records the payout. A compensation is never paid twice."""
     at = now(at)
@@ -330,7 +344,9 @@ def compensation_mark_paid(
 
 
 @transaction.atomic
-def compensation_mark_failed(*, compensation_id: int, actor, note: str, at: datetime | None = None) -> Compensation:
+def compensation_mark_failed(
+    *, compensation_id: int, actor: User | None, note: str, at: datetime | None = None
+) -> Compensation:
     """Finance records a failed payout; it can be paid again later with a new reference."""
     at = now(at)
     note = (note or "").strip()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -41,6 +42,9 @@ from aftersales.services.risk_flags import customer_flag_refresh
 from aftersales.workflow.policy import initial_priority
 from aftersales.workflow.transitions import stage_clock
 from customers.models import Channel, Order
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 S = CaseState
 
@@ -133,7 +137,7 @@ def _validate_lines(order: Order, lines: Sequence[tuple[int, int]], request_type
 @transaction.atomic
 def case_open(
     *,
-    actor,
+    actor: User | None,
     order_number: str | None = None,
     order_id: int | None = None,
     lines: Sequence[tuple[int, int]] = (),

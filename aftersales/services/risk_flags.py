@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -15,6 +16,9 @@ from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import SUPERVISOR
 from aftersales.services._base import now
 from customers.models import Customer, CustomerRiskFlag
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 KIND = CustomerRiskFlag.Kind.PROFESSIONAL_CLAIMANT
 #: A justification shorter than this is not a justification.
@@ -70,7 +74,9 @@ def customer_flag_refresh(
 
 
 @transaction.atomic
-def customer_flag_clear(*, flag_id: int, actor, justification: str, at: datetime | None = None) -> CustomerRiskFlag:
+def customer_flag_clear(
+    *, flag_id: int, actor: User | None, justification: str, at: datetime | None = None
+) -> CustomerRiskFlag:
     """A supervisor clears a flag; the written justification is kept with it."""
     at = now(at)
     if actor is None or not actor.has_perm("customers.change_customer"):

@@ -4,6 +4,7 @@ assignee), notes and replies, and which transitions a user may take now."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -30,6 +31,9 @@ from aftersales.services._base import (
 from aftersales.services.events import note_event, update_event
 from aftersales.workflow.forms import TRIAGE_FIELDS
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 S = CaseState
 
 
@@ -37,7 +41,15 @@ S = CaseState
 # Rating
 # --------------------------------------------------------------------------
 @transaction.atomic
-def case_rate(*, case_id: int, actor, csat, nps=None, comment: str = "", at: datetime | None = None) -> Case:
+def case_rate(
+    *,
+    case_id: int,
+    actor: User | None,
+    csat: int,
+    nps: int | None = None,
+    comment: str = "",
+    at: datetime | None = None,
+) -> Case:
     """The customer's rating after the case closed: CSAT 1–5 and NPS 0–10, once."""
     at = now(at)
     errors = {}
@@ -82,7 +94,7 @@ def case_rate(*, case_id: int, actor, csat, nps=None, comment: str = "", at: dat
 def case_update(
     *,
     case_id: int,
-    actor,
+    actor: User | None,
     changes: dict,
     note: str = "",
     expected_version: int | None = None,
@@ -130,7 +142,13 @@ def case_update(
 
 @transaction.atomic
 def case_add_note(
-    *, case_id: int, actor, text: str, to_customer: bool = False, data: dict | None = None, at: datetime | None = None
+    *,
+    case_id: int,
+    actor: User | None,
+    text: str,
+    to_customer: bool = False,
+    data: dict | None = None,
+    at: datetime | None = None,
 ) -> CaseEvent:
     """An internal note, or a reply to the customer; both go on the timeline (``data``: e.g. the template used)."""
     at = now(at)
