@@ -1,5 +1,9 @@
 """Report figures, computed by the database: each report is a handful of grouped queries on indexed
-columns, whatever the number of cases. Days and weeks are local (Asia/Shanghai)."""
+columns, whatever the number of cases. Days and weeks are local (Asia/Shanghai).
+
+A little over 500 lines: one reader per report (compensation, cost funnel and ratio, KPIs, heatmap, word cloud,
+team) sharing the period, category and weekly-grouping helpers at the top; the rollups of the performance work
+will split it by report."""
 
 from __future__ import annotations
 
