@@ -4,6 +4,11 @@
 queue, the status board, the QC page and the case page all start from it, so
 a case missing from a user's list cannot be reached by its URL either.
 Every reader here costs a fixed number of queries, whatever the table size.
+
+``scope`` (who sees what, the workspace areas), ``board`` (status board, deadlines), ``cases`` (the case page),
+``work`` (approvals, the QC bench, payables), ``actions`` (which registry actions a user may take now),
+``filters`` (the queue's filters, shared by the pages and the API). May import models, permissions and the
+workflow registry; never a service or a door.
 """
 
 from aftersales.selectors.actions import actions_for, compensation_actions_for
