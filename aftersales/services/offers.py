@@ -56,16 +56,24 @@ def live_offer(case: Case, *, note: str) -> list[Compensation]:
 
 
 def propose_locked(
-    case: Case, live: list[Compensation], *, actor: User, at: datetime, note: str, data: dict | None = None
+    case: Case,
+    live: list[Compensation],
+    *,
+    actor: User,
+    at: datetime,
+    note: str,
+    data: dict | None = None,
+    name: str = "propose",
 ) -> Case:
-    """Approve what the actor may, send the offer (the case row is locked, ``propose`` allowed)."""
+    """Approve what the actor may and send the offer to the customer by the transition ``name`` (``propose``, or a
+    supervisor's ``approve_offer``); the case row is locked and the transition allowed."""
     approved = approve_pending_within_authority(case, live, actor=actor, at=at)
     before = case.state
-    case.propose(at=at)
+    getattr(case, name)(at=at)
     total = sum((c.amount for c in live), Decimal("0.00"))
     finish_transition(
         case,
-        name="propose",
+        name=name,
         before=before,
         actor=actor,
         at=at,
@@ -142,26 +150,9 @@ def case_approve_offer(
     case = lock_case(case_id, expected_version=expected_version)
     _ensure_awaiting_approval(case)
     ensure_may(case, "approve_offer", actor)
-    live = live_offer(case, note=note)
-    approved = approve_pending_within_authority(case, live, actor=actor, at=at)  # a supervisor's is unlimited
-    before = case.state
-    case.approve_offer(at=at)
-    finish_transition(
-        case,
-        name="approve_offer",
-        before=before,
-        actor=actor,
-        at=at,
-        note=(note or "").strip(),
-        fields={"proposed_at"},
-        data={
-            "total": str(sum((c.amount for c in live), Decimal("0.00"))),
-            "approved": approved,
-            "approved_for": requested_by(case),
-            "over_authority": True,
-        },
-    )
-    return case
+    live = live_offer(case, note=note)  # a supervisor's authority is unlimited: nothing more to check
+    data = {"approved_for": requested_by(case), "over_authority": True}
+    return propose_locked(case, live, actor=actor, at=at, note=note, data=data, name="approve_offer")
 
 
 @transaction.atomic
