@@ -30,6 +30,15 @@ class StaleCase(NotAllowed):
     """The case changed since the page was loaded (another user acted)."""
 
 
+class Conflict(NotAllowed):
+    """The request contradicts what is stored (a line a case holds, another channel's order); ``field`` names
+    the part of the request it is about (HTTP 409)."""
+
+    def __init__(self, message, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def error_text(exc: Exception) -> str:
     """A refused action's message for a page: the validation messages, or the reason, or "no permission"."""
     if isinstance(exc, ValidationError):

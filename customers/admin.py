@@ -20,8 +20,8 @@ class CustomerAdmin(CappedCountAdminMixin, admin.ModelAdmin):
     list_display = ("name", "phone", "tier", "credit_score", "region", "dedicated_advisor")
     list_filter = ("tier",)
     list_select_related = ("dedicated_advisor",)
-    search_fields = ("=phone", "name", "=email")
-    search_help_text = _("Exact phone or email, or part of the name.")
+    search_fields = ("=phone", "name", "=email", "=external_id")
+    search_help_text = _("Exact phone, email or channel customer id, or part of the name.")
     autocomplete_fields = ("dedicated_advisor",)
     ordering = ("-id",)
     readonly_fields = ("annual_spend", "masked_phone", "masked_email")
@@ -45,7 +45,18 @@ class CustomerAdmin(CappedCountAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         contact = ["phone", "email"] if can_see_pii(request.user) else ["masked_phone", "masked_email"]
-        return ["name", *contact, "tier", "credit_score", "annual_spend", "region", "dedicated_advisor", "risk_flags"]
+        return [
+            "name",
+            *contact,
+            "tier",
+            "credit_score",
+            "annual_spend",
+            "region",
+            "dedicated_advisor",
+            "risk_flags",
+            "channel",
+            "external_id",
+        ]
 
 
 class OrderLineInline(admin.TabularInline):
@@ -72,7 +83,22 @@ class OrderAdmin(CappedCountAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         address = ["shipping_address"] if can_see_pii(request.user) else ["address_display"]
-        return ["number", "customer", "channel", "placed_at", "delivered_at", *address, "order_amount", "order_margin"]
+        return [
+            "number",
+            "customer",
+            "channel",
+            "placed_at",
+            "paid_at",
+            "shipped_at",
+            "delivered_at",
+            "payment_method",
+            "payment_transaction_id",
+            *address,
+            "order_amount",
+            "order_margin",
+            "source_version",
+            "source_updated_at",
+        ]
 
     @admin.display(description=_("customer"))
     def customer_display(self, obj: Order) -> str:

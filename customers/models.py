@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Sum
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.masking import mask_address, mask_email, mask_phone
 
@@ -24,6 +25,16 @@ class Channel(models.TextChoices):
     MINI_PROGRAM = "mini_program", _("Mini-program")
     LIVE_STREAM = "live_stream", _("Live stream")
     WEB = "web", _("Web")
+
+
+class PaymentMethod(models.TextChoices):
+    WECHAT_PAY = "wechat_pay", _("WeChat Pay")
+    ALIPAY = "alipay", _("Alipay")
+    UNIONPAY = "unionpay", _("UnionPay")
+    CARD = "card", _("Bank card")
+    BALANCE = "balance", _("Store balance")
+    CASH_ON_DELIVERY = "cod", _("Cash on delivery")
+    OTHER = "other", _("Other")
 
 
 class ProductCategory(models.Model):
@@ -66,7 +77,21 @@ class Customer(models.Model):
         related_name="advised_customers",
     )
     risk_flags = models.JSONField(_("risk flags"), default=list, blank=True)
+    channel = models.CharField(
+        _("channel"),
+        max_length=20,
+        choices=Channel.choices,
+        blank=True,
+        help_text=_("The channel that sent the customer."),
+    )
+    external_id = models.CharField(
+        _("channel's customer id"),
+        max_length=64,
+        blank=True,
+        help_text=_("The customer's id in the channel's system; orders from that channel find the customer by it."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("customer")
@@ -75,6 +100,12 @@ class Customer(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(credit_score__gte=0) & Q(credit_score__lte=1000), name="customer_credit_score_range"
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=~Q(external_id=""),
+                name="customer_unique_channel_id",
+                violation_error_message=_("Another customer of this channel already has this id."),
             ),
         ]
 
@@ -99,8 +130,24 @@ class Order(models.Model):
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders")
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, db_index=True)
     placed_at = models.DateTimeField(_("placed at"), db_index=True)
+    paid_at = models.DateTimeField(pgettext_lazy("order", "paid at"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    payment_method = models.CharField(_("payment method"), max_length=20, choices=PaymentMethod.choices, blank=True)
+    payment_transaction_id = models.CharField(
+        _("payment transaction id"),
+        max_length=64,
+        blank=True,
+        help_text=_("The payment gateway's transaction number; a refund of the order goes back through it."),
+    )
     shipping_address = models.CharField(_("shipping address"), max_length=200, blank=True)
+    source_version = models.BigIntegerField(
+        _("channel's version"), null=True, blank=True, help_text=_("The order's version in the channel's system.")
+    )
+    source_updated_at = models.DateTimeField(
+        _("changed in the channel at"), null=True, blank=True, help_text=_("When the channel last changed the order.")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("order")
@@ -111,6 +158,16 @@ class Order(models.Model):
                 condition=Q(delivered_at__isnull=True) | Q(delivered_at__gte=F("placed_at")),
                 name="order_delivered_after_placed",
                 violation_error_message=_("An order cannot be delivered before it was placed."),
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_at__isnull=True) | Q(paid_at__gte=F("placed_at")),
+                name="order_paid_after_placed",
+                violation_error_message=_("An order cannot be paid before it was placed."),
+            ),
+            models.CheckConstraint(
+                condition=Q(shipped_at__isnull=True) | Q(shipped_at__gte=F("placed_at")),
+                name="order_shipped_after_placed",
+                violation_error_message=_("An order cannot be shipped before it was placed."),
             ),
         ]
 

@@ -15,8 +15,12 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from aftersales.errors import Conflict
+
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, Conflict):
+        return Response({"detail": str(exc), "code": "conflict", "field": exc.field}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, TransitionNotAllowed | ConcurrentTransition):
         return Response({"detail": str(exc), "code": "not_allowed"}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):

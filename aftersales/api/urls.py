@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from aftersales.api import (
+    orders,
     schema,  # noqa: F401 - registers the authentication schemes
     views,
 )
@@ -23,6 +24,8 @@ urlpatterns = [
     re_path(rf"^cases/{NUMBER}/cancel/$", views.CancelView.as_view(), name="case-cancel"),
     re_path(rf"^cases/{NUMBER}/appeal/$", views.AppealView.as_view(), name="case-appeal"),
     re_path(rf"^cases/{NUMBER}/rating/$", views.RatingView.as_view(), name="case-rating"),
+    path("orders/batch/", orders.OrderBatchView.as_view(), name="orders-batch"),
+    re_path(rf"^orders/(?P<number>{orders.ORDER_NUMBER})/$", orders.OrderView.as_view(), name="order"),
     path("webhook/", views.WebhookView.as_view(), name="webhook"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
