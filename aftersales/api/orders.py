@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from aftersales.api.serializers import ErrorSerializer
 from aftersales.api.views import ChannelView, errors
 from aftersales.errors import Conflict, NotAllowed
-from aftersales.services.orders import CREATED, order_upsert
+from aftersales.services.orders import CREATED, order_upsert, order_upsert_many
 from customers.models import Order, PaymentMethod, ProductCategory
 
 ORDER_NUMBER = r"[A-Za-z0-9_-]{1,32}"
@@ -230,29 +230,31 @@ class OrderBatchView(ChannelView):
     def post(self, request):
         envelope = self.get_serializer(data=request.data)
         envelope.is_valid(raise_exception=True)
-        context = {**self.get_serializer_context(), "categories": _categories()}
-        results, counts = [], dict.fromkeys(["created", "updated", "unchanged", "stale", "error"], 0)
+        validator = OrderBatchItemSerializer(context={**self.get_serializer_context(), "categories": _categories()})
+        rows, valid = [], []
         for index, raw in enumerate(envelope.validated_data["orders"]):
             row = {"index": index, "number": str(raw.get("number", ""))[:32], "warnings": []}
-            item = OrderBatchItemSerializer(data=raw, context=context)
+            rows.append(row)
             try:
-                if not item.is_valid():
-                    raise serializers.ValidationError(item.errors)
-                data = dict(item.validated_data)
-                number = data.pop("number")
-                outcome = order_upsert(channel=self.api_key.channel, number=number, data=data, actor=request.user)
+                data = dict(validator.run_validation(raw))
             except serializers.ValidationError as exc:
                 row.update(result="error", errors=exc.detail)
-            except Conflict as exc:
-                row.update(result="error", errors={exc.field: [str(exc)]})
-            except NotAllowed as exc:
-                row.update(result="error", errors={"detail": [str(exc)]})
-            except DjangoValidationError as exc:
-                row.update(
-                    result="error", errors=exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-                )
+                continue
+            valid.append((row, (data.pop("number"), data)))
+        outcomes = order_upsert_many(
+            channel=self.api_key.channel, orders=[order for _row, order in valid], actor=request.user
+        )
+        for (row, _order), outcome in zip(valid, outcomes, strict=True):
+            if isinstance(outcome, Conflict):
+                row.update(result="error", errors={outcome.field: [str(outcome)]})
+            elif isinstance(outcome, NotAllowed):
+                row.update(result="error", errors={"detail": [str(outcome)]})
+            elif isinstance(outcome, DjangoValidationError):
+                errors = outcome.message_dict if hasattr(outcome, "error_dict") else {"detail": outcome.messages}
+                row.update(result="error", errors=errors)
             else:
                 row.update(result=outcome.result, warnings=outcome.warnings)
+        counts = dict.fromkeys(["created", "updated", "unchanged", "stale", "error"], 0)
+        for row in rows:
             counts[row["result"]] += 1
-            results.append(row)
-        return Response({"results": results, "counts": counts})
+        return Response({"results": rows, "counts": counts})

@@ -13,8 +13,12 @@ def test_the_benchmark_requests_every_page_and_api_row_successfully():
     call_command("seed_demo", "--cases", "120", stdout=StringIO())
     call_command("create_demo_users", stdout=StringIO())
     out = StringIO()
-    call_command("benchmark", "--repeat", "1", "--no-write", stdout=out)
+    call_command("benchmark", "--repeat", "1", "--no-write", "--orders", stdout=out)
     printed = out.getvalue()
+    from customers.models import Order
+
+    assert Order.objects.filter(number__startswith="BM").count() == 500  # the order feed's batches went through
+    assert "the 500 shipped (updated)" in printed
     for label in (
         "queue (default: open, deadline first)",
         "report: KPI dashboard",

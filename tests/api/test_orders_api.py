@@ -311,3 +311,36 @@ def test_two_channels_threads_sending_the_same_new_order_at_once_make_one_order(
     )
     assert Order.objects.get(number="RACE1").source_version == 2
     assert Customer.objects.filter(external_id="U1001").count() == 1
+
+
+def test_a_batch_updates_orders_together_and_refuses_only_the_one_a_case_holds(api, agent):
+    for number in ("G1", "G2", "G3"):
+        put(api, number, body())
+    held = Order.objects.get(number="G2")
+    services.case_open(
+        actor=agent, order_id=held.pk, lines=[(held.lines.get(sku="JK-002").pk, 1)], request_type="return_refund"
+    )
+    shipped = {"shipped_at": "2026-11-22T09:00:00+08:00", "version": 2}
+    without_jacket = copy.deepcopy(body(**shipped))
+    without_jacket["lines"] = without_jacket["lines"][:1]
+    renamed = body(**shipped, customer={"id": "U1001", "name": "张三丰", "phone": "13800001111"})
+    orders = [
+        {"number": "G1", **body(**shipped)},
+        {"number": "G2", **without_jacket},
+        {"number": "G3", **renamed},
+        {"number": "G4", **body(version=1, customer={"id": "U4", "name": "赵四", "phone": "13700004444"})},
+        {
+            "number": "G4",
+            **body(version=2, payment_method="alipay", customer={"id": "U4", "name": "赵四", "phone": "13700004444"}),
+        },
+    ]
+    answer = api.post(BATCH, {"orders": orders}, format="json").json()
+    assert [row["result"] for row in answer["results"]] == ["updated", "error", "updated", "created", "updated"]
+    assert "JK-002" in answer["results"][1]["errors"]["lines"][0]
+    assert Order.objects.get(number="G1").shipped_at.isoformat() == "2026-11-22T01:00:00+00:00"
+    g2 = Order.objects.get(number="G2")
+    assert g2.shipped_at.isoformat() == "2026-11-21T01:00:00+00:00"  # untouched: still the first shipping time
+    assert g2.source_version == 1 and g2.lines.count() == 2
+    assert Customer.objects.get(channel="app", external_id="U1001").name == "张三丰"
+    g4 = Order.objects.get(number="G4")
+    assert (g4.payment_method, g4.source_version) == ("alipay", 2)

@@ -44,8 +44,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Also time one run of each background job. It ACTS on the due rows (a benchmark database only).",
         )
+        parser.add_argument(
+            "--orders",
+            action="store_true",
+            help="Also time batches of 500 orders through the channel API. It WRITES them (a benchmark database only).",
+        )
 
-    def handle(self, *args, repeat, no_write, jobs, **options):
+    def handle(self, *args, repeat, no_write, jobs, orders=False, **options):
         User = get_user_model()
         users = {name: User.objects.filter(username=name).first() for name in ("agent", "qc", "supervisor", "finance")}
         if not all(users.values()):
@@ -148,6 +153,7 @@ class Command(BaseCommand):
 
         export_rows = [self._time_export(clients["finance"], fmt, days) for fmt, days in (("csv", 365), ("xlsx", 365))]
         job_rows = self._time_jobs() if jobs else []
+        order_rows = self._time_orders(clients["channel"]) if orders else []
 
         vendor = connection.vendor
         server = ""
@@ -185,6 +191,18 @@ class Command(BaseCommand):
                     *[f"| {name} | {done} | {ms:.0f} ms | {queries} |" for name, done, ms, queries in job_rows],
                 ]
                 if job_rows
+                else []
+            ),
+            *(
+                [
+                    "",
+                    "The channel API's order feed, `POST /api/v1/orders/batch/` with 500 orders of 3 lines each:",
+                    "",
+                    "| batch | orders | time | queries |",
+                    "|---|---:|---:|---:|",
+                    *[f"| {label} | {count} | {ms:.0f} ms | {queries} |" for label, count, ms, queries in order_rows],
+                ]
+                if order_rows
                 else []
             ),
             END,
@@ -228,6 +246,58 @@ class Command(BaseCommand):
             f"export {fmt}: {lines - 1:,} rows, {size / 1e6:.1f} MB in {seconds:.1f} s, peak memory +{peak / 1e6:.1f} MB"
         )
         return fmt, lines - 1, seconds, peak
+
+    def _time_orders(self, client) -> list[tuple]:
+        """Batches of 500 orders through the channel API: new, the same again, then each one shipped."""
+        import json
+
+        from customers.models import ProductCategory
+
+        codes = list(ProductCategory.objects.values_list("code", flat=True)) or ["none"]
+        run = f"BM{int(time.time())}"
+
+        def batch(version: int, shipped: str | None) -> list[dict]:
+            return [
+                {
+                    "number": f"{run}{i:05d}",
+                    "version": version,
+                    "customer": {"id": f"{run}-c{i % 300}", "name": "压测顾客", "phone": f"139{i:08d}"},
+                    "placed_at": "2026-11-28T20:15:00+08:00",
+                    "paid_at": "2026-11-28T20:16:00+08:00",
+                    "shipped_at": shipped,
+                    "payment_method": "alipay",
+                    "payment_transaction_id": f"{run}{i:016d}",
+                    "lines": [
+                        {
+                            "sku": f"SKU-{j}",
+                            "name": f"商品{j}",
+                            "category": codes[j % len(codes)],
+                            "unit_price": "99.00",
+                            "unit_cost": "40.00",
+                            "quantity": j + 1,
+                        }
+                        for j in range(3)
+                    ],
+                }
+                for i in range(500)
+            ]
+
+        rows = []
+        for label, orders in (
+            ("500 new orders", batch(1, None)),
+            ("the same 500 again (unchanged)", batch(1, None)),
+            ("the 500 shipped (updated)", batch(2, "2026-11-29T09:00:00+08:00")),
+        ):
+            body = json.dumps({"orders": orders})
+            with CaptureQueriesContext(connection) as ctx:
+                started = time.perf_counter()
+                response = client.post(reverse("api:orders-batch"), body, content_type="application/json")
+                elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != 200 or response.json()["counts"]["error"]:
+                raise CommandError(f"order batch {label}: HTTP {response.status_code} {response.content[:300]!r}")
+            rows.append((label, len(orders), elapsed, len(ctx.captured_queries)))
+            self.stdout.write(f"orders: {label:35} {elapsed:7.0f} ms  {len(ctx.captured_queries)} queries")
+        return rows
 
     def _time_jobs(self) -> list[tuple]:
         from aftersales.automation.jobs import JOBS
