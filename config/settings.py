@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "import_export",
     "customers",
     "aftersales",
     "reports",
@@ -159,6 +160,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"staff": os.environ.get("API_STAFF_RATE", "600/min")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# django-import-export: importing orders needs the permission to add them.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "After-sales back office API",

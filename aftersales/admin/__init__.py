@@ -2,9 +2,10 @@
 
 Each module registers its models: ``configuration`` (queues, categories, policies, authority), ``cases`` (cases,
 events, inspections, compensations and their action pages), ``automation`` (SLA, rules, lexicon, risk,
-notifications, webhooks), ``templates`` (reply templates and health reports), ``api`` (channel keys);
+notifications, webhooks), ``templates`` (reply templates and health reports), ``api`` (channel keys), ``orders`` (the shop's orders,
+with their import from a file);
 ``versions`` holds the history/diff mixin they share. May import services, selectors, the workflow registry and
 models; never the other doors (``web``, ``api``).
 """
 
-from aftersales.admin import api, automation, cases, configuration, templates  # noqa: F401 - registers the models
+from aftersales.admin import api, automation, cases, configuration, orders, templates  # noqa: F401 - registers the models

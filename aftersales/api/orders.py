@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -19,87 +18,14 @@ from aftersales.api.serializers import ErrorSerializer
 from aftersales.api.views import ChannelView, errors
 from aftersales.errors import Conflict, NotAllowed
 from aftersales.services.orders import CREATED, order_upsert, order_upsert_many
-from customers.models import Order, PaymentMethod, ProductCategory
+from aftersales.workflow.serializers import (
+    OrderBatchItemSerializer,
+    OrderUpsertSerializer,
+    categories_by_code,
+)
+from customers.models import Order
 
-ORDER_NUMBER = r"[A-Za-z0-9_-]{1,32}"
 BATCH_LIMIT = 500
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know (a typo is an error naming the field, not silently ignored)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
-        return super().to_internal_value(data)
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class CategoryField(serializers.Field):
-    """A product category by its code (the codes are loaded once per request, in the context)."""
-
-    default_error_messages = {"invalid": gettext_lazy("Give the product category's code as text.")}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or not data.strip():
-            self.fail("invalid")
-        code, categories = data.strip(), self.context["categories"]
-        if code not in categories:
-            raise serializers.ValidationError(
-                _("Unknown product category “%(code)s”; known: %(codes)s.")
-                % {"code": code, "codes": ", ".join(sorted(categories)) or "—"}
-            )
-        return categories[code]
-
-    def to_representation(self, value):
-        return value.code
-
-
-class OrderCustomerSerializer(StrictSerializer):
-    id = serializers.CharField(max_length=64, help_text=gettext_lazy("The customer's id in the channel's system."))
-    name = serializers.CharField(max_length=100)
-    phone = serializers.RegexField(r"^\+?[0-9][0-9-]{4,19}$", max_length=20)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
-    region = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
-
-
-class OrderLineInSerializer(StrictSerializer):
-    sku = serializers.CharField(max_length=40)
-    name = serializers.CharField(max_length=120)
-    category = CategoryField(help_text=gettext_lazy("Product category code."))
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
-    unit_cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
-
-
-class OrderUpsertSerializer(StrictSerializer):
-    version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=0,
-        max_value=2**62,
-        help_text=gettext_lazy("The order's version in your system; an older one never overwrites a newer one."),
-    )
-    updated_at = serializers.DateTimeField(
-        required=False, allow_null=True, help_text=gettext_lazy("When your system last changed the order.")
-    )
-    customer = OrderCustomerSerializer()
-    placed_at = serializers.DateTimeField()
-    paid_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    shipped_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    delivered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    payment_method = serializers.ChoiceField(
-        choices=PaymentMethod.choices, required=False, allow_blank=True, default=""
-    )
-    payment_transaction_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
-    shipping_address = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    lines = OrderLineInSerializer(many=True, min_length=1, max_length=200)
-
-
-class OrderBatchItemSerializer(OrderUpsertSerializer):
-    number = serializers.RegexField(rf"^{ORDER_NUMBER}$", max_length=32)
 
 
 class OrderBatchSerializer(serializers.Serializer):
@@ -162,10 +88,6 @@ class OrderBatchResultSerializer(serializers.Serializer):
     counts = serializers.DictField(child=serializers.IntegerField())
 
 
-def _categories() -> dict[str, ProductCategory]:
-    return {category.code: category for category in ProductCategory.objects.all()}
-
-
 def _orders_of(channel: str):
     return Order.objects.filter(channel=channel).select_related("customer").prefetch_related("lines__category")
 
@@ -174,7 +96,7 @@ class OrderView(ChannelView):
     serializer_class = OrderUpsertSerializer
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "categories": _categories()}
+        return {**super().get_serializer_context(), "categories": categories_by_code()}
 
     def _order(self, number: str) -> Order:
         order = _orders_of(self.api_key.channel).filter(number=number).first()
@@ -230,7 +152,9 @@ class OrderBatchView(ChannelView):
     def post(self, request):
         envelope = self.get_serializer(data=request.data)
         envelope.is_valid(raise_exception=True)
-        validator = OrderBatchItemSerializer(context={**self.get_serializer_context(), "categories": _categories()})
+        validator = OrderBatchItemSerializer(
+            context={**self.get_serializer_context(), "categories": categories_by_code()}
+        )
         rows, valid = [], []
         for index, raw in enumerate(envelope.validated_data["orders"]):
             row = {"index": index, "number": str(raw.get("number", ""))[:32], "warnings": []}

@@ -7,6 +7,7 @@ from aftersales.api import (
     schema,  # noqa: F401 - registers the authentication schemes
     views,
 )
+from aftersales.workflow.serializers import ORDER_NUMBER
 
 app_name = "api"
 
@@ -25,7 +26,7 @@ urlpatterns = [
     re_path(rf"^cases/{NUMBER}/appeal/$", views.AppealView.as_view(), name="case-appeal"),
     re_path(rf"^cases/{NUMBER}/rating/$", views.RatingView.as_view(), name="case-rating"),
     path("orders/batch/", orders.OrderBatchView.as_view(), name="orders-batch"),
-    re_path(rf"^orders/(?P<number>{orders.ORDER_NUMBER})/$", orders.OrderView.as_view(), name="order"),
+    re_path(rf"^orders/(?P<number>{ORDER_NUMBER})/$", orders.OrderView.as_view(), name="order"),
     path("webhook/", views.WebhookView.as_view(), name="webhook"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.errors import Conflict, NotAllowed
 from aftersales.models import Case, CaseLine, CaseState
-from customers.models import Customer, Order, OrderLine, ProductCategory
+from customers.models import Customer, Order, OrderLine
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -108,7 +108,7 @@ def _stored_content(order: Order) -> dict:
     )
 
 
-def _held_by_order(order_ids) -> dict[int, dict[int, tuple[int, str]]]:
+def held_by_order(order_ids) -> dict[int, dict[int, tuple[int, str]]]:
     """order id → {order line id → (quantity its live cases hold, a case number)}, for every line a case refers to.
 
     A case rejected or cancelled holds nothing (quantity 0) but still refers to the line: its history keeps it.
@@ -343,7 +343,7 @@ def _upsert(*, channel: str, number: str, data: dict, warnings: list[str]) -> Up
         held = {}
     else:
         _ensure_same_customer(order, data, order.cases.exists())
-        held = _held_by_order([order.pk]).get(order.pk, {})
+        held = held_by_order([order.pk]).get(order.pk, {})
     plan = _plan_lines(order, data["lines"], held)
     _set_fields(order, _customer(channel, data["customer"]), data)
     order.save()
@@ -466,7 +466,7 @@ def _update_many(
         .select_related("customer")
         .prefetch_related("lines__category")
     }
-    held = _held_by_order([order.pk for order in locked.values()])
+    held = held_by_order([order.pk for order in locked.values()])
     with_cases = set(Case.objects.filter(order__in=locked.values()).values_list("order_id", flat=True))
     results: dict[int, UpsertResult | Exception] = {}
     planned: list[tuple[int, Order, dict, LinePlan]] = []
@@ -501,7 +501,3 @@ def _update_many(
         )
     _write_lines([plan for _index, _order, _data, plan in planned])
     return results
-
-
-def categories_by_code(codes) -> dict[str, ProductCategory]:
-    return {category.code: category for category in ProductCategory.objects.filter(code__in=set(codes))}

@@ -10,9 +10,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aftersales.models import ESCALATION_RESOLUTIONS, CaseState, Compensation, Inspection
+from customers.models import PaymentMethod, ProductCategory
 
 
 class VersionedSerializer(serializers.Serializer):
@@ -86,3 +89,91 @@ class CompensationRequiredNoteSerializer(serializers.Serializer):
 
 class PayoutSerializer(serializers.Serializer):
     payout_reference = serializers.CharField(max_length=64)
+
+
+# --------------------------------------------------------------------------
+# The shop's orders (the channel API's order feed and the admin's order import)
+# --------------------------------------------------------------------------
+ORDER_NUMBER = r"[A-Za-z0-9_-]{1,32}"
+
+
+def categories_by_code() -> dict[str, ProductCategory]:
+    """The product categories by code, for ``CategoryField`` (``context["categories"]``): one query per request."""
+    return {category.code: category for category in ProductCategory.objects.all()}
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know (a typo is an error naming the field, not silently ignored)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CategoryField(serializers.Field):
+    """A product category by its code (the codes are loaded once per request, in the context)."""
+
+    default_error_messages = {"invalid": _("Give the product category's code as text.")}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not data.strip():
+            self.fail("invalid")
+        code, categories = data.strip(), self.context["categories"]
+        if code not in categories:
+            raise serializers.ValidationError(
+                _("Unknown product category “%(code)s”; known: %(codes)s.")
+                % {"code": code, "codes": ", ".join(sorted(categories)) or "—"}
+            )
+        return categories[code]
+
+    def to_representation(self, value):
+        return value.code
+
+
+class OrderCustomerSerializer(StrictSerializer):
+    id = serializers.CharField(max_length=64, help_text=_("The customer's id in the channel's system."))
+    name = serializers.CharField(max_length=100)
+    phone = serializers.RegexField(r"^\+?[0-9][0-9-]{4,19}$", max_length=20)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    region = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+
+class OrderLineInSerializer(StrictSerializer):
+    sku = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=120)
+    category = CategoryField(help_text=_("Product category code."))
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    unit_cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+
+
+class OrderUpsertSerializer(StrictSerializer):
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=2**62,
+        help_text=_("The order's version in your system; an older one never overwrites a newer one."),
+    )
+    updated_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text=_("When your system last changed the order.")
+    )
+    customer = OrderCustomerSerializer()
+    placed_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    shipped_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    delivered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    payment_method = serializers.ChoiceField(
+        choices=PaymentMethod.choices, required=False, allow_blank=True, default=""
+    )
+    payment_transaction_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    shipping_address = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    lines = OrderLineInSerializer(many=True, min_length=1, max_length=200)
+
+
+class OrderBatchItemSerializer(OrderUpsertSerializer):
+    number = serializers.RegexField(rf"^{ORDER_NUMBER}$", max_length=32)

@@ -291,9 +291,9 @@ def test_two_channels_threads_sending_the_same_new_order_at_once_make_one_order(
 
     serializer_data = []
     for version in (1, 2):
-        from aftersales.api.orders import OrderUpsertSerializer, _categories
+        from aftersales.workflow.serializers import OrderUpsertSerializer, categories_by_code
 
-        serializer = OrderUpsertSerializer(data=body(version=version), context={"categories": _categories()})
+        serializer = OrderUpsertSerializer(data=body(version=version), context={"categories": categories_by_code()})
         assert serializer.is_valid(), serializer.errors
         serializer_data.append(serializer.validated_data)
     actor = users["channel"]
