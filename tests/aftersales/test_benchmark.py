@@ -17,8 +17,8 @@ def test_the_benchmark_requests_every_page_and_api_row_successfully():
     printed = out.getvalue()
     from customers.models import Order
 
-    assert Order.objects.filter(number__startswith="BM").count() == 500  # the order feed's batches went through
-    assert "the 500 shipped (updated)" in printed
+    assert Order.objects.filter(number__startswith="BM").count() == 500 + 3334  # the batches and the file import
+    assert "the 500 shipped (updated)" in printed and "file import: 10,000 rows" in printed
     for label in (
         "queue (default: open, deadline first)",
         "report: KPI dashboard",
