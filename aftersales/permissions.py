@@ -122,6 +122,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.decline_offer",
         "aftersales.cancel_case",
         "aftersales.escalate_case",
+        # Refunds the channel settles (through its own payment) are reported back by it.
+        "aftersales.pay_compensation",
         # The shop's orders and customers come in through the channel's API.
         "customers.view_order",
         "customers.add_order",

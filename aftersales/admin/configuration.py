@@ -76,6 +76,8 @@ class PolicyAdmin(VersionedAdmin):
                     "shipping_insurance",
                     "return_shipping_allowance",
                     "default_agent_authority",
+                    "refund_settlement",
+                    "settlement_timeout_hours",
                 )
             },
         ),

@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 from aftersales.api import (
     orders,
     schema,  # noqa: F401 - registers the authentication schemes
+    settlements,
     views,
 )
 from aftersales.workflow.serializers import ORDER_NUMBER
@@ -27,6 +28,7 @@ urlpatterns = [
     re_path(rf"^cases/{NUMBER}/rating/$", views.RatingView.as_view(), name="case-rating"),
     path("orders/batch/", orders.OrderBatchView.as_view(), name="orders-batch"),
     re_path(rf"^orders/(?P<number>{ORDER_NUMBER})/$", orders.OrderView.as_view(), name="order"),
+    path("compensations/<int:pk>/settlement/", settlements.SettlementView.as_view(), name="compensation-settlement"),
     path("webhook/", views.WebhookView.as_view(), name="webhook"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

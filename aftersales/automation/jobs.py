@@ -30,7 +30,17 @@ from django.utils import timezone
 from aftersales import services
 from aftersales.automation.deadlines import case_first_response_missed, case_sla_breach, case_stage_overdue
 from aftersales.errors import NotAllowed
-from aftersales.models import OPEN_STATES, Case, CaseState, IdempotencyRecord, RiskThresholds, WaitingOn
+from aftersales.models import (
+    OPEN_STATES,
+    Case,
+    CaseState,
+    Compensation,
+    CompensationState,
+    IdempotencyRecord,
+    RiskThresholds,
+    Settlement,
+    WaitingOn,
+)
 from aftersales.notifications.delivery import deliver_due
 from aftersales.services.risk_flags import customer_flag_refresh
 from aftersales.workflow.transitions import ALERT, STAGE_CLOCKS, TRANSITIONS, StageClock
@@ -41,23 +51,30 @@ BATCH = 200
 
 
 def _sweep(
-    due: Q, service: Callable[..., object], *, at: datetime, limit: int = BATCH, order: str = "stage_due_at"
+    due: Q,
+    service: Callable[..., object],
+    *,
+    at: datetime,
+    limit: int = BATCH,
+    order: str = "stage_due_at",
+    model=Case,
+    key: str = "case_id",
 ) -> int:
-    """Run ``service(case_id=…, at=at)`` once for each case matching ``due``, each in its own transaction."""
-    ids = list(Case.objects.filter(due).order_by(order, "id").values_list("pk", flat=True)[:limit])
+    """Run ``service(<key>=…, at=at)`` once for each row of ``model`` matching ``due``, each in its own transaction."""
+    ids = list(model.objects.filter(due).order_by(order, "id").values_list("pk", flat=True)[:limit])
     done = 0
-    for case_id in ids:
+    for pk in ids:
         try:
             with transaction.atomic():
                 # Taken by a concurrent sweep (locked) or no longer due: skip without waiting.
-                if not list(Case.objects.select_for_update(skip_locked=True).filter(due, pk=case_id).values_list("pk")):
+                if not list(model.objects.select_for_update(skip_locked=True).filter(due, pk=pk).values_list("pk")):
                     continue
-                service(case_id=case_id, at=at)
+                service(**{key: pk}, at=at)
             done += 1
         except NotAllowed:
             continue  # the service's own re-check: already handled
         except Exception:
-            log.exception("%s failed on case %s", getattr(service, "__name__", service), case_id)
+            log.exception("%s failed on %s %s", getattr(service, "__name__", service), key, pk)
     return done
 
 
@@ -105,6 +122,25 @@ def sweep_sla(at: datetime | None = None) -> int:
     )
     return _sweep(first, case_first_response_missed, at=at, order="first_response_due_at") + _sweep(
         resolution, case_sla_breach, at=at, order="resolution_due_at"
+    )
+
+
+def sweep_settlements(at: datetime | None = None) -> int:
+    """Refunds the channel has not settled within the policy's target: finance is alerted (once each)."""
+    at = at or timezone.now()
+    due = Q(
+        settlement=Settlement.CHANNEL,
+        state=CompensationState.APPROVED,
+        settlement_alerted_at__isnull=True,
+        settlement_due_at__lte=at,
+    )
+    return _sweep(
+        due,
+        services.compensation_settlement_overdue,
+        at=at,
+        order="settlement_due_at",
+        model=Compensation,
+        key="compensation_id",
     )
 
 
@@ -158,6 +194,7 @@ JOBS: dict[str, Job] = {
         *(Job(name, sweep, every) for name, (sweep, every) in TIMEOUT_SWEEPS.items()),
         Job("stage_alerts", sweep_stage_alerts, 60),
         Job("sla", sweep_sla, 60),
+        Job("settlements", sweep_settlements, 600),
         Job("claimant_flags", sweep_claimant_flags, 3600),
         Job("idempotency_purge", purge_idempotency_records, 86400),
         Job("deliver_notifications", deliver_notifications, 10),

@@ -116,8 +116,16 @@ __all__ = [
     "EventName",
     "Priority",
     "RequestType",
+    "Settlement",
     "WaitingOn",
 ]
+
+
+class Settlement(models.TextChoices):
+    """Who pays a refund out: finance by hand, or the shop platform that took the payment (refunded through it)."""
+
+    FINANCE = "finance", _("Finance")
+    CHANNEL = "channel", _("The channel")
 
 
 class EventName(models.TextChoices):
@@ -139,6 +147,11 @@ class EventName(models.TextChoices):
     COMPENSATION_REJECT = "compensation_reject", _("Compensation refused")
     COMPENSATION_VOID = "compensation_void", _("Compensation voided")
     COMPENSATION_PAYABLE = "compensation_payable", _("Compensation payable")
+    COMPENSATION_SETTLEMENT_REQUESTED = "compensation_settlement_requested", _("Refund requested from the channel")
+    COMPENSATION_SETTLEMENT_OVERDUE = (
+        "compensation_settlement_overdue",
+        _("The channel has not settled the refund in time"),
+    )
     COMPENSATION_MARK_PAID = "compensation_mark_paid", _("Paid out")
     COMPENSATION_MARK_FAILED = "compensation_mark_failed", _("Payout failed")
     STAGE_OVERDUE = "stage_overdue", _("Stage deadline passed")

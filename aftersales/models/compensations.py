@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from aftersales.models.cases import Case
-from aftersales.models.choices import CS, LIVE_COMPENSATION_STATES, MONEY
+from aftersales.models.choices import CS, LIVE_COMPENSATION_STATES, MONEY, Settlement
 
 
 class Compensation(ConcurrentTransitionMixin, models.Model):
@@ -21,6 +21,9 @@ class Compensation(ConcurrentTransitionMixin, models.Model):
         CASH = "cash", _("Cash")
         REPLACEMENT = "replacement", _("Replacement")
         GIFT = "gift", _("Gift")
+
+    #: Kinds paid out in money (finance's payout list); coupons, gifts and replacements are issued, not paid.
+    CASH_KINDS = (Kind.REFUND, Kind.RETURN_SHIPPING, Kind.CASH)
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="compensations")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, db_index=True)
@@ -59,6 +62,12 @@ class Compensation(ConcurrentTransitionMixin, models.Model):
         related_name="+",
     )
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, db_index=True)
+    settlement = models.CharField(
+        _("settled by"), max_length=20, choices=Settlement.choices, default=Settlement.FINANCE
+    )
+    settlement_requested_at = models.DateTimeField(_("refund requested from the channel at"), null=True, blank=True)
+    settlement_due_at = models.DateTimeField(_("channel settlement due"), null=True, blank=True)
+    settlement_alerted_at = models.DateTimeField(_("late settlement alert sent at"), null=True, blank=True)
     payout_reference = models.CharField(_("payout reference"), max_length=64, null=True, blank=True, unique=True)
     decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
 
@@ -78,6 +87,12 @@ class Compensation(ConcurrentTransitionMixin, models.Model):
                 fields=["payable_at", "id"],
                 name="compensation_to_pay",
                 condition=Q(payable=True, state__in=["approved", "failed"]),
+            ),
+            # The late-settlement sweep: refunds the channel has not settled yet, by their due time.
+            models.Index(
+                fields=["settlement_due_at"],
+                name="compensation_settlement_due",
+                condition=Q(settlement="channel", state="approved", settlement_alerted_at__isnull=True),
             ),
         ]
         constraints = [

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from aftersales.models.choices import MONEY, Attribution
+from aftersales.models.choices import MONEY, Attribution, Settlement
 from customers.models import Channel, ProductCategory
 
 
@@ -150,6 +150,21 @@ class Policy(models.Model):
         **MONEY,
     )
     default_agent_authority = models.DecimalField(_("default agent authority"), default=Decimal("200.00"), **MONEY)
+    refund_settlement = models.CharField(
+        _("refunds settled by"),
+        max_length=20,
+        choices=Settlement.choices,
+        default=Settlement.FINANCE,
+        help_text=_(
+            "The channel: a payable refund is requested from the channel's system (a signed refund.requested "
+            "webhook) and settled when it reports back. Finance: finance pays it and marks it paid."
+        ),
+    )
+    settlement_timeout_hours = models.PositiveSmallIntegerField(
+        _("channel settlement target (hours)"),
+        default=48,
+        help_text=_("A refund the channel has not settled in this time alerts finance."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords(verbose_name=_("policy version"), verbose_name_plural=_("policy versions"))

@@ -40,9 +40,57 @@ def _deliver_soon() -> None:
     transaction.on_commit(kick)
 
 
+def _channel_keys(case: Case) -> list[ApiKey]:
+    return list(ApiKey.objects.active().filter(channel=case.channel).exclude(webhook_url=""))
+
+
+def _channel_event(case: Case, keys: list[ApiKey], *, event: str, payload: dict, body: str) -> int:
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                kind=Notification.Kind.CHANNEL_EVENT,
+                channel=Notification.Channel.WEBHOOK,
+                api_key=key,
+                subject=f"{case.number} {event}"[:200],
+                body=body,
+                payload=payload,
+                case=case,
+            )
+            for key in keys
+        ]
+    )
+    _deliver_soon()
+    return len(keys)
+
+
+def request_refund(case: Case, comp) -> int:
+    """``refund.requested`` to the channel systems of the case's channel: refund ``comp`` through the payment."""
+    keys = _channel_keys(case)
+    if not keys:
+        return 0
+    order = case.order
+    payload = {
+        "event": "refund.requested",
+        "case": case.number,
+        "order": order.number,
+        "compensation": comp.pk,
+        "amount": str(comp.amount),
+        "currency": "CNY",
+        "payment_method": order.payment_method,
+        "payment_transaction_id": order.payment_transaction_id,
+        "quick_refund": comp.quick_refund,
+        "settle_by": timezone.localtime(comp.settlement_due_at).isoformat() if comp.settlement_due_at else None,
+        "settlement_url": f"/api/v1/compensations/{comp.pk}/settlement/",
+        "at": timezone.localtime().isoformat(),
+    }
+    return _channel_event(
+        case, keys, event="refund.requested", payload=payload, body=f"{case.number}: refund #{comp.pk} ¥{comp.amount}"
+    )
+
+
 def notify_channel(case: Case, action: str, *, reply: str = "") -> int:
     """Progress event to the channel systems of the case's channel that registered a webhook (public data only)."""
-    keys = list(ApiKey.objects.active().filter(channel=case.channel).exclude(webhook_url=""))
+    keys = _channel_keys(case)
     if not keys:
         return 0
     payload = {
@@ -56,22 +104,7 @@ def notify_channel(case: Case, action: str, *, reply: str = "") -> int:
     }
     if reply:
         payload["message"] = reply
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                kind=Notification.Kind.CHANNEL_EVENT,
-                channel=Notification.Channel.WEBHOOK,
-                api_key=key,
-                subject=f"{case.number} {action}"[:200],
-                body=f"{case.number}: {action} → {case.state}",
-                payload=payload,
-                case=case,
-            )
-            for key in keys
-        ]
-    )
-    _deliver_soon()
-    return len(keys)
+    return _channel_event(case, keys, event=action, payload=payload, body=f"{case.number}: {action} → {case.state}")
 
 
 def notify_customer(case: Case, action: str, *, reply: str = "") -> Notification | None:

@@ -28,6 +28,7 @@ from aftersales.selectors.scope import (
     start_area,
 )
 from aftersales.selectors.work import (
+    PAYOUT_TABS,
     offers_awaiting_approval,
     payables,
     payables_total,
@@ -40,6 +41,7 @@ __all__ = [
     "DUE_SOON",
     "FINANCE_STATES",
     "LIST_RELATED",
+    "PAYOUT_TABS",
     "QC_STATES",
     "BoardRow",
     "Deadline",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from aftersales.models import (
     LIVE_COMPENSATION_STATES,
@@ -14,6 +14,7 @@ from aftersales.models import (
     CaseState,
     Compensation,
     CompensationState,
+    Settlement,
 )
 from aftersales.selectors.scope import case_list_for
 
@@ -62,14 +63,30 @@ def qc_worklist_for(user, state: str) -> QuerySet[Case]:
     )
 
 
-def payables() -> QuerySet[Compensation]:
-    """Compensations finance has to pay: payable, approved (or failed and to be retried), not yet paid."""
-    return (
+#: The tabs of finance's payouts page: cash finance pays, refunds the channel settles, what is issued, not paid.
+PAYOUT_TABS = {
+    "cash": Q(kind__in=Compensation.CASH_KINDS, settlement=Settlement.FINANCE),
+    "channel": Q(settlement=Settlement.CHANNEL),
+    "issue": ~Q(kind__in=Compensation.CASH_KINDS),
+}
+
+
+def payables(tab: str = "cash") -> QuerySet[Compensation]:
+    """Payable compensations not yet paid (approved, or failed and to be retried), on one tab of the payouts page.
+
+    ``cash``: money finance pays out (refunds, return postage, cash) — coupons, gifts and replacements never;
+    ``channel``: refunds the channel settles through the payment (nearest due first; finance may still pay one
+    by hand); ``issue``: coupons, gifts and replacements to hand out.
+    """
+    queryset = (
         Compensation.objects.filter(payable=True, state__in=(CS.APPROVED, CS.FAILED))
+        .filter(PAYOUT_TABS[tab])
         .select_related("case__order", "case__customer", "approved_by")
-        .order_by("payable_at", "id")
     )
+    if tab == "channel":
+        return queryset.order_by(F("settlement_due_at").asc(nulls_last=True), "id")
+    return queryset.order_by("payable_at", "id")
 
 
-def payables_total() -> Decimal:
-    return payables().order_by().aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+def payables_total(tab: str = "cash") -> Decimal:
+    return payables(tab).order_by().aggregate(total=Sum("amount"))["total"] or Decimal("0.00")

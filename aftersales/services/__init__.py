@@ -32,6 +32,8 @@ from aftersales.services.compensations import (
     compensation_mark_failed,
     compensation_mark_paid,
     compensation_reject,
+    compensation_settle,
+    compensation_settlement_overdue,
     compensation_void,
 )
 from aftersales.services.numbers import case_number_next
@@ -73,6 +75,8 @@ __all__ = [
     "compensation_mark_failed",
     "compensation_mark_paid",
     "compensation_reject",
+    "compensation_settle",
+    "compensation_settlement_overdue",
     "compensation_void",
     "customer_flag_clear",
     "customer_flag_refresh",

@@ -10,7 +10,7 @@ first, then the compensation row, so concurrent services cannot deadlock.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -18,19 +18,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from aftersales.errors import NeedsApproval, NotAllowed
+from aftersales.errors import Conflict, NeedsApproval, NotAllowed
 from aftersales.models import (
     FINAL_STATES,
     Case,
     CaseState,
     Compensation,
     CompensationState,
+    Settlement,
 )
-from aftersales.permissions import authority_of
+from aftersales.notifications.outbox import alert_staff, request_refund
+from aftersales.permissions import FINANCE, authority_of
 from aftersales.services._base import (
     case_claim_value,
     ensure_may,
     live_compensation_total,
+    local_time,
     lock_case,
     now,
     save_case,
@@ -131,7 +134,25 @@ def grant_quick_refund(case: Case, *, actor: User | None, at: datetime) -> Compe
         note=_("Quick refund"),
     )
     record_compensation(case, comp, action="quick_refund", actor=actor, at=at)
+    request_settlements(case, [comp], actor=actor, at=at)
     return comp
+
+
+def request_settlements(case: Case, comps: list[Compensation], *, actor: User | None, at: datetime) -> list[int]:
+    """Refunds that just became payable, on a channel whose policy has the channel settle them: requested from the
+    channel's system (a signed ``refund.requested`` through the outbox), due within the policy's target."""
+    policy = case.policy_version
+    if policy.refund_settlement != Settlement.CHANNEL:
+        return []
+    refunds = [comp for comp in comps if comp.kind == Compensation.Kind.REFUND]
+    for comp in refunds:
+        comp.settlement = Settlement.CHANNEL
+        comp.settlement_requested_at = at
+        comp.settlement_due_at = at + timedelta(hours=policy.settlement_timeout_hours)
+        comp.save(update_fields=["settlement", "settlement_requested_at", "settlement_due_at"])
+        request_refund(case, comp)
+        record_compensation(case, comp, action="settlement_requested", actor=actor, at=at)
+    return [comp.pk for comp in refunds]
 
 
 def offer_total(live) -> Decimal:
@@ -164,6 +185,7 @@ def make_approved_payable(case: Case, *, actor: User | None, at: datetime) -> li
         comp.payable_at = at
         comp.save(update_fields=["payable", "payable_at"])
         record_compensation(case, comp, action="payable", actor=actor, at=at)
+    request_settlements(case, comps, actor=actor, at=at)
     return [comp.pk for comp in comps]
 
 
@@ -357,4 +379,95 @@ def compensation_mark_failed(
     comp.mark_failed(note=note[:200])
     comp.save(update_fields=["state", "decision_note"])
     record_compensation(case, comp, action="mark_failed", actor=actor, at=at, note=note)
+    return comp
+
+
+#: What a channel reports about a refund it was asked to settle.
+SUCCEEDED, FAILED = "succeeded", "failed"
+
+
+@transaction.atomic
+def compensation_settle(
+    *,
+    compensation_id: int,
+    actor: User | None,
+    outcome: str,
+    reference: str = "",
+    reason: str = "",
+    settled_at: datetime | None = None,
+    at: datetime | None = None,
+) -> tuple[Compensation, bool]:
+    """The channel's report on a refund it was asked to settle: paid (with the gateway's refund reference and
+    time) or failed (with the reason). Returns the compensation and whether anything changed.
+
+    The same payout services as finance's: the rows are locked, a compensation is never paid twice. The same
+    report again changes nothing; a different reference for a paid refund is a ``Conflict``.
+    """
+    at = now(at)
+    _case, comp = _lock_compensation(compensation_id)
+    if comp.kind != Compensation.Kind.REFUND or comp.settlement != Settlement.CHANNEL:
+        raise Conflict(
+            _("Compensation #%(id)s is not a refund the channel settles.") % {"id": comp.pk}, field="compensation"
+        )
+    if outcome == SUCCEEDED:
+        reference = (reference or "").strip()
+        if comp.state == CS.PAID:
+            if comp.payout_reference == reference:
+                return comp, False
+            raise Conflict(
+                _("Compensation #%(id)s was already settled with reference %(ref)s.")
+                % {"id": comp.pk, "ref": comp.payout_reference},
+                field="reference",
+            )
+        settled_at = settled_at or at
+        if settled_at > at + timedelta(minutes=5):
+            raise ValidationError({"settled_at": _("The settlement time is in the future.")})
+        if comp.payable_at and settled_at < comp.payable_at:
+            raise ValidationError({"settled_at": _("The settlement time is before the refund was requested.")})
+        return compensation_mark_paid(
+            compensation_id=comp.pk, actor=actor, payout_reference=reference, at=settled_at
+        ), True
+    if outcome == FAILED:
+        reason = (reason or "").strip()
+        if comp.state == CS.FAILED and comp.decision_note == reason[:200]:
+            return comp, False
+        if comp.state == CS.PAID:
+            raise Conflict(
+                _("Compensation #%(id)s was already settled with reference %(ref)s; it cannot fail now.")
+                % {"id": comp.pk, "ref": comp.payout_reference},
+                field="status",
+            )
+        return compensation_mark_failed(compensation_id=comp.pk, actor=actor, note=reason, at=at), True
+    raise ValidationError({"status": _("Report succeeded or failed.")})
+
+
+@transaction.atomic
+def compensation_settlement_overdue(*, compensation_id: int, at: datetime | None = None) -> Compensation:
+    """System: the channel has not settled a refund within the policy's target: finance is alerted, once."""
+    at = now(at)
+    case, comp = _lock_compensation(compensation_id)
+    if (
+        comp.settlement != Settlement.CHANNEL
+        or comp.state != CS.APPROVED
+        or comp.settlement_alerted_at is not None
+        or comp.settlement_due_at is None
+        or comp.settlement_due_at > at
+    ):
+        raise NotAllowed(_("Compensation #%(id)s has no overdue settlement to report.") % {"id": comp.pk})
+    comp.settlement_alerted_at = at
+    comp.save(update_fields=["settlement_alerted_at"])
+    note = _("The channel has not settled refund #%(id)s of %(amount)s on case %(number)s (due %(due)s).") % {
+        "id": comp.pk,
+        "amount": yuan(comp.amount),
+        "number": case.number,
+        "due": local_time(comp.settlement_due_at),
+    }
+    record_compensation(case, comp, action="settlement_overdue", actor=None, at=at, note=note)
+    alert_staff(
+        [FINANCE],
+        subject=_("Refund not settled by the channel: %(number)s") % {"number": case.number},
+        body=note,
+        case=case,
+        key=f"settlement:{comp.pk}",
+    )
     return comp

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,6 +20,7 @@ from aftersales.errors import NotAllowed
 from aftersales.models import CaseState
 from aftersales.permissions import personal_authority
 from aftersales.selectors import (
+    PAYOUT_TABS,
     QC_STATES,
     compensation_actions_for,
     offers_awaiting_approval,
@@ -112,8 +114,12 @@ def approvals(request):
 
 @area_required("finance")
 def finance(request):
-    """Compensations to pay out: mark each paid with its payout reference."""
-    paginator = CappedCountPaginator(payables(), _page_size(request))
+    """Compensations to pay out, by tab: cash finance pays (mark each paid with its payout reference), refunds
+    the channel settles (waiting on the channel; pay one by hand if it fails), and what is issued, not paid."""
+    tab = request.GET.get("tab")
+    if tab not in PAYOUT_TABS:
+        tab = "cash"
+    paginator = CappedCountPaginator(payables(tab), _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     back = "?" + urlencode({"next": request.get_full_path()})
     rows = [
@@ -131,11 +137,29 @@ def finance(request):
         }
         for comp in page.object_list
     ]
+    counts = {name: payables(name).order_by()[: paginator.cap + 1].count() for name in PAYOUT_TABS}
     return render(
         request,
         "aftersales/finance.html",
-        {"page": page, "paginator": paginator, "rows": rows, "total": payables_total()},
+        {
+            "page": page,
+            "paginator": paginator,
+            "rows": rows,
+            "tab": tab,
+            "tabs": [(name, PAYOUT_TAB_LABELS[name], counts[name]) for name in PAYOUT_TABS],
+            "cap": paginator.cap,
+            "total": payables_total(tab),
+            "now": timezone.now(),
+        },
     )
+
+
+#: What finance's payout tabs are called.
+PAYOUT_TAB_LABELS = {
+    "cash": gettext_lazy("Cash to pay"),
+    "channel": gettext_lazy("Refunds the channel settles"),
+    "issue": gettext_lazy("Coupons, gifts and replacements to issue"),
+}
 
 
 __all__ = ["approvals", "finance", "home", "qc"]
