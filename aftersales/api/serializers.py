@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aftersales.models import (
+    ESCALATION_RESOLUTIONS,
     GRANTED_COMPENSATION_STATES,
     CaseEvent,
     CaseState,
@@ -18,7 +19,7 @@ from aftersales.models import (
     WaitingOn,
 )
 from aftersales.permissions import display_name
-from aftersales.workflow.transitions import action_label
+from aftersales.workflow.transitions import CASE, TRANSITIONS, action_label
 from customers.models import Channel
 
 #: Events a customer may see on their case's timeline.
@@ -247,3 +248,57 @@ class StaffCaseDetailSerializer(StaffCaseListSerializer):
         request = self.context.get("request")
         user = request.user if request else None
         return case.customer.phone if can_see_pii(user) else case.customer.masked_phone
+
+
+# --------------------------------------------------------------------------
+# What the channel's webhook receives (documented as callbacks of ``PUT /api/v1/webhook/``)
+# --------------------------------------------------------------------------
+def _progress_events() -> list[str]:
+    return [entry.name for entry in TRANSITIONS.of(CASE) if TRANSITIONS.message(entry.name) is not None]
+
+
+class ChannelOfferItemSerializer(serializers.Serializer):
+    compensation = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Compensation.Kind.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    state = serializers.CharField()
+
+
+class ChannelEventSerializer(serializers.Serializer):
+    """A case's progress: one POST per step the customer hears of (the transition's name in ``event``)."""
+
+    event = serializers.ChoiceField(choices=[(name, name) for name in _progress_events()])
+    case = serializers.CharField()
+    order = serializers.CharField()
+    state = serializers.ChoiceField(choices=CaseState.choices)
+    waiting_on = serializers.ChoiceField(choices=WaitingOn.choices, allow_blank=True)
+    deadline = serializers.DateTimeField(allow_null=True)
+    at = serializers.DateTimeField()
+    message = serializers.CharField(required=False, help_text=_("The merchant's reply to the customer (reply)."))
+    offer = ChannelOfferItemSerializer(
+        many=True, required=False, help_text=_("The offer to accept or decline (propose, approve_offer).")
+    )
+    offer_total = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    decision = serializers.ChoiceField(
+        choices=[(state, CaseState(state).label) for state in ESCALATION_RESOLUTIONS],
+        required=False,
+        help_text=_("Where the supervisor's decision took the case (resolve_escalation)."),
+    )
+    reason = serializers.CharField(required=False, help_text=_("Why the request was not accepted (reject, inspect)."))
+
+
+class RefundRequestedSerializer(serializers.Serializer):
+    """A refund the channel settles through the original payment, then reports on (see the settlement endpoint)."""
+
+    event = serializers.ChoiceField(choices=[("refund.requested", "refund.requested")])
+    case = serializers.CharField()
+    order = serializers.CharField()
+    compensation = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.ChoiceField(choices=[("CNY", "CNY")])
+    payment_method = serializers.CharField(allow_blank=True)
+    payment_transaction_id = serializers.CharField(allow_blank=True)
+    quick_refund = serializers.BooleanField()
+    settle_by = serializers.DateTimeField(allow_null=True)
+    settlement_url = serializers.CharField()
+    at = serializers.DateTimeField()

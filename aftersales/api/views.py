@@ -12,7 +12,13 @@ from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiCallback,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action as drf_action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -282,6 +288,26 @@ class WebhookView(ChannelView):
         summary="Register (or clear, with an empty URL) the progress webhook",
         operation_id="webhook_set",
         responses={200: s.WebhookSerializer, **errors(400, 401, 403, 429)},
+        callbacks=[
+            OpenApiCallback(
+                "progress",
+                "{$request.body#/url}",
+                extend_schema(
+                    summary="A case's progress (signed: X-Aftersales-Timestamp, X-Aftersales-Signature)",
+                    request=s.ChannelEventSerializer,
+                    responses={200: None},
+                ),
+            ),
+            OpenApiCallback(
+                "refund_requested",
+                "{$request.body#/url}",
+                extend_schema(
+                    summary="A refund to settle through the original payment (signed the same way)",
+                    request=s.RefundRequestedSerializer,
+                    responses={200: None},
+                ),
+            ),
+        ],
     )
     def put(self, request):
         serializer = self.get_serializer(data=request.data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,7 +19,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from aftersales.models import ApiKey, Case, Notification, WebhookEndpoint
+from aftersales.models import GRANTED_COMPENSATION_STATES, ApiKey, Case, CaseState, Notification, WebhookEndpoint
 from aftersales.workflow.transitions import TRANSITIONS
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,27 @@ def notify_channel(case: Case, action: str, *, reply: str = "") -> int:
     }
     if reply:
         payload["message"] = reply
+    payload.update(_event_details(case, action))
     return _channel_event(case, keys, event=action, payload=payload, body=f"{case.number}: {action} → {case.state}")
+
+
+#: Events that carry the offer the customer now has to answer.
+OFFER_EVENTS = ("propose", "approve_offer")
+
+
+def _event_details(case: Case, action: str) -> dict:
+    """What a channel needs beyond the state: the offer's items, a rejection's reason, an escalation's decision."""
+    if action in OFFER_EVENTS:
+        offer = case.compensations.filter(state__in=GRANTED_COMPENSATION_STATES).order_by("id")
+        return {
+            "offer": [{"compensation": c.pk, "kind": c.kind, "amount": str(c.amount), "state": c.state} for c in offer],
+            "offer_total": str(sum((c.amount for c in offer), Decimal("0.00"))),
+        }
+    if action == "resolve_escalation":
+        return {"decision": case.state}
+    if case.state == CaseState.REJECTED and action in ("reject", "inspect"):
+        return {"reason": case.reject_reason}
+    return {}
 
 
 def notify_customer(case: Case, action: str, *, reply: str = "") -> Notification | None:
