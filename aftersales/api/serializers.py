@@ -67,6 +67,7 @@ class OpenCaseSerializer(serializers.Serializer):
 
 
 class OfferItemSerializer(serializers.Serializer):
+    compensation = serializers.IntegerField(help_text=_("Its id: the one to report on when the channel settles it."))
     kind = serializers.ChoiceField(choices=Compensation.Kind.choices)
     kind_label = serializers.CharField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -111,7 +112,16 @@ class PublicCaseSerializer(serializers.Serializer):
         # What an authorised person approved (or already paid); drafts still awaiting approval are not an offer yet.
         items = [c for c in case.compensations.all() if c.state in GRANTED_COMPENSATION_STATES]
         return OfferItemSerializer(
-            [{"kind": c.kind, "kind_label": c.get_kind_display(), "amount": c.amount, "state": c.state} for c in items],
+            [
+                {
+                    "compensation": c.pk,
+                    "kind": c.kind,
+                    "kind_label": c.get_kind_display(),
+                    "amount": c.amount,
+                    "state": c.state,
+                }
+                for c in items
+            ],
             many=True,
         ).data
 

@@ -38,7 +38,14 @@ from django.utils import timezone
 from aftersales.automation.radar import keywords
 from aftersales.demo import catalog as cat
 from aftersales.demo.common import CS, DAY, HOUR, RT, YEAR, FastRandom, K, S, Weighted, cents, to_dt
-from aftersales.demo.reference import PAYOUT_PREFIX, Leaf, Reference, ensure_reference_data
+from aftersales.demo.reference import (
+    PAYOUT_PREFIX,
+    SHOP_ORDERS,
+    Leaf,
+    Reference,
+    ensure_reference_data,
+    import_shop_orders,
+)
 from aftersales.demo.story import Story
 from aftersales.demo.writers import make_writer, pipelined
 from aftersales.models import (
@@ -513,6 +520,11 @@ def seed(
     if not HealthReport.objects.filter(month=month).exists():
         health_report_generate(month=month, notify=False)
         log(f"Template health report for {month:%Y-%m} made.")
+    shop_orders = import_shop_orders(ref, now=generator.now)
+    if shop_orders:
+        log(
+            f"{shop_orders} shop orders (no cases yet) imported from {SHOP_ORDERS.name}, as the admin's import reads it."
+        )
     log(
         f"Seeded {progress.done:,} cases in {elapsed:,.1f}s ({progress.done / elapsed:,.0f} cases/s, {mode}). {summary}."
     )

@@ -4,12 +4,16 @@ templates and the automation rules."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from aftersales.demo import catalog as cat
 from aftersales.demo.common import Weighted
@@ -22,7 +26,8 @@ from aftersales.models import (
     ResponseTemplate,
 )
 from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR
-from customers.models import Channel, ProductCategory
+from aftersales.services.order_files import import_order_rows
+from customers.models import Channel, Order, ProductCategory
 
 QUEUES = [
     # code, name, purpose, default?
@@ -33,6 +38,8 @@ QUEUES = [
 ]
 POLICIES = [
     ("", {"name": "默认售后政策"}),
+    # The shop's own app takes WeChat Pay: its refunds go back through the payment, settled by the app's system.
+    (Channel.APP, {"name": "App 渠道售后政策", "refund_settlement": "channel", "settlement_timeout_hours": 48}),
     (
         Channel.LIVE_STREAM,
         {
@@ -323,3 +330,33 @@ def _ensure_rules() -> None:
 # --------------------------------------------------------------------------
 # The generator
 # --------------------------------------------------------------------------
+
+
+#: A small file of the shop's orders (no cases yet), read by the admin's import when the demo is seeded — and a
+#: sample to try the import with.
+SHOP_ORDERS = Path(__file__).with_name("shop_orders.csv")
+TIME_COLUMNS = ("下单时间", "付款时间", "发货时间", "签收时间", "更新时间")
+
+
+def import_shop_orders(ref: Reference, *, now: datetime | None = None) -> int:
+    """Bring in ``shop_orders.csv`` through the same path as the admin's import (as a supervisor), its times moved
+    so the last one is a day before ``now``. Returns the number of orders created (0 when they are there)."""
+    with SHOP_ORDERS.open(encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        headers = next(reader)
+        rows = list(reader)
+    if Order.objects.filter(number__in={row[0] for row in rows}).exists():
+        return 0  # imported by an earlier run
+    columns = [headers.index(name) for name in TIME_COLUMNS if name in headers]
+    times = [datetime.fromisoformat(row[i]) for row in rows for i in columns if row[i]]
+    shift = timezone.localtime(now or timezone.now()).replace(tzinfo=None) - timedelta(days=1) - max(times)
+    for row in rows:
+        for i in columns:
+            if row[i]:
+                row[i] = (datetime.fromisoformat(row[i]) + shift).isoformat(sep=" ", timespec="seconds")
+    supervisor = get_user_model().objects.get(pk=ref.supervisors[0].id)
+    outcomes = import_order_rows(headers, rows, actor=supervisor)
+    wrong = [outcome.errors for outcome in outcomes if outcome.result == "error"]
+    if wrong:
+        raise RuntimeError(f"{SHOP_ORDERS.name} does not import: {wrong[:3]}")
+    return len({outcome.order.pk for outcome in outcomes if outcome.result == "created"})

@@ -21,6 +21,7 @@ from aftersales.models import (
     CaseEvent,
     EventName,
     Inspection,
+    Settlement,
     WaitingOn,
 )
 from aftersales.workflow.policy import initial_priority, quick_refund_eligible
@@ -262,8 +263,18 @@ class Story:
         payable = [c for c in self.comps if c["state"] == CS.APPROVED and not c["payable"]]
         for comp in payable:
             comp["payable"], comp["payable_at"] = True, at
+            self.request_settlement(comp, at)
             self.pay_later.append((comp, self.rng.randint(30 * MINUTE, 72 * HOUR)))
         return payable
+
+    def request_settlement(self, comp: dict, at: int) -> None:
+        """A refund on a channel whose policy has the channel settle refunds is requested from it (as the service)."""
+        if comp["kind"] != K.REFUND or self.version.refund_settlement != Settlement.CHANNEL:
+            return
+        comp["settlement"] = Settlement.CHANNEL
+        comp["settlement_requested_at"] = at
+        comp["settlement_due_at"] = at + self.version.settlement_timeout_hours * HOUR
+        self.comp_event(at, EventName.COMPENSATION_SETTLEMENT_REQUESTED, None, comp)
 
     # -- walk --------------------------------------------------------------------
     def walk(self) -> None:
@@ -290,6 +301,7 @@ class Story:
             comp = _comp(K.REFUND, self.value, CS.APPROVED, by=actor, at=at, approved=True, payable_at=at, quick=True)
             self.comps.append(comp)
             self.comp_event(at, EventName.COMPENSATION_QUICK_REFUND, actor, comp)
+            self.request_settlement(comp, at)
             data["quick_refund"] = str(comp["amount"])
             if "inspect:fault" not in self.path:
                 self.pay_later.append((comp, rng.randint(10 * MINUTE, 24 * HOUR)))
@@ -497,7 +509,9 @@ class Story:
             if paid < now and rng.random() < (0.85 if comp["quick_refund"] else 0.7):
                 serial += 1
                 comp["state"], comp["paid_at"], comp["_serial"] = CS.PAID, paid, serial
-                payer = rng.choice(self.ref.finance)
+                # The channel reports the refunds it settles; finance pays the rest.
+                channel_settled = comp["settlement"] == Settlement.CHANNEL
+                payer = self.ref.channel_accounts[self.channel] if channel_settled else rng.choice(self.ref.finance)
                 comp["paid_by_id"] = payer.id
                 self.comp_event(paid, EventName.COMPENSATION_MARK_PAID, payer, comp, None)
 
@@ -596,7 +610,14 @@ class Story:
             chunk.inspections.append(self.inspection)
         for comp in self.comps:
             comp["case_id"] = case
-            for key in ("proposed_at", "approved_at", "payable_at", "paid_at"):
+            for key in (
+                "proposed_at",
+                "approved_at",
+                "payable_at",
+                "paid_at",
+                "settlement_requested_at",
+                "settlement_due_at",
+            ):
                 if comp[key] is not None:
                     comp[key] = to_dt(opened + comp[key])
             chunk.compensations.append(comp)
@@ -721,6 +742,9 @@ def _comp(
         "approved_at": at if approved else None,
         "paid_by_id": None,
         "paid_at": None,
+        "settlement": Settlement.FINANCE,
+        "settlement_requested_at": None,
+        "settlement_due_at": None,
         "payout_reference": None,
         "decision_note": "",
         "_fen": fen,

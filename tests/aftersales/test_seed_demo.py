@@ -148,17 +148,24 @@ def test_seed_creates_the_reference_data_and_scaled_bulk_data(seeded):
     assert AgentProfile.objects.filter(authority_limit__isnull=False).exists()
     assert Queue.objects.get(code="general").members.filter(groups__name=AGENT).count() == 10
 
-    assert Customer.objects.count() == 80  # N/1.5: about one case a year per customer who claims at all
-    assert Order.objects.count() == N * 5 // 2  # each case on its own order, and 1.5 orders nobody complained about
+    # The shop's orders of shop_orders.csv came in through the import path: customers found by their channel id.
+    imported = Order.objects.filter(customer__external_id__gt="")
+    assert imported.count() == 8 and not imported.filter(cases__isnull=False).exists()
+    assert imported.filter(channel="app", payment_transaction_id__startswith="4200").exists()
+    assert max(imported.values_list("placed_at", flat=True)) < timezone.now() - timezone.timedelta(days=1)
+    generated = Customer.objects.filter(external_id="")
+    assert generated.count() == 80  # N/1.5: about one case a year per customer who claims at all
+    # each case on its own order, and 1.5 orders nobody complained about
+    assert Order.objects.exclude(pk__in=imported).count() == N * 5 // 2
     assert Customer.objects.filter(tier="vip").exists()
     assert not Customer.objects.exclude(phone__regex=r"^1[3-9]\d{9}$").exists()
     assert not Customer.objects.exclude(credit_score__range=(350, 950)).exists()
     assert set(Order.objects.values_list("channel", flat=True)) == {"app", "mini_program", "live_stream", "web"}
-    assert not Order.objects.exclude(number__regex=r"^DD\d{14}$").exists()
+    assert not Order.objects.exclude(pk__in=imported).exclude(number__regex=r"^DD\d{14}$").exists()
     lines_per_order = Order.objects.annotate(n=Count("lines")).values_list("n", flat=True)
     assert set(lines_per_order) <= {1, 2, 3}
     # customers were there before their first order
-    assert not Customer.objects.filter(orders__placed_at__lt=F("created_at")).exists()
+    assert not generated.filter(orders__placed_at__lt=F("created_at")).exists()
 
 
 def test_every_state_appears_and_cases_are_consistent_with_their_order(seeded):
@@ -178,7 +185,7 @@ def test_every_state_appears_and_cases_are_consistent_with_their_order(seeded):
     for case in seeded.select_related("customer", "order", "policy_version", "queue"):
         assert case.policy_version.id == case.policy_id
         assert case.policy_version == case.policy.history.latest()
-        expected_policy = "live_stream" if case.channel == "live_stream" else ""
+        expected_policy = case.channel if case.channel in ("live_stream", "app") else ""
         assert case.policy.channel == expected_policy
         assert case.order.placed_at < case.opened_at <= now
         if case.order.delivered_at is not None:
@@ -317,7 +324,7 @@ def test_case_lines_stay_within_the_bought_quantities(seeded):
 
 
 def test_compensations_match_the_case_state_and_never_refund_more_than_the_goods(seeded):
-    finance_ids = _role_ids(FINANCE)
+    finance_ids, channel_ids = _role_ids(FINANCE), _role_ids("channel")
     by_case = defaultdict(list)
     for comp in Compensation.objects.all():
         by_case[comp.case_id].append(comp)
@@ -344,7 +351,18 @@ def test_compensations_match_the_case_state_and_never_refund_more_than_the_goods
             elif case.state in (S.REJECTED, S.CANCELLED):
                 assert comp.state == CS.VOIDED
             if comp.state == CS.PAID:
-                assert comp.paid_by_id in finance_ids and comp.paid_at > comp.payable_at
+                payers = channel_ids if comp.settlement == "channel" else finance_ids
+                assert comp.paid_by_id in payers and comp.paid_at > comp.payable_at
+            # The app's policy has the channel settle refunds: requested when they became payable.
+            channel_settled = (
+                comp.payable and comp.kind == "refund" and case.policy_version.refund_settlement == "channel"
+            )
+            assert comp.settlement == ("channel" if channel_settled else "finance"), (case.number, comp.pk)
+            if channel_settled:
+                assert comp.settlement_requested_at == comp.payable_at
+                assert comp.settlement_due_at == comp.payable_at + timedelta(
+                    hours=case.policy_version.settlement_timeout_hours
+                )
         if case.state in (S.REJECTED, S.CANCELLED):
             assert all(c.state == CS.VOIDED for c in comps), case.number
         if case.state in (S.PENDING_REVIEW, S.AWAITING_RETURN, S.IN_QC):
@@ -413,10 +431,13 @@ def test_a_second_run_adds_cases_without_collisions_and_case_open_still_works(se
         Policy.objects.count(),
         get_user_model().objects.count(),
     )
-    orders_before = Order.objects.count()
+    generated_orders = Order.objects.filter(customer__external_id="")
+    orders_before = generated_orders.count()
+    imported_before = Order.objects.count() - orders_before
     seed_demo("--cases", str(N))  # the same seed again
     assert Case.objects.count() == 2 * N
-    assert Order.objects.count() == 2 * orders_before
+    assert generated_orders.count() == 2 * orders_before
+    assert Order.objects.count() - generated_orders.count() == imported_before  # the shop's file only once
     assert (
         ProductCategory.objects.count(),
         ProblemCategory.objects.count(),
@@ -442,7 +463,7 @@ def test_a_second_run_adds_cases_without_collisions_and_case_open_still_works(se
     assert Case.objects.filter(number=case.number).count() == 1
     if taken_today:
         assert case.number > taken_today
-    assert case.policy_version == Policy.objects.get(channel="", active=True).history.latest()
+    assert case.policy_version == Policy.objects.get(channel="app", active=True).history.latest()
     assert case.queue.code == "general"
 
 

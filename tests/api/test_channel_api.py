@@ -168,7 +168,10 @@ def test_a_key_cannot_read_another_channels_case(api, policy, users, open_case):
 def test_accept_the_offer(api, case_in):
     case = case_in("awaiting_confirmation")
     progress = api.get(case_url(case.number)).json()
-    assert progress["offer"] == [{"kind": "refund", "kind_label": "退款", "amount": "99.00", "state": "approved"}]
+    refund = case.compensations.get()
+    assert progress["offer"] == [
+        {"compensation": refund.pk, "kind": "refund", "kind_label": "退款", "amount": "99.00", "state": "approved"}
+    ]
     response = api.post(case_url(case.number, "accept"), {}, format="json")
     assert response.status_code == 200 and response.json()["state"] == "closed"
 
