@@ -58,16 +58,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _source_messages() -> set[str]:
-    """Messages marked in templates (``{% translate "…" %}``) and in Python (``_("…")``, one literal)."""
+    """Messages marked in templates (``{% translate "…" %}``, ``{% blocktranslate %}…{% endblocktranslate %}``)
+    and in Python (``_("…")``, one literal)."""
     import ast
     import re
 
     found: set[str] = set()
     tag = re.compile(r"""{%\s*(?:translate|trans)\s+(?:"([^"]+)"|'([^']+)')""")
+    block = re.compile(r"{%\s*blocktrans(?:late)?\b(.*?)%}(.*?){%\s*endblocktrans(?:late)?\s*%}", re.S)
     for path in (ROOT / "templates").rglob("*.html"):
-        for match in tag.finditer(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        for match in tag.finditer(text):
             # makemessages stores a template's literal % as %% (as the tag looks it up)
             found.add((match.group(1) or match.group(2)).replace("%", "%%"))
+        for match in block.finditer(text):
+            options, body = match.groups()
+            for form in re.split(r"{%\s*plural\s*%}", body):  # singular, then plural
+                message = re.sub(r"{{\s*(\w+)\s*}}", r"%(\1)s", form.replace("%", "%%"))
+                if "trimmed" in options:
+                    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
+                found.add(message)
     for app in ("aftersales", "customers", "reports", "config"):
         for path in (ROOT / app).rglob("*.py"):
             if "migrations" in path.parts:
@@ -88,6 +98,7 @@ def _source_messages() -> set[str]:
 def test_every_message_in_the_sources_is_in_the_catalog():
     po = polib.pofile(str(CATALOG))
     translated = {entry.msgid for entry in po if entry.translated()}
+    translated |= {entry.msgid_plural for entry in po if entry.translated() and entry.msgid_plural}
     missing = sorted(_source_messages() - translated)
     assert missing == [], f"run `make makemessages` and translate: {missing}"
     assert len(_source_messages()) > 300

@@ -334,7 +334,16 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
             "case_lines": lines,
             "claim_value": sum((line.amount for line in lines), 0),
             "inspections": list(case.inspections.select_related("inspector")),
-            "compensations": [{"comp": comp, "actions": compensation_actions_for(comp, user)} for comp in comps],
+            "compensations": [
+                {
+                    "comp": comp,
+                    "actions": [
+                        {"name": action.name, "label": action.label_on(comp)}
+                        for action in compensation_actions_for(comp, user)
+                    ],
+                }
+                for comp in comps
+            ],
             "can_add_compensation": case.state in OFFER_STATES and user.has_perm("aftersales.propose_compensation"),
             "timeline": timeline,
             "case_actions": actions,

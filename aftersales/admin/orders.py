@@ -27,7 +27,7 @@ from aftersales.services.order_files import COLUMNS, REQUIRED, FileProblem, impo
 from aftersales.services.orders import CREATED, UPDATED, held_by_order
 from config.exports import csv_response
 from customers import admin as customers_admin
-from customers.models import Order
+from customers.models import Channel, Order, PaymentMethod, ProductCategory
 
 
 class FileError(Error):
@@ -158,6 +158,9 @@ class OrderAdmin(ImportMixin, customers_admin.OrderAdmin):
             "template_url": reverse("admin:customers_order_import_template"),
             "columns": COLUMNS,
             "required": REQUIRED,
+            "channels": Channel.choices,
+            "payment_methods": PaymentMethod.choices,
+            "categories": ProductCategory.objects.order_by("name"),
         }
 
     def add_data_read_fail_error_to_form(self, form, e):

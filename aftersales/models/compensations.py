@@ -107,6 +107,11 @@ class Compensation(ConcurrentTransitionMixin, models.Model):
         return f"{self.get_kind_display()} ¥{self.amount}"
 
     @property
+    def is_cash(self) -> bool:
+        """Paid out in money (a refund, return shipping, cash), not issued (a coupon, gift, replacement)."""
+        return self.kind in self.CASH_KINDS
+
+    @property
     def is_live(self) -> bool:
         return self.state in LIVE_COMPENSATION_STATES
 

@@ -172,7 +172,9 @@ def _group(rows: list[dict]):
     grouped: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
         grouped.setdefault(row.get("order_number", ""), []).append(index)
-    validator = OrderBatchItemSerializer(context={"categories": categories_by_code()})
+    categories = categories_by_code()
+    category_codes = {category.name: code for code, category in categories.items()}
+    validator = OrderBatchItemSerializer(context={"categories": categories})
     orders, errors = {}, {}
     for number, indexes in grouped.items():
         first = rows[indexes[0]]
@@ -184,7 +186,7 @@ def _group(rows: list[dict]):
         raw = {
             "number": number,
             "customer": {key: first.get(f"customer_{key}", "") for key in ("id", "name", "phone", "email", "region")},
-            "lines": [{field: rows[index].get(code, "") for code, field in LINE_COLUMNS.items()} for index in indexes],
+            "lines": [_line(rows[index], category_codes) for index in indexes],
             **{
                 code: first.get(code) or None
                 for code in ("version", "updated_at", "placed_at", "paid_at", "shipped_at", "delivered_at")
@@ -211,6 +213,13 @@ def _group(rows: list[dict]):
         data["_channel"] = channel
         orders[number] = (data, indexes)
     return orders, errors
+
+
+def _line(row: dict, category_codes: dict[str, str]) -> dict:
+    """A row's line, its category given by code or by name (“服饰”)."""
+    line = {field: row.get(code, "") for code, field in LINE_COLUMNS.items()}
+    line["category"] = category_codes.get(line["category"], line["category"])
+    return line
 
 
 def _by_row(detail, indexes: list[int]) -> dict[int, dict]:

@@ -184,7 +184,13 @@ class CompensationAddForm(ActionForm):
 
 
 class PayoutForm(ActionForm):
-    payout_reference = forms.CharField(label=_("Payout reference"), max_length=64)
+    payout_reference = forms.CharField(
+        label=_("Reference"),
+        max_length=64,
+        help_text=_(
+            "The payout's transaction number; for a coupon its code, for a gift or replacement the dispatch number."
+        ),
+    )
 
 
 class CompensationNoteForm(ActionForm):

@@ -64,10 +64,16 @@ class Action:
     available: Callable[[object, object], bool] | None = None
     #: Shown as a panel of the case page and an admin action page (``add_compensation`` has its own block).
     panel: bool = True
+    #: The button's label for this object, when it depends on it (a coupon is issued, not paid).
+    label_for: Callable[[object], Promise] | None = None
 
     @property
     def is_transition(self) -> bool:
         return False
+
+    def label_on(self, obj) -> Promise:
+        """The button's label on ``obj``."""
+        return self.label_for(obj) if self.label_for is not None else self.label
 
     @property
     def target(self) -> str:
@@ -410,6 +416,7 @@ TRANSITIONS = Registry(
         "mark_paid",
         on=COMPENSATION,
         label=_("mark paid"),
+        label_for=lambda comp: _("mark paid") if comp.is_cash else _("mark issued"),
         service="compensation_mark_paid",
         roles=(FINANCE, CHANNEL),  # a channel through its settlement report
         form=f.PayoutForm,
@@ -421,6 +428,7 @@ TRANSITIONS = Registry(
         "mark_failed",
         on=COMPENSATION,
         label=_("mark the payout failed"),
+        label_for=lambda comp: _("mark the payout failed") if comp.is_cash else _("mark the issue failed"),
         service="compensation_mark_failed",
         roles=(FINANCE, CHANNEL),  # a channel through its settlement report
         form=f.CompensationRequiredNoteForm,

@@ -167,7 +167,7 @@ def test_compensation_propose_and_approve_from_the_case_page(sup_client, case_in
     comp = Compensation.objects.get(case=case)
     page = sup_client.get(reverse("admin:aftersales_case_change", args=[case.pk]))
     row = next(r for r in page.context["compensations"] if r["comp"] == comp)
-    assert {a.name for a in row["actions"]} == {"approve", "reject", "void"}
+    assert {a["name"] for a in row["actions"]} == {"approve", "reject", "void"}
     sup_client.post(
         reverse("admin:aftersales_case_compensation_action", args=[case.pk, comp.pk, "approve"]), {"note": ""}
     )

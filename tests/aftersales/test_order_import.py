@@ -104,6 +104,16 @@ def test_bad_rows_are_shown_with_their_fields_and_nothing_is_imported(staff):
     assert not Order.objects.exists()
 
 
+def test_categories_may_be_given_by_name_and_the_page_lists_the_codes(staff):
+    rows = [row.replace(",apparel,", ",服饰,") for row in ROWS]
+    shown = preview(staff, csv_file(rows))
+    assert not shown.context["result"].has_validation_errors(), shown.context["result"].invalid_rows
+    confirm(staff, shown)
+    assert set(Order.objects.get(number="TB100").lines.values_list("category__code", flat=True)) == {"apparel"}
+    codes = staff.get(IMPORT).content.decode()
+    assert "<code>apparel</code> 服饰" in codes and "<code>wechat_pay</code> 微信支付" in codes
+
+
 def test_a_row_that_contradicts_its_order_is_refused(staff):
     rows = [ROWS[0], ROWS[1].replace("王小明", "王大明")]
     result = preview(staff, csv_file(rows)).context["result"]

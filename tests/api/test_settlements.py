@@ -154,8 +154,13 @@ def test_with_finance_settling_nothing_is_requested_and_the_refund_is_on_the_cas
     )
     client = login(finance)
     cash = [row["comp"].kind for row in client.get(reverse("desk:finance")).context["rows"]]
-    issue = [row["comp"].kind for row in client.get(reverse("desk:finance"), {"tab": "issue"}).context["rows"]]
+    issue_page = client.get(reverse("desk:finance"), {"tab": "issue"})
+    issue = [row["comp"].kind for row in issue_page.context["rows"]]
     assert cash == ["refund"] and issue == ["coupon"]  # coupons never appear on the cash payout list
+    labels = [str(item["label"]) for item in issue_page.context["rows"][0]["forms"]]
+    assert labels == ["标记已发放", "标记发放失败"]  # a coupon is issued, not paid
+    cash_labels = [str(item["label"]) for item in client.get(reverse("desk:finance")).context["rows"][0]["forms"]]
+    assert cash_labels == ["标记已打款", "标记打款失败"]
     assert settle(app[1], refund, status="succeeded", reference="X").status_code == 409
 
 

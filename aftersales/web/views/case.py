@@ -107,7 +107,7 @@ def _compensation_rows(case: Case, comps: list[Compensation], user, bound=None) 
             actions.append(
                 {
                     "name": action.name,
-                    "label": action.label,
+                    "label": action.label_on(comp),
                     "form": form,
                     "open": is_bound,
                     "url": url,

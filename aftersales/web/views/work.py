@@ -128,7 +128,7 @@ def finance(request):
             "forms": [
                 {
                     "name": action.name,
-                    "label": action.label,
+                    "label": action.label_on(comp),
                     "url": reverse("desk:compensation_action", args=[comp.case_id, comp.pk, action.name]) + back,
                     "form": action.form(user=request.user),
                 }
