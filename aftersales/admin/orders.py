@@ -71,6 +71,7 @@ class OrderImport(resources.Resource):
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None, **kwargs):
         result = Result()
         result.diff_headers = [name for _code, name, _example in COLUMNS]
+        result.warnings = []  # (row number, text): shown above the preview
         try:
             outcomes = import_order_rows(dataset.headers, list(dataset), actor=kwargs.get("user"), dry_run=dry_run)
         except FileProblem as exc:
@@ -85,6 +86,7 @@ class OrderImport(resources.Resource):
                 values = dict(zip(result.diff_headers, row.diff, strict=True))
                 result.append_invalid_row(number, values, ValidationError(outcome.errors))
             else:
+                result.warnings.extend((number, warning) for warning in outcome.warnings)
                 row.import_type = kinds.get(outcome.result, RowResult.IMPORT_TYPE_SKIP)
                 if outcome.first_of_order and row.import_type != RowResult.IMPORT_TYPE_SKIP:
                     row.instance, row.object_id, row.object_repr = outcome.order, outcome.order.pk, str(outcome.order)
@@ -103,6 +105,9 @@ class HeldLinesFormSet(BaseInlineFormSet):
         super().clean()
         if self.instance.pk is None:
             return
+        # The admin's save runs in one transaction: lock the order as opening a case does, so no case takes a
+        # line between this check and the save.
+        list(Order.objects.select_for_update().filter(pk=self.instance.pk).values_list("pk"))
         held = held_by_order([self.instance.pk]).get(self.instance.pk, {})
         for form in self.forms:
             line = form.instance
@@ -133,6 +138,13 @@ class OrderAdmin(ImportMixin, customers_admin.OrderAdmin):
     inlines = (OrderLineInline,)
     formats = [ChineseCSV, base_formats.XLSX]
     import_template_name = "admin/customers/order/import.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        """An order with cases keeps its customer (the cases are theirs), as the API refuses to move it."""
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.cases.exists():
+            return (*fields, "customer")
+        return fields
 
     def get_urls(self):
         return [

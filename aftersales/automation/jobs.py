@@ -60,14 +60,25 @@ def _sweep(
     model=Case,
     key: str = "case_id",
 ) -> int:
-    """Run ``service(<key>=…, at=at)`` once for each row of ``model`` matching ``due``, each in its own transaction."""
-    ids = list(model.objects.filter(due).order_by(order, "id").values_list("pk", flat=True)[:limit])
+    """Run ``service(<key>=…, at=at)`` once for each row of ``model`` matching ``due``, each in its own transaction.
+
+    The case row is locked first, as the services lock it (a compensation's sweep locks its case, not the
+    compensation, so it never waits on a request that holds the case and wants the compensation).
+    """
+    ids = list(
+        model.objects.filter(due)
+        .order_by(order, "id")
+        .values_list("pk", "case_id" if model is not Case else "pk")[:limit]
+    )
     done = 0
-    for pk in ids:
+    for pk, case_id in ids:
         try:
             with transaction.atomic():
-                # Taken by a concurrent sweep (locked) or no longer due: skip without waiting.
-                if not list(model.objects.select_for_update(skip_locked=True).filter(due, pk=pk).values_list("pk")):
+                # Taken by a concurrent sweep or request (locked) or no longer due: skip without waiting.
+                case_due = due if model is Case else Q()
+                if not list(Case.objects.select_for_update(skip_locked=True).filter(case_due, pk=case_id).values("pk")):
+                    continue
+                if model is not Case and not model.objects.filter(due, pk=pk).exists():
                     continue
                 service(**{key: pk}, at=at)
             done += 1

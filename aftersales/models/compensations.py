@@ -112,6 +112,19 @@ class Compensation(ConcurrentTransitionMixin, models.Model):
         return self.kind in self.CASH_KINDS
 
     @property
+    def awaits_channel(self) -> bool:
+        """A refund requested from the channel and not yet reported: finance may not pay it meanwhile."""
+        return self.settlement == Settlement.CHANNEL and self.state == CS.APPROVED
+
+    def channel_overdue(self, at=None) -> bool:
+        """Waiting on the channel past its settlement target: finance may take it back (mark it failed)."""
+        return (
+            self.awaits_channel
+            and self.settlement_due_at is not None
+            and self.settlement_due_at <= (at or timezone.now())
+        )
+
+    @property
     def is_live(self) -> bool:
         return self.state in LIVE_COMPENSATION_STATES
 

@@ -65,8 +65,9 @@ def qc_worklist_for(user, state: str) -> QuerySet[Case]:
 
 #: The tabs of finance's payouts page: cash finance pays, refunds the channel settles, what is issued, not paid.
 PAYOUT_TABS = {
-    "cash": Q(kind__in=Compensation.CASH_KINDS, settlement=Settlement.FINANCE),
-    "channel": Q(settlement=Settlement.CHANNEL),
+    # a refund the channel could not settle (or finance took back, overdue) is finance's to pay
+    "cash": Q(kind__in=Compensation.CASH_KINDS) & (Q(settlement=Settlement.FINANCE) | Q(state=CS.FAILED)),
+    "channel": Q(settlement=Settlement.CHANNEL, state=CS.APPROVED),
     "issue": ~Q(kind__in=Compensation.CASH_KINDS),
 }
 
@@ -75,8 +76,8 @@ def payables(tab: str = "cash") -> QuerySet[Compensation]:
     """Payable compensations not yet paid (approved, or failed and to be retried), on one tab of the payouts page.
 
     ``cash``: money finance pays out (refunds, return postage, cash) — coupons, gifts and replacements never;
-    ``channel``: refunds the channel settles through the payment (nearest due first; finance may still pay one
-    by hand); ``issue``: coupons, gifts and replacements to hand out.
+    ``channel``: refunds waiting on the channel to settle them through the payment (nearest due first; one that
+    fails moves to ``cash``); ``issue``: coupons, gifts and replacements to hand out.
     """
     queryset = (
         Compensation.objects.filter(payable=True, state__in=(CS.APPROVED, CS.FAILED))

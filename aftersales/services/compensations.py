@@ -322,9 +322,15 @@ def compensation_void(
 
 @transaction.atomic
 def compensation_mark_paid(
-    *, compensation_id: int, actor: User | None, payout_reference: str, at: datetime | None = None
+    *,
+    compensation_id: int,
+    actor: User | None,
+    payout_reference: str,
+    at: datetime | None = None,
+    channel_report: bool = False,
 ) -> Compensation:
-    """Finance records the payout. A compensation is never paid twice."""
+    """Finance records the payout (or the channel, ``channel_report``, the refund it settled). A compensation is
+    never paid twice, and finance does not pay a refund the channel is settling."""
     at = now(at)
     reference = (payout_reference or "").strip()
     if not reference:
@@ -340,6 +346,15 @@ def compensation_mark_paid(
             % {"id": comp.pk, "date": comp.paid_at.date().isoformat(), "ref": comp.payout_reference}
         )
     ensure_may(comp, "mark_paid", actor)
+    if comp.awaits_channel and not channel_report:
+        raise NotAllowed(
+            _(
+                "Refund #%(id)s was requested from the channel on %(date)s and the channel settles it: paying it "
+                "here too would refund the customer twice. If the channel reports it failed, or it is overdue and "
+                "you mark it failed, pay it here."
+            )
+            % {"id": comp.pk, "date": local_time(comp.settlement_requested_at)}
+        )
     if not comp.payable:
         raise NotAllowed(
             _("Compensation #%(id)s is not payable yet: it becomes payable when the customer accepts the offer.")
@@ -367,15 +382,21 @@ def compensation_mark_paid(
 
 @transaction.atomic
 def compensation_mark_failed(
-    *, compensation_id: int, actor: User | None, note: str, at: datetime | None = None
+    *, compensation_id: int, actor: User | None, note: str, at: datetime | None = None, channel_report: bool = False
 ) -> Compensation:
-    """Finance records a failed payout; it can be paid again later with a new reference."""
+    """Finance records a failed payout (or the channel, ``channel_report``, a refund it could not settle); it can be
+    paid again later with a new reference. Finance takes a refund back from the channel only once it is overdue."""
     at = now(at)
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": _("Say why the payout failed.")})
     case, comp = _lock_compensation(compensation_id)
     ensure_may(comp, "mark_failed", actor)
+    if comp.awaits_channel and not channel_report and not comp.channel_overdue(at):
+        raise NotAllowed(
+            _("Refund #%(id)s is with the channel until %(due)s; wait for its report until then.")
+            % {"id": comp.pk, "due": local_time(comp.settlement_due_at)}
+        )
     comp.mark_failed(note=note[:200])
     comp.save(update_fields=["state", "decision_note"])
     record_compensation(case, comp, action="mark_failed", actor=actor, at=at, note=note)
@@ -425,7 +446,7 @@ def compensation_settle(
         if comp.payable_at and settled_at < comp.payable_at:
             raise ValidationError({"settled_at": _("The settlement time is before the refund was requested.")})
         return compensation_mark_paid(
-            compensation_id=comp.pk, actor=actor, payout_reference=reference, at=settled_at
+            compensation_id=comp.pk, actor=actor, payout_reference=reference, at=settled_at, channel_report=True
         ), True
     if outcome == FAILED:
         reason = (reason or "").strip()
@@ -437,7 +458,9 @@ def compensation_settle(
                 % {"id": comp.pk, "ref": comp.payout_reference},
                 field="status",
             )
-        return compensation_mark_failed(compensation_id=comp.pk, actor=actor, note=reason, at=at), True
+        return compensation_mark_failed(
+            compensation_id=comp.pk, actor=actor, note=reason, at=at, channel_report=True
+        ), True
     raise ValidationError({"status": _("Report succeeded or failed.")})
 
 

@@ -108,6 +108,8 @@ class RowOutcome:
     errors: dict = field(default_factory=dict)
     order: Order | None = None
     first_of_order: bool = False
+    #: Allowed but worth a look (a line that costs more than its price), on the order's first row.
+    warnings: list[str] = field(default_factory=list)
 
 
 def import_order_rows(headers, rows, *, actor: User | None, dry_run: bool = False) -> list[RowOutcome]:
@@ -144,8 +146,13 @@ def import_order_rows(headers, rows, *, actor: User | None, dry_run: bool = Fals
                 }
                 result[index] = RowOutcome(table[index], "error", errors)
             else:
+                first = index == indexes[0]
                 result[index] = RowOutcome(
-                    table[index], outcome.result, order=outcome.order, first_of_order=index == indexes[0]
+                    table[index],
+                    outcome.result,
+                    order=outcome.order,
+                    first_of_order=first,
+                    warnings=[str(warning) for warning in outcome.warnings] if first else [],
                 )
     return result
 

@@ -55,14 +55,25 @@ def _newer(data: dict, order: Order) -> bool | None:
     """Is the incoming version newer than the stored one (``None``: the same version)?
 
     Compared on what both carry: the channel's ``version`` first, else its ``updated_at``; an order stored without
-    either (typed in the admin, imported) is always overwritten.
+    either (typed in the admin) is always overwritten. An order stored with one that the update does not carry is
+    a ``Conflict``: without it, an older update could overwrite a newer one.
     """
     if data.get("version") is not None and order.source_version is not None:
         incoming, stored = data["version"], order.source_version
     elif data.get("updated_at") is not None and order.source_updated_at is not None:
         incoming, stored = data["updated_at"], order.source_updated_at
-    else:
+    elif order.source_version is None and order.source_updated_at is None:
         return True
+    else:
+        field = "version" if order.source_version is not None else "updated_at"
+        raise Conflict(
+            _(
+                "Order %(number)s was received with its %(field)s; send the update with it too, so an older update "
+                "never overwrites a newer one."
+            )
+            % {"number": order.number, "field": field},
+            field=field,
+        )
     if incoming == stored:
         return None
     return incoming > stored
@@ -315,8 +326,7 @@ def _compare(order: Order, *, channel: str, number: str, data: dict) -> str | No
 
 def _take_version(order: Order, data: dict) -> bool:
     """Remember a newer version of unchanged content (so an older one is recognised as stale later)."""
-    version = data.get("version", order.source_version)
-    updated = data.get("updated_at", order.source_updated_at)
+    version, updated = _versions(order, data)
     if (version, updated) == (order.source_version, order.source_updated_at):
         return False
     order.source_version, order.source_updated_at = version, updated
@@ -356,8 +366,16 @@ def _set_fields(order: Order, customer: Customer, data: dict) -> None:
     for name in ORDER_FIELDS:
         value = data.get(name)
         setattr(order, name, value if name.endswith("_at") else value or "")
-    order.source_version = data.get("version")
-    order.source_updated_at = data.get("updated_at")
+    order.source_version, order.source_updated_at = _versions(order, data)
+
+
+def _versions(order: Order, data: dict) -> tuple:
+    """The order's version and update time after ``data``: what it sends, else what was stored."""
+    version, updated = data.get("version"), data.get("updated_at")
+    return (
+        order.source_version if version is None else version,
+        order.source_updated_at if updated is None else updated,
+    )
 
 
 def order_upsert_many(

@@ -138,7 +138,7 @@ class OrderCustomerSerializer(StrictSerializer):
     id = serializers.CharField(max_length=64, help_text=_("The customer's id in the channel's system."))
     name = serializers.CharField(max_length=100)
     phone = serializers.RegexField(r"^\+?[0-9][0-9-]{4,19}$", max_length=20)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="", max_length=254)
     region = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
 
 

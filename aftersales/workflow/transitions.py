@@ -129,7 +129,13 @@ def _offer_open_to(comp, user) -> bool:
 
 
 def _payable(comp, user) -> bool:
-    return comp.payable
+    """Finance pays what is payable — not a refund the channel is settling (the channel reports that one)."""
+    return comp.payable and not comp.awaits_channel
+
+
+def _may_fail(comp, user) -> bool:
+    """A payout fails when it does; a refund waiting on the channel only once it is past its target."""
+    return comp.payable and (not comp.awaits_channel or comp.channel_overdue())
 
 
 class Registry:
@@ -434,7 +440,7 @@ TRANSITIONS = Registry(
         form=f.CompensationRequiredNoteForm,
         serializer=s.CompensationRequiredNoteSerializer,
         message=INTERNAL,
-        available=_payable,
+        available=_may_fail,
     ),
 )
 

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from aftersales import services
 from customers.models import Customer, Order
-from tests.factories import ProductCategoryFactory
+from tests.factories import CustomerFactory, ProductCategoryFactory
 
 IMPORT = reverse("admin:customers_order_import")
 PROCESS = reverse("admin:customers_order_process_import")
@@ -114,6 +114,15 @@ def test_categories_may_be_given_by_name_and_the_page_lists_the_codes(staff):
     assert "<code>apparel</code> 服饰" in codes and "<code>wechat_pay</code> 微信支付" in codes
 
 
+def test_a_cost_above_the_price_is_imported_with_a_warning_on_its_row(staff):
+    rows = [ROWS[0].replace(",99.00,35.00,", ",99.00,120.00,"), *ROWS[1:]]
+    shown = preview(staff, csv_file(rows))
+    assert shown.context["result"].warnings == [(1, "商品行 TS-001 的成本高于售价（120.00 > 99.00）。")]
+    assert 'id="import-warnings"' in shown.content.decode()
+    confirm(staff, shown)
+    assert Order.objects.get(number="TB100").lines.get(sku="TS-001").unit_cost == 120
+
+
 def test_a_row_that_contradicts_its_order_is_refused(staff):
     rows = [ROWS[0], ROWS[1].replace("王小明", "王大明")]
     result = preview(staff, csv_file(rows)).context["result"]
@@ -186,6 +195,9 @@ def test_an_order_line_a_case_holds_is_kept_when_corrected_in_the_admin(staff, a
     reduced = staff.post(url, {**form, f"lines-{1 - jacket_index}-quantity": 1})
     assert reduced.status_code == 200 and case.number in reduced.content.decode()
     assert order.lines.get(sku="TS-001").quantity == 2
+    other = CustomerFactory()
+    staff.post(url, {**form, "customer": other.pk})  # the customer of an order with cases is read-only
+    assert Order.objects.get(pk=order.pk).customer_id == case.customer_id
     services.case_cancel(case_id=case.pk, actor=agent)  # a cancelled case holds nothing
     fine = staff.post(url, {**form, f"lines-{1 - jacket_index}-quantity": 1})
     assert fine.status_code == 302 and order.lines.get(sku="TS-001").quantity == 1

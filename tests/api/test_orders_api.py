@@ -123,6 +123,20 @@ def test_the_same_order_again_changes_nothing_and_an_older_version_never_wins(ap
     assert stale.json()["result"] == "stale" and Order.objects.get(number="TB2").payment_method == "wechat_pay"
 
 
+def test_an_update_without_the_version_the_order_came_with_is_refused_and_keeps_it(api):
+    put(api, "TB3", body(version=5))
+    by_time = put(api, "TB3", body(version=None, updated_at="2026-11-30T12:00:00+08:00", payment_method="alipay"))
+    assert by_time.status_code == 409 and by_time.json()["field"] == "version"
+    assert Order.objects.get(number="TB3").source_version == 5
+    both = put(api, "TB3", body(version=6, updated_at="2026-11-30T12:00:00+08:00", payment_method="alipay"))
+    assert both.json()["result"] == "updated"
+    only_version = put(api, "TB3", body(version=7, payment_method="unionpay"))
+    assert only_version.json()["result"] == "updated"
+    order = Order.objects.get(number="TB3")  # the update time it did not send is kept, not cleared
+    assert (order.source_version, order.source_updated_at is not None) == (7, True)
+    assert put(api, "TB3", body(version=4)).json()["result"] == "stale"
+
+
 def test_lines_are_added_changed_and_removed_by_sku(api):
     put(api, "TB3", body())
     data = body(version=2)
@@ -178,6 +192,7 @@ def test_a_line_a_case_holds_cannot_be_removed_or_reduced_below_what_it_holds(ap
         ({"delivered_at": "2026-11-20T09:00:00+08:00"}, "delivered_at"),
         ({"payment_method": "bitcoin"}, "payment_method"),
         ({"version": None}, "version"),
+        ({"customer": {"id": "U1", "name": "李四", "phone": "13900000000", "email": "a" * 250 + "@x.cn"}}, "customer"),
         ({"customer": {"id": "U1", "name": "李四"}}, "customer"),
         ({"lines": []}, "lines"),
         ({"colour": "red"}, "colour"),

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from aftersales import services
 from aftersales.automation import jobs
+from aftersales.errors import NotAllowed
 from aftersales.models import ApiKey, CaseEvent, CaseState, Compensation, Notification
 from tests.factories import UserFactory
 from tests.helpers import LocalReceiver
@@ -113,11 +114,40 @@ def test_a_failed_settlement_is_recorded_and_finance_pays_it_by_hand(channel_set
     failed = settle(client, refund, status="failed", reason="原支付渠道已关闭")
     assert failed.status_code == 200 and failed.json()["state"] == "failed"
     assert settle(client, refund, status="failed", reason="原支付渠道已关闭").json()["changed"] is False
-    page = login(finance).get(reverse("desk:finance"), {"tab": "channel"})
+    client = login(finance)
+    assert client.get(reverse("desk:finance"), {"tab": "channel"}).context["rows"] == []
+    page = client.get(reverse("desk:finance"))  # it moved to the cash list
     assert [row["comp"].pk for row in page.context["rows"]] == [refund.pk]
     assert "mark_paid" in [form["name"] for form in page.context["rows"][0]["forms"]]
     services.compensation_mark_paid(compensation_id=refund.pk, actor=finance, payout_reference="BANK-777")
     assert Compensation.objects.get(pk=refund.pk).paid_by == finance
+
+
+def test_finance_cannot_pay_a_refund_the_channel_is_settling_until_it_fails_or_is_overdue(
+    channel_settles, app, case_in, login, finance
+):
+    refund = Compensation.objects.get(case=case_in(S.CLOSED))
+    client = login(finance)
+    row = client.get(reverse("desk:finance"), {"tab": "channel"}).context["rows"][0]
+    assert row["comp"].pk == refund.pk and row["forms"] == []  # no button that would pay it twice
+    assert refund.pk not in [r["comp"].pk for r in client.get(reverse("desk:finance")).context["rows"]]
+    with pytest.raises(NotAllowed, match="两次"):
+        services.compensation_mark_paid(compensation_id=refund.pk, actor=finance, payout_reference="BANK-1")
+    with pytest.raises(NotAllowed, match="前回报"):
+        services.compensation_mark_failed(compensation_id=refund.pk, actor=finance, note="渠道未退")
+    batch = client.post(
+        reverse("desk:finance_batch"), {"compensations": [refund.pk], "batch_reference": "B1", "next": "/finance/"}
+    )
+    assert batch.status_code == 302 and Compensation.objects.get(pk=refund.pk).state == "approved"
+    with time_machine.travel(refund.settlement_due_at + timedelta(minutes=1)):
+        row = client.get(reverse("desk:finance"), {"tab": "channel"}).context["rows"][0]
+        assert [form["name"] for form in row["forms"]] == ["mark_failed"]
+        services.compensation_mark_failed(compensation_id=refund.pk, actor=finance, note="渠道超时未退，改由财务打款")
+        services.compensation_mark_paid(compensation_id=refund.pk, actor=finance, payout_reference="BANK-1")
+    refund.refresh_from_db()
+    assert (refund.state, refund.paid_by, refund.payout_reference) == ("paid", finance, "BANK-1")
+    late = settle(app[1], refund, status="succeeded", reference="50301234567890")
+    assert late.status_code == 409 and "BANK-1" in late.json()["detail"]  # the channel learns it was paid
 
 
 def test_only_a_refund_the_channel_settles_can_be_reported_and_only_by_its_channel(
