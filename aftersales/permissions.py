@@ -25,6 +25,8 @@ _READ_CASES = [
     "aftersales.view_caseline",
     "aftersales.view_caseevent",
     "aftersales.view_inspection",
+    "aftersales.view_shipment",
+    "aftersales.view_shipmentevent",
     "aftersales.view_compensation",
     "aftersales.view_problemcategory",
     "aftersales.view_queue",
@@ -43,6 +45,7 @@ _AGENT_WORK = [
     "aftersales.confirm_case",
     "aftersales.decline_offer",
     "aftersales.cancel_case",
+    "aftersales.report_return_shipment",
 ]
 _QC_WORK = ["aftersales.receive_return", "aftersales.inspect_case"]
 
@@ -122,6 +125,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.decline_offer",
         "aftersales.cancel_case",
         "aftersales.escalate_case",
+        "aftersales.report_return_shipment",
         # Refunds the channel settles (through its own payment) are reported back by it.
         "aftersales.pay_compensation",
         # The shop's orders and customers come in through the channel's API.

@@ -176,6 +176,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets used under several field names get one component each.
+    "ENUM_NAME_OVERRIDES": {
+        "CarrierEnum": "aftersales.models.choices.Carrier",
+        "ParcelStatusEnum": "aftersales.models.shipments.Shipment.Status",
+    },
     # Swagger UI and ReDoc are served from the installed drf-spectacular-sidecar package (no CDN).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -209,6 +214,20 @@ WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
 # Channel systems set their own webhook URLs through the API: refuse private, loopback and link-local addresses
 # (server-side request forgery) unless this is on (tests, or channel systems inside the same private network).
 WEBHOOK_ALLOW_PRIVATE_HOSTS = _env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)
+
+# -- Carrier tracking -------------------------------------------------------------------------------------
+# The aggregator a merchant holds an account with (empty: no tracking). Kuaidi100: the 授权key (KEY), the
+# customer id (CUSTOMER), the salt the pushes are signed with (SALT, chosen by us and sent with each subscription),
+# and the public URL of our push endpoint (TRACKING_CALLBACK_URL, e.g. https://…/api/v1/tracking/kuaidi100/).
+TRACKING_PROVIDER = os.environ.get("TRACKING_PROVIDER", "")
+TRACKING_KUAIDI100_KEY = os.environ.get("TRACKING_KUAIDI100_KEY", "")
+TRACKING_KUAIDI100_CUSTOMER = os.environ.get("TRACKING_KUAIDI100_CUSTOMER", "")
+TRACKING_KUAIDI100_SALT = os.environ.get("TRACKING_KUAIDI100_SALT", "")
+TRACKING_KUAIDI100_URL = os.environ.get("TRACKING_KUAIDI100_URL", "https://poll.kuaidi100.com")
+TRACKING_CALLBACK_URL = os.environ.get("TRACKING_CALLBACK_URL", "")
+# Parcels on their way are asked about at most this often (hours) when no push has told us more.
+TRACKING_PULL_HOURS = float(os.environ.get("TRACKING_PULL_HOURS", "6"))
+TRACKING_TIMEOUT_SECONDS = float(os.environ.get("TRACKING_TIMEOUT_SECONDS", "10"))
 
 # Currency shown beside every amount; amounts are Decimal with two places.
 CURRENCY = "CNY"

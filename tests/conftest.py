@@ -214,6 +214,10 @@ def case_in(open_case, users):
         case = services.case_approve(case_id=case.pk, actor=users["agent"])
         if state == S.AWAITING_RETURN or case.state == state:
             return case
+        if state == S.RETURN_SHIPPED:
+            return services.case_ship_return(
+                case_id=case.pk, actor=users["channel"], carrier="SF", tracking_number="SF1234567890123"
+            )
         case = services.case_receive(case_id=case.pk, actor=users["qc"], tracking_number="SF1234567890")
         if state == S.IN_QC:
             return case

@@ -30,6 +30,8 @@ from aftersales.models import (
     Priority,
     ProblemCategory,
     RequestType,
+    Shipment,
+    ShipmentEvent,
 )
 from aftersales.selectors import actions_for, compensation_actions_for
 from aftersales.services.compensations import OFFER_STATES
@@ -111,6 +113,33 @@ class CompensationAdmin(ReadOnlyAdminMixin, CappedCountAdminMixin, CaseNumberSea
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("case", "approved_by", "proposed_by", "paid_by")
+
+
+class ScanInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ShipmentEvent
+    fields = ("at", "status", "place", "description", "code")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(ReadOnlyAdminMixin, CappedCountAdminMixin, CaseNumberSearchMixin, admin.ModelAdmin):
+    """Parcels: written by the customer's report, QC's receipt and the tracking provider — never here."""
+
+    list_display = ("created_at", "case", "direction", "carrier", "tracking_number", "status", "active", "last_scan_at")
+    list_filter = ("status", "direction", "carrier", "active")
+    list_select_related = ("case",)
+    ordering = ("-id",)
+    sortable_by = ()
+    inlines = (ScanInline,)
+
+
+class ShipmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Shipment
+    fields = ("direction", "carrier", "tracking_number", "status", "active", "created_at", "last_scan_at")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
 
 
 # --------------------------------------------------------------------------
@@ -236,6 +265,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
         ),
     )
     change_form_template = "admin/aftersales/case/change_form.html"
+    inlines = (ShipmentInline,)
 
     # -- list -------------------------------------------------------------------
     @admin.display(description=_("order number"), ordering="order__number")

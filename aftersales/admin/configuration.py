@@ -53,11 +53,25 @@ class PolicyAdmin(VersionedAdmin):
         (None, {"fields": ("name", "channel", "active")}),
         (_("Return windows"), {"fields": ("no_reason_return_days", "quality_return_days")}),
         (
+            _("Where goods come back"),
+            {
+                "fields": (
+                    "return_recipient",
+                    "return_phone",
+                    "return_address",
+                    "return_instructions",
+                    "pickup_offered",
+                )
+            },
+        ),
+        (
             _("Stage clocks"),
             {
                 "fields": (
                     "review_timeout_hours",
                     "return_ship_days",
+                    "return_transit_days",
+                    "parcel_stuck_days",
                     "qc_timeout_hours",
                     "proposal_timeout_hours",
                     "approval_timeout_hours",

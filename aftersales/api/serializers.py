@@ -11,14 +11,17 @@ from rest_framework import serializers
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
     GRANTED_COMPENSATION_STATES,
+    Carrier,
     CaseEvent,
     CaseState,
     Compensation,
     Priority,
     RequestType,
+    Shipment,
     WaitingOn,
 )
 from aftersales.permissions import display_name
+from aftersales.workflow.shipping import return_details
 from aftersales.workflow.transitions import CASE, TRANSITIONS, action_label
 from customers.models import Channel
 
@@ -74,6 +77,48 @@ class OfferItemSerializer(serializers.Serializer):
     state = serializers.CharField()
 
 
+class ReturnAddressSerializer(serializers.Serializer):
+    """Where the goods go back to (the case's policy version), by when, and how."""
+
+    recipient = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    address = serializers.CharField(allow_blank=True)
+    instructions = serializers.CharField(allow_blank=True)
+    pickup_offered = serializers.BooleanField(help_text=_("Door-to-door pickup (上门取件) may be asked for."))
+    send_by = serializers.DateTimeField(
+        allow_null=True, help_text=_("The return deadline (empty once the parcel is on its way).")
+    )
+    carriers = serializers.ListField(
+        child=serializers.ChoiceField(choices=Carrier.choices), help_text=_("The carrier codes accepted.")
+    )
+
+
+class ScanSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=Shipment.Status.choices)
+    status_label = serializers.CharField(source="get_status_display")
+    place = serializers.CharField(allow_blank=True)
+    description = serializers.CharField()
+
+
+class ReturnShipmentSerializer(serializers.Serializer):
+    """The parcel the customer sent back (the latest report), with the carrier's scans, newest first."""
+
+    carrier = serializers.ChoiceField(choices=Carrier.choices)
+    carrier_label = serializers.CharField(source="get_carrier_display")
+    tracking_number = serializers.CharField()
+    pickup = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=Shipment.Status.choices)
+    status_label = serializers.CharField(source="get_status_display")
+    reported_at = serializers.DateTimeField(source="created_at")
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    scans = ScanSerializer(many=True, source="scans.all")
+
+
+#: States in which the customer still needs the return address.
+RETURN_PENDING_STATES = (CaseState.AWAITING_RETURN, CaseState.RETURN_SHIPPED)
+
+
 class TimelineEntrySerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     event = serializers.CharField()
@@ -103,9 +148,25 @@ class PublicCaseSerializer(serializers.Serializer):
     opened_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
     offer = serializers.SerializerMethodField()
+    return_address = serializers.SerializerMethodField()
+    return_shipment = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     csat = serializers.IntegerField(allow_null=True)
     nps = serializers.IntegerField(allow_null=True)
+
+    @extend_schema_field(ReturnAddressSerializer(allow_null=True))
+    def get_return_address(self, case) -> dict | None:
+        """While the goods are to come back: where to, by when, and how."""
+        if not case.goods_come_back or case.state not in RETURN_PENDING_STATES:
+            return None
+        return ReturnAddressSerializer(return_details(case)).data
+
+    @extend_schema_field(ReturnShipmentSerializer(allow_null=True))
+    def get_return_shipment(self, case) -> dict | None:
+        shipment = next(
+            (s for s in case.shipments.all() if s.active and s.direction == Shipment.Direction.RETURN), None
+        )
+        return ReturnShipmentSerializer(shipment).data if shipment is not None else None
 
     @extend_schema_field(OfferItemSerializer(many=True))
     def get_offer(self, case) -> list[dict]:
@@ -274,6 +335,15 @@ class ChannelOfferItemSerializer(serializers.Serializer):
     state = serializers.CharField()
 
 
+class ChannelReturnSerializer(ReturnAddressSerializer):
+    shipment_url = serializers.CharField(help_text=_("Where to report the parcel (POST carrier and tracking number)."))
+
+
+class ChannelShipmentSerializer(serializers.Serializer):
+    carrier = serializers.ChoiceField(choices=Carrier.choices)
+    tracking_number = serializers.CharField()
+
+
 class ChannelEventSerializer(serializers.Serializer):
     """A case's progress: one POST per step the customer hears of (the transition's name in ``event``)."""
 
@@ -295,6 +365,16 @@ class ChannelEventSerializer(serializers.Serializer):
         help_text=_("Where the supervisor's decision took the case (resolve_escalation)."),
     )
     reason = serializers.CharField(required=False, help_text=_("Why the request was not accepted (reject, inspect)."))
+    # The name is a Python keyword: declared below.
+    return_shipment = ChannelShipmentSerializer(
+        required=False, help_text=_("The parcel the customer reported (ship_return).")
+    )
+
+
+ChannelEventSerializer._declared_fields["return"] = ChannelReturnSerializer(
+    required=False,
+    help_text=_("Where and by when to send the goods back (approve, auto_approve of a case whose goods come back)."),
+)
 
 
 class RefundRequestedSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ from aftersales.api import (
     orders,
     schema,  # noqa: F401 - registers the authentication schemes
     settlements,
+    tracking,
     views,
 )
 from aftersales.workflow.serializers import ORDER_NUMBER
@@ -26,10 +27,12 @@ urlpatterns = [
     re_path(rf"^cases/{NUMBER}/cancel/$", views.CancelView.as_view(), name="case-cancel"),
     re_path(rf"^cases/{NUMBER}/appeal/$", views.AppealView.as_view(), name="case-appeal"),
     re_path(rf"^cases/{NUMBER}/rating/$", views.RatingView.as_view(), name="case-rating"),
+    re_path(rf"^cases/{NUMBER}/return-shipment/$", views.ReturnShipmentView.as_view(), name="case-return-shipment"),
     path("orders/batch/", orders.OrderBatchView.as_view(), name="orders-batch"),
     re_path(rf"^orders/(?P<number>{ORDER_NUMBER})/$", orders.OrderView.as_view(), name="order"),
     path("compensations/<int:pk>/settlement/", settlements.SettlementView.as_view(), name="compensation-settlement"),
     path("webhook/", views.WebhookView.as_view(), name="webhook"),
+    path("tracking/<slug:name>/", tracking.TrackingPushView.as_view(), name="tracking-push"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

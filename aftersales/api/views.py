@@ -36,9 +36,10 @@ from aftersales.api.authentication import (
     StaffThrottle,
 )
 from aftersales.errors import NotAllowed
-from aftersales.models import ApiKey, Case, CaseEvent, Compensation, IdempotencyRecord
+from aftersales.models import ApiKey, Case, CaseEvent, Compensation, IdempotencyRecord, Shipment
 from aftersales.selectors import LIST_RELATED, case_scope_for
 from aftersales.selectors.filters import CaseQueueFilter
+from aftersales.workflow.serializers import ShipmentSerializer
 from aftersales.workflow.transitions import CASE, COMPENSATION, TRANSITIONS, Action
 from config.pagination import CappedCountPaginator
 from customers.models import Order
@@ -83,13 +84,14 @@ class ChannelView(generics.GenericAPIView):
         """The case with what its public view shows."""
         case = (
             self.channel_case(number)
-            .select_related("order")
+            .select_related("order", "policy_version")
             .prefetch_related(
                 Prefetch(
                     "events",
                     queryset=CaseEvent.objects.filter(kind__in=s.PUBLIC_EVENT_KINDS).order_by("created_at", "id"),
                 ),
                 Prefetch("compensations", queryset=Compensation.objects.order_by("id")),
+                Prefetch("shipments", queryset=Shipment.objects.filter(active=True).prefetch_related("scans")),
             )
             .first()
         )
@@ -235,7 +237,7 @@ def _customer_action(name, serializer_class, summary, run):
 
     View.serializer_class = serializer_class
     View.run = run
-    View.__name__ = View.__qualname__ = f"{name.title()}View"
+    View.__name__ = View.__qualname__ = "".join(part.title() for part in name.split("_")) + "View"
     return View
 
 
@@ -262,6 +264,12 @@ AppealView = _customer_action(
     s.ReasonSerializer,
     "The customer appeals (the case is escalated)",
     lambda self, pk, d: services.case_escalate(case_id=pk, actor=self.request.user, reason=d["reason"]),
+)
+ReturnShipmentView = _customer_action(
+    "return_shipment",
+    ShipmentSerializer,
+    "The customer reports the parcel they sent back (carrier and tracking number)",
+    lambda self, pk, d: services.case_ship_return(case_id=pk, actor=self.request.user, **d),
 )
 RatingView = _customer_action(
     "rate",

@@ -37,6 +37,8 @@ from aftersales.workflow.transitions import ALERT, STAGE_CLOCKS
 #: Whom an overdue stage alerts, by the party the case waits on.
 ALERTED = {
     WaitingOn.WAREHOUSE: [QC, SUPERVISOR],
+    # A returned parcel that has not arrived: the warehouse looks for it, a supervisor chases the carrier.
+    WaitingOn.CARRIER: [QC, SUPERVISOR],
     WaitingOn.MERCHANT: [SUPERVISOR],
     WaitingOn.SUPERVISOR: [SUPERVISOR],
     WaitingOn.FINANCE: [SUPERVISOR],

@@ -23,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from aftersales import services
@@ -37,12 +38,16 @@ from aftersales.models import (
     Compensation,
     CompensationState,
     IdempotencyRecord,
+    Policy,
     RiskThresholds,
     Settlement,
+    Shipment,
     WaitingOn,
 )
 from aftersales.notifications.delivery import deliver_due
 from aftersales.services.risk_flags import customer_flag_refresh
+from aftersales.tracking.providers import TrackingError
+from aftersales.tracking.providers import provider as tracking_provider
 from aftersales.workflow.transitions import ALERT, STAGE_CLOCKS, TRANSITIONS, StageClock
 
 log = logging.getLogger(__name__)
@@ -175,6 +180,64 @@ def sweep_claimant_flags(at: datetime | None = None, *, since: timedelta = timed
     return flagged
 
 
+def _on_its_way() -> Q:
+    return Q(active=True, delivered_at__isnull=True)
+
+
+def sweep_stuck_parcels(at: datetime | None = None) -> int:
+    """Parcels on their way without news for their policy's ``parcel_stuck_days``: alerted once each."""
+    at = at or timezone.now()
+    fewest = Policy.history.aggregate(days=Min("parcel_stuck_days"))["days"] or 1  # over every pinned version
+    due = _on_its_way() & Q(stuck_alerted_at__isnull=True, quiet_since__lte=at - timedelta(days=max(1, fewest)))
+    return _sweep(due, services.shipment_stuck, at=at, order="quiet_since", model=Shipment, key="shipment_id")
+
+
+#: Parcels asked about (or subscribed) in one run of ``track_parcels``.
+TRACKING_BATCH = 50
+
+
+def track_parcels(at: datetime | None = None) -> int:
+    """With a tracking provider set up: subscribe new parcels for its pushes, and ask about the quiet ones.
+
+    The provider is called outside any transaction; what it says is recorded by ``shipment_track`` (idempotent).
+    """
+    at = at or timezone.now()
+    tracker = tracking_provider()
+    if tracker is None:
+        return 0
+    trackable = _on_its_way() & Q(carrier__in=list(tracker.carriers))
+    done = 0
+    if settings.TRACKING_CALLBACK_URL:
+        for shipment in Shipment.objects.filter(trackable, subscribed_at__isnull=True).order_by("id")[:TRACKING_BATCH]:
+            try:
+                tracker.subscribe(
+                    carrier=shipment.carrier,
+                    number=shipment.tracking_number,
+                    callback_url=settings.TRACKING_CALLBACK_URL,
+                )
+            except TrackingError as exc:
+                log.warning("tracking subscription of %s failed: %s", shipment, exc)
+                continue
+            Shipment.objects.filter(pk=shipment.pk).update(subscribed_at=at)
+            done += 1
+    quiet = at - timedelta(hours=settings.TRACKING_PULL_HOURS)
+    asked = (
+        Shipment.objects.filter(trackable, quiet_since__lte=quiet)
+        .filter(Q(polled_at__isnull=True) | Q(polled_at__lte=quiet))
+        .order_by("quiet_since", "id")[:TRACKING_BATCH]
+    )
+    for shipment in list(asked):
+        Shipment.objects.filter(pk=shipment.pk).update(polled_at=at)
+        try:
+            tracking = tracker.query(carrier=shipment.carrier, number=shipment.tracking_number)
+            services.shipment_track(shipment_id=shipment.pk, tracking=tracking, at=at)
+        except (TrackingError, NotAllowed) as exc:
+            log.info("tracking query of %s: %s", shipment, exc)
+            continue
+        done += 1
+    return done
+
+
 #: How long a channel's Idempotency-Key keeps answering with the case it created.
 IDEMPOTENCY_KEEP = timedelta(days=30)
 
@@ -206,6 +269,8 @@ JOBS: dict[str, Job] = {
         Job("stage_alerts", sweep_stage_alerts, 60),
         Job("sla", sweep_sla, 60),
         Job("settlements", sweep_settlements, 600),
+        Job("stuck_parcels", sweep_stuck_parcels, 3600),
+        Job("track_parcels", track_parcels, 600),
         Job("claimant_flags", sweep_claimant_flags, 3600),
         Job("idempotency_purge", purge_idempotency_records, 86400),
         Job("deliver_notifications", deliver_notifications, 10),

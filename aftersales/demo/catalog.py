@@ -330,14 +330,41 @@ QUICK_REFUND_OFFER = "已极速退款¥{amount}，无其他补偿。"
 TEMPLATE_REPLY_NOTE = "（话术：{title}）您好，您的售后申请已收到，我们会尽快处理。"
 APPROVAL_REQUEST_NOTE = "补偿方案合计 ¥{total}，超出权限额度 ¥{limit}：已提交主管审批。"
 NO_COMPENSATION_OFFER = "按顾客申请处理，无额外补偿。"
+#: (carrier code, waybill prefix, digits after it): numbers in each carrier's format (``workflow.shipping``).
 CARRIERS = [
-    ("顺丰速运", "SF", 12),
-    ("中通快递", "ZT", 12),
-    ("圆通速递", "YT", 13),
-    ("京东物流", "JDV", 12),
-    ("韵达快递", "YD", 13),
-    ("邮政EMS", "EMS", 10),
+    ("SF", "SF", 13),
+    ("ZTO", "7", 13),
+    ("YTO", "YT", 13),
+    ("JD", "JDVA", 11),
+    ("YUNDA", "43", 11),
+    ("STO", "77", 11),
+    ("EMS", "11", 11),
+    ("JTEXPRESS", "JT", 13),
 ]
+#: Where a returned parcel the warehouse has not received yet may be (its carrier's latest word).
+PARCEL_STATUSES = ["reported", "collected", "in_transit", "in_transit", "out_for_delivery", "delivered", "exception"]
+#: The scans that lead to each status.
+PARCEL_PATHS = {
+    "reported": [],
+    "collected": ["collected"],
+    "in_transit": ["collected", "in_transit", "in_transit"],
+    "out_for_delivery": ["collected", "in_transit", "in_transit", "out_for_delivery"],
+    "delivered": ["collected", "in_transit", "in_transit", "out_for_delivery", "delivered"],
+    "exception": ["collected", "in_transit", "exception"],
+}
+PARCEL_CITIES = ["杭州市", "南京市", "苏州市", "合肥市", "宁波市", "无锡市", "广州市", "北京市"]
+WAREHOUSE_CITY = "上海市"
+PARCEL_SCANS = {
+    "collected": ["【{city}】快递员已上门揽收", "【{city}】您的快件已由驿站揽收"],
+    "in_transit": [
+        "快件已到达【{city}转运中心】",
+        "快件已从【{city}转运中心】发出，下一站【上海转运中心】",
+        "快件已到达【上海转运中心】",
+    ],
+    "out_for_delivery": ["【上海市嘉定区】快递员正在派件，电话：138****6100"],
+    "delivered": ["【上海市嘉定区】已签收，签收人：售后仓（代收）"],
+    "exception": ["快件派送不成功：收件地址不详，等待联系收件人", "快件外包装破损，已联系发件人处理"],
+}
 
 COMPENSATION_NOTES = {
     "refund": "退货退款",
@@ -483,7 +510,7 @@ RESPONSE_TEMPLATES = [
         "",
         "fast",
         "",
-        "{customer_name}您好，申请{case_number}已通过。请在{return_days}天内将{product_name}寄回，填写退货单号后我们收货即安排质检。",
+        "{customer_name}您好，申请{case_number}已通过。请在{return_days}天内将{product_name}寄回至：{return_address}。寄出后请在售后进度页填写快递公司和运单号，我们收货即安排质检。",
     ),
     (
         "ack-exchange",

@@ -60,6 +60,8 @@ from aftersales.models import (
     HealthReport,
     Inspection,
     ResponseTemplate,
+    Shipment,
+    ShipmentEvent,
     SlaPolicy,
     TemplateUse,
 )
@@ -75,7 +77,8 @@ PIPELINE_WRITERS = 2
 
 STATE_WEIGHTS = {
     S.PENDING_REVIEW: 8,
-    S.AWAITING_RETURN: 8,
+    S.AWAITING_RETURN: 5,
+    S.RETURN_SHIPPED: 4,
     S.IN_QC: 5,
     S.COMPENSATION: 5,
     S.AWAITING_APPROVAL: 1,
@@ -112,6 +115,8 @@ class _Chunk:
         self.keywords: list[dict] = []
         self.template_uses: list[dict] = []
         self.inspections: list[dict] = []
+        self.shipments: list[dict] = []
+        self.scans: list[dict] = []
         self.compensations: list[dict] = []
         self.events: list[dict] = []
         #: (dict, key, row or rows): set dict[key] to the id(s) once inserted
@@ -380,6 +385,8 @@ class DemoGenerator:
         writer.insert(CaseLine, chunk.case_lines, ["case_id", "order_line_id"], log=log)
         writer.insert(CaseKeyword, chunk.keywords, ["case_id"], log=log)
         writer.insert(Inspection, chunk.inspections, ["case_id"], log=log)
+        writer.insert(Shipment, chunk.shipments, ["case_id"], log=log)
+        writer.insert(ShipmentEvent, chunk.scans, ["shipment_id"], log=log)
         for comp in chunk.compensations:
             del comp["_fen"], comp["_serial"]
         writer.insert(Compensation, chunk.compensations, ["case_id"], log=log)

@@ -36,13 +36,30 @@ QUEUES = [
     ("crisis", "危机处理", Queue.Purpose.CRISIS, False),
     ("escalation", "升级处理", Queue.Purpose.ESCALATION, False),
 ]
+#: The returns warehouse every demo policy sends goods back to.
+RETURN_TO = {
+    "return_recipient": "售后仓 王建国",
+    "return_phone": "021-59886000",
+    "return_address": "上海市嘉定区马陆镇博学路1288号 3号库 售后组 201801",
+    "return_instructions": "请在包裹内放入写有售后单号的纸条；不接受到付，运费按政策补贴。",
+}
 POLICIES = [
-    ("", {"name": "默认售后政策"}),
+    ("", {"name": "默认售后政策", **RETURN_TO}),
     # The shop's own app takes WeChat Pay: its refunds go back through the payment, settled by the app's system.
-    (Channel.APP, {"name": "App 渠道售后政策", "refund_settlement": "channel", "settlement_timeout_hours": 48}),
+    (
+        Channel.APP,
+        {
+            "name": "App 渠道售后政策",
+            "refund_settlement": "channel",
+            "settlement_timeout_hours": 48,
+            "pickup_offered": True,
+            **RETURN_TO,
+        },
+    ),
     (
         Channel.LIVE_STREAM,
         {
+            **RETURN_TO,
             "name": "直播渠道售后政策",
             "review_timeout_hours": 24,
             "confirm_timeout_hours": 48,

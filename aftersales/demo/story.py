@@ -22,6 +22,7 @@ from aftersales.models import (
     EventName,
     Inspection,
     Settlement,
+    Shipment,
     WaitingOn,
 )
 from aftersales.workflow.policy import initial_priority, quick_refund_eligible
@@ -55,6 +56,7 @@ class Story:
         self.working: list[int] = []  # times of actions by agents, QC, supervisors
         self.versions = 1
         self.inspection: dict | None = None
+        self.shipment: dict | None = None
         self.reject_reason = self.escalated_from = self.carrier = self.tracking = ""
         self.queue = self.assignee = None
 
@@ -68,7 +70,9 @@ class Story:
     def plan(self) -> None:
         gen, rng, ref = self.gen, self.rng, self.ref
         target = gen.forced_states.pop() if gen.forced_states else gen.pick_state(rng)
-        rtype = gen.pick_goods_type(rng) if target in (S.AWAITING_RETURN, S.IN_QC) else gen.pick_type(rng)
+        rtype = (
+            gen.pick_goods_type(rng) if target in (S.AWAITING_RETURN, S.RETURN_SHIPPED, S.IN_QC) else gen.pick_type(rng)
+        )
         self.target, self.rtype = target, rtype
         self.goods = goods = rtype in GOODS_RETURN_TYPES
         self.leaf = leaf = gen.leaves_for_type[rtype](rng)
@@ -78,11 +82,14 @@ class Story:
         self.is_vip = self.customer["tier"] == Customer.Tier.VIP
 
         # The path: transition names (":" argument) from pending_review to ``target``.
-        to_compensation = ["approve", "receive", "inspect"] if goods else ["approve"]
+        # Most customers give the tracking number (through the channel, or to an agent); the rest just send it.
+        shipped = ["ship"] if target == S.RETURN_SHIPPED or rng.random() < 0.75 else []
+        to_compensation = ["approve", *shipped, "receive", "inspect"] if goods else ["approve"]
         reached_by = {
             S.PENDING_REVIEW: [],
             S.AWAITING_RETURN: ["approve"],
-            S.IN_QC: ["approve", "receive"],
+            S.RETURN_SHIPPED: ["approve", "ship"],
+            S.IN_QC: ["approve", *shipped, "receive"],
             S.COMPENSATION: to_compensation,
             S.AWAITING_APPROVAL: to_compensation,  # the offer is sent for approval in ``place``
             S.AWAITING_CONFIRMATION: [*to_compensation, "propose"],
@@ -109,7 +116,7 @@ class Story:
         elif target == S.ESCALATED:
             sources = [S.PENDING_REVIEW, S.COMPENSATION, S.AWAITING_CONFIRMATION]
             if goods:
-                sources += [S.AWAITING_RETURN, S.IN_QC]
+                sources += [S.AWAITING_RETURN, S.RETURN_SHIPPED, S.IN_QC]
             path = [*reached_by[rng.choice(sources)], "escalate"]
         else:
             path = reached_by[target]
@@ -316,14 +323,80 @@ class Story:
         self.go("reject", S.REJECTED, delay, actor, self.reject_reason)
         self.stamps["closed_at"] = self.t
 
-    def step_receive(self, _arg) -> None:
+    def _parcel(self) -> None:
         rng = self.rng
         self.carrier, prefix, digits = rng.choice(cat.CARRIERS)
         self.tracking = f"{prefix}{rng.randrange(10 ** (digits - 1), 10**digits)}"
-        delay = rng.randint(DAY // 2, self.version.return_ship_days * DAY - HOUR)
+
+    def step_ship(self, _arg) -> None:
+        """The customer reports the parcel (``case_ship_return``): the case waits on the carrier."""
+        rng = self.rng
+        self._parcel()
+        pickup = self.version.pickup_offered and rng.random() < 0.3
+        delay = rng.randint(2 * HOUR, int(self.version.return_ship_days * DAY * 0.6))
+        actor = self.customer_side(0.85)
+        data = {"carrier": self.carrier, "tracking_number": self.tracking, "pickup": pickup, "shipment": None}
+        self.go("ship_return", S.RETURN_SHIPPED, delay, actor, "", data)
+        self.shipment = {
+            "direction": Shipment.Direction.RETURN,
+            "carrier": self.carrier,
+            "tracking_number": self.tracking,
+            "pickup": pickup,
+            "status": rng.choice(cat.PARCEL_STATUSES),
+            "active": True,
+            "reported_by_id": actor.id,
+            "created_at": self.t,
+            "replaced_at": None,
+            "delivered_at": None,
+            "stuck_alerted_at": None,
+        }
+        self.chunk.patches.append((data, "shipment", self.shipment))  # the event names the row, as the service does
+
+    def emit_shipment(self, case: dict, opened: int) -> None:
+        """The return parcel, with the carrier's scans while the case is open (its status is its latest scan)."""
+        rng, chunk, shipment = self.rng, self.chunk, self.shipment
+        shipment["case_id"] = case
+        start = shipment["created_at"]
+        received = shipment["delivered_at"]
+        end = received if received is not None else self.gen.now_ts - opened
+        steps = [] if self.state in FINAL_STATES else cat.PARCEL_PATHS[shipment["status"]]
+        city = rng.choice(cat.PARCEL_CITIES)
+        scans = []
+        for i, status in enumerate(steps):
+            t = start + int((end - start) * (i + rng.uniform(0.4, 0.9)) / len(steps))
+            description = rng.choice(cat.PARCEL_SCANS[status]).format(city=city)
+            place = cat.WAREHOUSE_CITY if status in ("out_for_delivery", "delivered") else city
+            scans.append(
+                {"shipment_id": shipment, "at": t, "status": status, "place": place, "description": description}
+            )
+        quiet = scans[-1]["at"] if scans else start
+        shipment["quiet_since"] = quiet
+        shipment["last_scan_at"] = scans[-1]["at"] if scans else None
+        if received is None and shipment["status"] == Shipment.Status.DELIVERED:
+            shipment["delivered_at"] = quiet  # arrived, not received yet
+        stuck = quiet + self.version.parcel_stuck_days * DAY
+        if shipment["delivered_at"] is None and stuck < end:
+            shipment["stuck_alerted_at"] = stuck  # alerted when it happened: no sweep re-alerts the past
+        for key in ("created_at", "delivered_at", "quiet_since", "last_scan_at", "stuck_alerted_at"):
+            if shipment.get(key) is not None:
+                shipment[key] = to_dt(opened + shipment[key])
+        for scan in scans:
+            scan["at"] = scan["recorded_at"] = to_dt(opened + scan["at"])
+        chunk.shipments.append(shipment)
+        chunk.scans.extend(scans)
+
+    def step_receive(self, _arg) -> None:
+        rng = self.rng
+        if self.shipment is None:
+            self._parcel()
+            delay = rng.randint(DAY // 2, self.version.return_ship_days * DAY - HOUR)
+        else:
+            delay = rng.randint(DAY // 2, self.version.return_transit_days * DAY - HOUR)
         data = {"tracking_number": self.tracking, "carrier": self.carrier}
         self.go("receive", S.IN_QC, delay, rng.choice(self.ref.qc), "", data)
         self.stamps["received_at"] = self.t
+        if self.shipment is not None:
+            self.shipment["status"], self.shipment["delivered_at"] = Shipment.Status.DELIVERED, self.t
 
     def step_inspect(self, arg) -> None:
         rng = self.rng
@@ -604,6 +677,8 @@ class Story:
                     "sku": main_line["sku"] if main_line else "",
                 }
             )
+        if self.shipment is not None:
+            self.emit_shipment(case, opened)
         if self.inspection is not None:
             self.inspection["case_id"] = case
             self.inspection["inspected_at"] = to_dt(opened + self.inspection["inspected_at"])

@@ -4,6 +4,7 @@
 - ``configuration``: queues, problem categories, policies (versioned), agent authority, case numbers;
 - ``cases``: cases, their lines, events and reason keywords;
 - ``qc``: inspections and their photos;
+- ``shipments``: the parcels of a case (the customer's return, goods sent back out);
 - ``compensations``: the compensation ledger;
 - ``automation``: SLA targets, automation rules, the emotion lexicon, risk thresholds;
 - ``notifications``: the outbox and the chat-webhook endpoints;
@@ -32,6 +33,8 @@ from aftersales.models.qc import __all__ as _qc_all
 
 # Referenced by name from migrations (aftersales.models._photo_path).
 from aftersales.models.qc import _photo_path  # noqa: F401
+from aftersales.models.shipments import *  # noqa: F403
+from aftersales.models.shipments import __all__ as _shipments_all
 from aftersales.models.templates import *  # noqa: F403
 from aftersales.models.templates import __all__ as _templates_all
 
@@ -44,5 +47,6 @@ __all__ = [
     *_configuration_all,
     *_notifications_all,
     *_qc_all,
+    *_shipments_all,
     *_templates_all,
 ]

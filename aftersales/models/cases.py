@@ -26,6 +26,7 @@ from aftersales.models.choices import (
     FINAL_STATES,
     GOODS_RETURN_TYPES,
     OPEN_STATES,
+    Carrier,
     Priority,
     RequestType,
     S,
@@ -54,7 +55,7 @@ class CaseQuerySet(models.QuerySet):
         term = (term or "").strip()
         if not term:
             return self
-        condition = Q(number=term.upper()) | Q(return_tracking_number=term)
+        condition = Q(number=term.upper()) | Q(return_tracking_number__in={term, term.upper()})
         order_ids = list(Order.objects.filter(number=term).values_list("id", flat=True)[:20])
         if order_ids:
             condition |= Q(order_id__in=order_ids)
@@ -172,6 +173,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
             ("claim_case", _("Can claim an unassigned case in their queues")),
             ("approve_case", _("Can approve a case")),
             ("reject_case", _("Can reject a case")),
+            ("report_return_shipment", _("Can record the customer's return shipment")),
             ("receive_return", _("Can record receipt of returned goods")),
             ("inspect_case", _("Can record a QC inspection")),
             ("propose_compensation", _("Can propose a compensation offer")),
@@ -225,6 +227,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def goods_come_back(self) -> bool:
         return self.request_type in GOODS_RETURN_TYPES
 
+    @property
+    def return_carrier_label(self) -> str:
+        """The return carrier's name (``return_carrier`` holds its code)."""
+        return str(Carrier(self.return_carrier).label) if self.return_carrier in Carrier.values else self.return_carrier
+
     # -- transitions (state and own timestamps only) ------------------------
     @transition(
         field=state,
@@ -252,7 +259,23 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.reject_reason = reason
         self.closed_at = at
 
-    @transition(field=state, source=S.AWAITING_RETURN, target=S.IN_QC, permission="aftersales.receive_return")
+    @transition(
+        field=state,
+        source=[S.AWAITING_RETURN, S.RETURN_SHIPPED],
+        target=S.RETURN_SHIPPED,
+        permission="aftersales.report_return_shipment",
+    )
+    def ship_return(self, *, at, carrier, tracking_number):
+        """The customer sent the goods (or corrected the tracking number): the return-expiry clock stops."""
+        self.return_carrier = carrier
+        self.return_tracking_number = tracking_number
+
+    @transition(
+        field=state,
+        source=[S.AWAITING_RETURN, S.RETURN_SHIPPED],
+        target=S.IN_QC,
+        permission="aftersales.receive_return",
+    )
     def receive(self, *, at, carrier, tracking_number):
         self.received_at = at
         self.return_carrier = carrier
@@ -323,7 +346,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=state,
-        source=[S.PENDING_REVIEW, S.AWAITING_RETURN],
+        source=[S.PENDING_REVIEW, S.AWAITING_RETURN, S.RETURN_SHIPPED],
         target=S.CANCELLED,
         permission="aftersales.cancel_case",
     )

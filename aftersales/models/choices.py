@@ -16,6 +16,7 @@ ZERO = Decimal("0.00")
 class CaseState(models.TextChoices):
     PENDING_REVIEW = "pending_review", _("Pending review")
     AWAITING_RETURN = "awaiting_return", _("Awaiting return")
+    RETURN_SHIPPED = "return_shipped", _("Return on its way")
     IN_QC = "in_qc", _("In QC")
     COMPENSATION = "compensation", _("Compensation")
     AWAITING_APPROVAL = "awaiting_approval", _("Awaiting a supervisor's approval")
@@ -30,6 +31,7 @@ S = CaseState
 OPEN_STATES = (
     S.PENDING_REVIEW,
     S.AWAITING_RETURN,
+    S.RETURN_SHIPPED,
     S.IN_QC,
     S.COMPENSATION,
     S.AWAITING_APPROVAL,
@@ -69,9 +71,24 @@ class WaitingOn(models.TextChoices):
     MERCHANT = "merchant", _("Merchant")
     CUSTOMER = "customer", _("Customer")
     WAREHOUSE = "warehouse", _("Warehouse")
+    CARRIER = "carrier", _("Carrier")
     SUPERVISOR = "supervisor", _("Supervisor")
     FINANCE = "finance", _("Finance")
     NOBODY = "", _("Nobody")
+
+
+class Carrier(models.TextChoices):
+    """The express carriers a parcel travels with, by the codes the tracking aggregators use."""
+
+    SF = "SF", _("SF Express")
+    ZTO = "ZTO", _("ZTO Express")
+    YTO = "YTO", _("YTO Express")
+    YUNDA = "YUNDA", _("Yunda Express")
+    STO = "STO", _("STO Express")
+    JD = "JD", _("JD Logistics")
+    EMS = "EMS", _("China Post EMS")
+    JTEXPRESS = "JTEXPRESS", _("J&T Express")
+    OTHER = "OTHER", _("Other carrier")
 
 
 class Attribution(models.TextChoices):
@@ -111,6 +128,7 @@ __all__ = [
     "QUICK_REFUND_TYPES",
     "ZERO",
     "Attribution",
+    "Carrier",
     "CaseState",
     "CompensationState",
     "EventName",
@@ -154,6 +172,9 @@ class EventName(models.TextChoices):
     )
     COMPENSATION_MARK_PAID = "compensation_mark_paid", _("Paid out")
     COMPENSATION_MARK_FAILED = "compensation_mark_failed", _("Payout failed")
+    PARCEL_DELIVERED = "parcel_delivered", _("Parcel delivered")
+    PARCEL_EXCEPTION = "parcel_exception", _("Parcel delivery problem")
+    PARCEL_STUCK = "parcel_stuck", _("Parcel without news from the carrier")
     STAGE_OVERDUE = "stage_overdue", _("Stage deadline passed")
     FIRST_RESPONSE_MISSED = "first_response_missed", _("First-response target missed")
     SLA_BREACH = "sla_breach", _("Resolution target missed")

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -128,6 +129,35 @@ class Policy(models.Model):
         _("review timeout (hours)"), default=48, help_text=_("A request not reviewed in time is approved by default.")
     )
     return_ship_days = models.PositiveSmallIntegerField(_("days for the customer to send goods back"), default=7)
+    return_transit_days = models.PositiveSmallIntegerField(
+        _("days for a returned parcel to arrive"),
+        default=7,
+        help_text=_("A return the customer has sent that has not arrived in this time alerts the queue."),
+    )
+    parcel_stuck_days = models.PositiveSmallIntegerField(
+        _("days without a scan before a parcel counts as stuck"),
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text=_("A parcel on its way with no news from the carrier for this long alerts the warehouse."),
+    )
+    return_recipient = models.CharField(_("return recipient"), max_length=60, blank=True)
+    return_phone = models.CharField(_("return recipient's phone"), max_length=30, blank=True)
+    return_address = models.CharField(
+        _("return address"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where customers send goods back; told to them when a return is approved."),
+    )
+    return_instructions = models.TextField(
+        _("return instructions"),
+        blank=True,
+        help_text=_("E.g. “Write the case number on the parcel; we do not accept cash on delivery.”"),
+    )
+    pickup_offered = models.BooleanField(
+        _("door-to-door pickup offered"),
+        default=False,
+        help_text=_("Customers may have the carrier collect the parcel at their door (上门取件)."),
+    )
     qc_timeout_hours = models.PositiveSmallIntegerField(_("QC target (hours)"), default=48)
     proposal_timeout_hours = models.PositiveSmallIntegerField(_("compensation proposal target (hours)"), default=24)
     approval_timeout_hours = models.PositiveSmallIntegerField(

@@ -20,6 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from aftersales.models import GRANTED_COMPENSATION_STATES, ApiKey, Case, CaseState, Notification, WebhookEndpoint
+from aftersales.workflow.shipping import return_details
 from aftersales.workflow.transitions import TRANSITIONS
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,14 @@ def _event_details(case: Case, action: str) -> dict:
         }
     if action == "resolve_escalation":
         return {"decision": case.state}
+    if action in ("approve", "auto_approve") and case.state == CaseState.AWAITING_RETURN:
+        details = return_details(case)
+        send_by = details["send_by"]
+        details["send_by"] = timezone.localtime(send_by).isoformat() if send_by else None
+        details["shipment_url"] = f"/api/v1/cases/{case.number}/return-shipment/"
+        return {"return": details}
+    if action == "ship_return":
+        return {"return_shipment": {"carrier": case.return_carrier, "tracking_number": case.return_tracking_number}}
     if case.state == CaseState.REJECTED and action in ("reject", "inspect"):
         return {"reason": case.reject_reason}
     return {}

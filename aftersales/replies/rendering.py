@@ -35,9 +35,17 @@ PLACEHOLDERS = {
     "agent_name": gettext_lazy("agent's name"),
     "tracking_number": gettext_lazy("return tracking number"),
     "return_days": gettext_lazy("days to send the goods back"),
+    "return_address": gettext_lazy("return address"),
     "reject_reason": gettext_lazy("rejection reason"),
     "findings": gettext_lazy("QC findings"),
 }
+
+
+def _return_address(version) -> str | None:
+    if not version.return_address:
+        return None
+    return " ".join(part for part in (version.return_recipient, version.return_phone, version.return_address) if part)
+
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
@@ -107,6 +115,7 @@ def values_for(case, *, agent=None) -> dict[str, str | None]:
         "agent_name": display_name(agent, None),
         "tracking_number": case.return_tracking_number or None,
         "return_days": str(case.policy_version.return_ship_days),
+        "return_address": _return_address(case.policy_version),
         "reject_reason": case.reject_reason or None,
         "findings": inspection or None,
     }

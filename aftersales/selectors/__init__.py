@@ -20,6 +20,7 @@ from aftersales.selectors.scope import (
     FINANCE_STATES,
     LIST_RELATED,
     QC_STATES,
+    RECEIVABLE_STATES,
     case_for_page,
     case_list_for,
     case_scope_for,
@@ -29,6 +30,7 @@ from aftersales.selectors.scope import (
 )
 from aftersales.selectors.work import (
     PAYOUT_TABS,
+    active_returns_of,
     offers_awaiting_approval,
     payables,
     payables_total,
@@ -43,9 +45,11 @@ __all__ = [
     "LIST_RELATED",
     "PAYOUT_TABS",
     "QC_STATES",
+    "RECEIVABLE_STATES",
     "BoardRow",
     "Deadline",
     "actions_for",
+    "active_returns_of",
     "case_for_page",
     "case_inspections",
     "case_list_for",

@@ -20,8 +20,10 @@ from aftersales.permissions import AGENT, FINANCE, QC, SUPERVISOR, roles_of
 
 S = CaseState
 CS = CompensationState
-#: Where QC staff work: goods on their way back, and goods on the bench.
-QC_STATES = (S.AWAITING_RETURN, S.IN_QC)
+#: Where QC staff work: goods to come back, goods on their way, and goods on the bench.
+QC_STATES = (S.AWAITING_RETURN, S.RETURN_SHIPPED, S.IN_QC)
+#: Of those, the states whose goods are still to be received.
+RECEIVABLE_STATES = (S.AWAITING_RETURN, S.RETURN_SHIPPED)
 #: Compensation states finance deals with.
 FINANCE_STATES = GRANTED_COMPENSATION_STATES  # what finance works on
 #: Columns every list of cases shows.

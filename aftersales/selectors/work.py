@@ -15,6 +15,7 @@ from aftersales.models import (
     Compensation,
     CompensationState,
     Settlement,
+    Shipment,
 )
 from aftersales.selectors.scope import case_list_for
 
@@ -61,6 +62,15 @@ def qc_worklist_for(user, state: str) -> QuerySet[Case]:
     return (
         case_list_for(user).filter(state=state).order_by("-qc_priority", F("stage_due_at").asc(nulls_last=True), "id")
     )
+
+
+def active_returns_of(cases) -> dict[int, Shipment]:
+    """The return parcel each case's customer reported (one query for a page of cases)."""
+    ids = [case.pk for case in cases]
+    if not ids:
+        return {}
+    shipments = Shipment.objects.filter(case_id__in=ids, direction=Shipment.Direction.RETURN, active=True)
+    return {shipment.case_id: shipment for shipment in shipments}
 
 
 #: The tabs of finance's payouts page: cash finance pays, refunds the channel settles, what is issued, not paid.

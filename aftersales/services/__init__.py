@@ -3,7 +3,7 @@
 One module per stage: ``opening``, ``cases`` (review, goods back and QC, the customer's answer, cancel,
 escalation), ``offers`` (sending an offer, and the supervisor's approval above an agent's authority),
 ``compensations`` (the ledger and payouts), ``updates`` (rating, triage, notes), ``assignment`` (claim),
-``risk_flags`` (claimant flags); ``_base`` holds the steps every service shares (lock, check, save, record, notify).
+``risk_flags`` (claimant flags), ``shipments`` (parcels' scans from the tracking provider); ``_base`` holds the steps every service shares (lock, check, save, record, notify).
 May import models, the workflow registry and rules, automation, notifications and selectors; never a door.
 """
 
@@ -25,6 +25,7 @@ from aftersales.services.cases import (
     case_receive,
     case_reject,
     case_resolve_escalation,
+    case_ship_return,
 )
 from aftersales.services.compensations import (
     compensation_add,
@@ -40,6 +41,7 @@ from aftersales.services.numbers import case_number_next
 from aftersales.services.offers import case_approve_offer, case_propose, case_return_offer, case_submit_offer
 from aftersales.services.opening import case_open, policy_for_channel
 from aftersales.services.risk_flags import customer_flag_clear, customer_flag_refresh
+from aftersales.services.shipments import shipment_stuck, shipment_track
 from aftersales.services.updates import case_add_note, case_rate, case_update
 
 if TYPE_CHECKING:
@@ -68,6 +70,7 @@ __all__ = [
     "case_reject",
     "case_resolve_escalation",
     "case_return_offer",
+    "case_ship_return",
     "case_submit_offer",
     "case_update",
     "compensation_add",
@@ -82,6 +85,8 @@ __all__ = [
     "customer_flag_refresh",
     "perform",
     "policy_for_channel",
+    "shipment_stuck",
+    "shipment_track",
 ]
 
 

@@ -23,6 +23,7 @@ from aftersales.models import (
     Case,
     CaseState,
     Inspection,
+    Shipment,
 )
 from aftersales.services._base import (
     ensure_may,
@@ -40,6 +41,7 @@ from aftersales.services.compensations import (
 )
 from aftersales.services.photos import store_photos, validate_photos
 from aftersales.workflow.policy import return_window_days, window_deadline
+from aftersales.workflow.shipping import clean_shipment, normalise_tracking_number
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -137,6 +139,72 @@ def case_reject(
 # --------------------------------------------------------------------------
 # Goods back and QC
 # --------------------------------------------------------------------------
+def _active_return(case: Case) -> Shipment | None:
+    return case.shipments.filter(direction=Shipment.Direction.RETURN, active=True).first()
+
+
+@transaction.atomic
+def case_ship_return(
+    *,
+    case_id: int,
+    actor: User | None,
+    carrier: str,
+    tracking_number: str,
+    pickup: bool = False,
+    note: str = "",
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Case:
+    """The customer sent the goods back (reported through the channel, or by an agent on their behalf).
+
+    A second report replaces the first (kept inactive, the event says what it replaced); the same parcel reported
+    again changes nothing. The case waits on the carrier from now on: the return-expiry clock has stopped.
+    """
+    at = now(at)
+    carrier, tracking_number = clean_shipment(carrier, tracking_number)
+    case = lock_case(case_id, expected_version=expected_version)
+    if not case.goods_come_back:
+        raise NotAllowed(
+            _("%(number)s is a “%(type)s” request: no goods come back, so there is no return shipment to record.")
+            % {"number": case.number, "type": case.get_request_type_display()}
+        )
+    ensure_may(case, "ship_return", actor)
+    if pickup and not case.policy_version.pickup_offered:
+        raise ValidationError({"pickup": _("The policy of this case offers no door-to-door pickup.")})
+    current = _active_return(case)
+    if current is not None and (current.carrier, current.tracking_number) == (carrier, tracking_number):
+        return case  # the same parcel again (a retry): nothing to change
+    data: dict = {"carrier": carrier, "tracking_number": tracking_number, "pickup": pickup}
+    if current is not None:
+        current.active, current.replaced_at = False, at
+        current.save(update_fields=["active", "replaced_at"])
+        data["replaces"] = {"carrier": current.carrier, "tracking_number": current.tracking_number}
+    shipment = Shipment.objects.create(
+        case=case,
+        direction=Shipment.Direction.RETURN,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        pickup=pickup,
+        reported_by=actor,
+        created_at=at,
+        quiet_since=at,
+    )
+    data["shipment"] = shipment.pk
+    before = case.state
+    case.ship_return(at=at, carrier=carrier, tracking_number=tracking_number)
+    finish_transition(
+        case,
+        name="ship_return",
+        before=before,
+        actor=actor,
+        at=at,
+        note=(note or "").strip(),
+        fields={"return_carrier", "return_tracking_number"},
+        data=data,
+    )
+    return case
+
+
 @transaction.atomic
 def case_receive(
     *,
@@ -148,12 +216,25 @@ def case_receive(
     expected_version: int | None = None,
     at: datetime | None = None,
 ) -> Case:
+    """The parcel arrived at the warehouse. What the customer reported is checked against it: a difference is
+    recorded on the event (and shown on the case), never refused — the goods are here."""
     at = now(at)
-    tracking_number = required(tracking_number, "tracking_number", _("Record the return tracking number."))
+    required(tracking_number, "tracking_number", _("Record the return tracking number."))
+    if carrier:
+        carrier, tracking_number = clean_shipment(carrier, tracking_number)
+    else:
+        tracking_number = normalise_tracking_number(tracking_number)
     case = lock_case(case_id, expected_version=expected_version)
     ensure_may(case, "receive", actor)
+    data: dict = {"tracking_number": tracking_number, "carrier": carrier}
+    reported = _active_return(case)
+    if reported is not None:
+        if reported.tracking_number != tracking_number or (carrier and reported.carrier != carrier):
+            data["mismatch"] = {"carrier": reported.carrier, "tracking_number": reported.tracking_number}
+        reported.status, reported.delivered_at = Shipment.Status.DELIVERED, reported.delivered_at or at
+        reported.save(update_fields=["status", "delivered_at"])
     before = case.state
-    case.receive(at=at, carrier=(carrier or "").strip(), tracking_number=tracking_number)
+    case.receive(at=at, carrier=carrier, tracking_number=tracking_number)
     finish_transition(
         case,
         name="receive",
@@ -162,7 +243,7 @@ def case_receive(
         at=at,
         note=note,
         fields={"received_at", "return_carrier", "return_tracking_number"},
-        data={"tracking_number": tracking_number, "carrier": case.return_carrier},
+        data=data,
     )
     return case
 

@@ -9,12 +9,26 @@ from django import template
 from django.utils.translation import gettext as _
 
 from aftersales.models import EventName
+from aftersales.permissions import display_name
 from aftersales.selectors import deadline_of
 from aftersales.workflow.money import money
+from aftersales.workflow.shipping import carrier_label
 from aftersales.workflow.transitions import TRANSITIONS
 from aftersales.workflow.transitions import event_label as label_of_event
 
 register = template.Library()
+
+
+@register.filter
+def carrier(code: str) -> str:
+    """A carrier's name from its code."""
+    return carrier_label(code)
+
+
+@register.filter
+def person(user) -> str:
+    """A person's full name (username without one), or a dash."""
+    return display_name(user, "—")
 
 
 @register.filter

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
+    Carrier,
     CaseState,
     Compensation,
     Inspection,
@@ -74,10 +75,39 @@ class OptionalReasonForm(VersionedForm):
     reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class ReturnShipmentForm(VersionedForm):
+    """An agent records the parcel the customer sent (on the phone, in chat)."""
+
+    carrier = forms.ChoiceField(label=_("Carrier"), choices=Carrier.choices)
+    tracking_number = forms.CharField(label=_("Return tracking number"), max_length=40)
+    pickup = forms.BooleanField(label=_("Door-to-door pickup"), required=False)
+    note = forms.CharField(label=_("Note"), required=False)
+
+    def __init__(self, *args, case=None, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        if case is not None and not case.policy_version.pickup_offered:
+            del self.fields["pickup"]
+
+    def initial_for(self, case) -> dict:
+        initial = super().initial_for(case)
+        if case.return_tracking_number:
+            initial.update(carrier=case.return_carrier, tracking_number=case.return_tracking_number)
+        return initial
+
+
 class ReceiveForm(VersionedForm):
-    carrier = forms.CharField(label=_("Carrier"), max_length=40, required=False)
+    """QC records the parcel's arrival; what the customer reported is filled in (a difference is flagged)."""
+
+    carrier = forms.ChoiceField(label=_("Carrier"), choices=[("", "—"), *Carrier.choices], required=False)
     tracking_number = forms.CharField(label=_("Return tracking number"), max_length=40)
     note = forms.CharField(label=_("Note"), required=False)
+
+    def initial_for(self, case) -> dict:
+        return {
+            **super().initial_for(case),
+            "carrier": case.return_carrier,
+            "tracking_number": case.return_tracking_number,
+        }
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aftersales.models import ESCALATION_RESOLUTIONS, CaseState, Compensation, Inspection
+from aftersales.models import ESCALATION_RESOLUTIONS, Carrier, CaseState, Compensation, Inspection
 from customers.models import PaymentMethod, ProductCategory
 
 
@@ -53,9 +53,26 @@ class StaffRequiredNoteSerializer(VersionedSerializer):
     note = serializers.CharField(max_length=1000)
 
 
+class ShipmentSerializer(serializers.Serializer):
+    """A parcel the customer sent: the carrier by its code and the tracking number (checked per carrier)."""
+
+    carrier = serializers.ChoiceField(choices=Carrier.choices, help_text=_("The carrier's code."))
+    tracking_number = serializers.CharField(
+        max_length=40, help_text=_("Checked against the carrier's format; spaces and dashes are ignored.")
+    )
+    pickup = serializers.BooleanField(
+        required=False, default=False, help_text=_("Door-to-door pickup (where the policy offers it).")
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
+class ReturnShipmentSerializer(VersionedSerializer, ShipmentSerializer):
+    pass
+
+
 class ReceiveSerializer(VersionedSerializer):
     tracking_number = serializers.CharField(max_length=40)
-    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=40)
+    carrier = serializers.ChoiceField(choices=Carrier.choices, required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
 

@@ -101,13 +101,44 @@ class Transition(Action):
 # --------------------------------------------------------------------------
 # Customer messages that depend on the case
 # --------------------------------------------------------------------------
+def _escape(text: str) -> str:
+    """Text from the data inside a message (the message is %-formatted with the placeholders afterwards)."""
+    return str(text).replace("%", "%%")
+
+
+def return_address_text(version) -> str:
+    """Where and how to send the goods back, from a policy (version): recipient, phone, address, instructions."""
+    parts = []
+    if version.return_address:
+        who = " ".join(part for part in (version.return_recipient, version.return_phone) if part)
+        parts.append(
+            gettext("Send them to: %(address)s")
+            % {"address": f"{who}, {version.return_address}" if who else version.return_address}
+        )
+    if version.return_instructions:
+        parts.append(version.return_instructions.strip())
+    if version.pickup_offered:
+        parts.append(gettext("Door-to-door pickup is available: choose it when you give the tracking number."))
+    return " ".join(parts)
+
+
 def _approved(case) -> str:
-    then = (
-        gettext("Please send the goods back; we check them as soon as they arrive.")
-        if case.goods_come_back
-        else gettext("We are preparing your compensation.")
+    if not case.goods_come_back:
+        return gettext("Your request %(number)s is approved.") + " " + gettext("We are preparing your compensation.")
+    text = (
+        gettext("Your request %(number)s is approved.")
+        + " "
+        + gettext("Please send the goods back by %(deadline)s and give us the carrier and tracking number.")
     )
-    return gettext("Your request %(number)s is approved.") + " " + then
+    address = return_address_text(case.policy_version)
+    return f"{text} {_escape(address)}" if address else text
+
+
+def _return_shipped(case) -> str:
+    text = gettext(
+        "We have your return shipment for %(number)s (%(parcel)s); we check the goods as soon as they arrive."
+    )
+    return text.replace("%(parcel)s", _escape(f"{case.return_carrier_label} {case.return_tracking_number}"))
 
 
 def _inspected(case) -> str:
@@ -237,6 +268,15 @@ TRANSITIONS = Registry(
         dangerous=True,
     ),
     # ---- goods back and QC ---------------------------------------------------
+    Transition(
+        "ship_return",
+        label=_("record the return shipment"),
+        service="case_ship_return",
+        roles=(CHANNEL, AGENT, SUPERVISOR),
+        form=f.ReturnShipmentForm,
+        serializer=s.ReturnShipmentSerializer,
+        message=_return_shipped,
+    ),
     Transition(
         "receive",
         label=_("receive the return"),
@@ -476,6 +516,7 @@ STAGE_CLOCKS: dict[str, StageClock] = {
         WaitingOn.MERCHANT, "review_timeout_hours", "hours", "auto_approve", "review_timeouts"
     ),
     S.AWAITING_RETURN: StageClock(WaitingOn.CUSTOMER, "return_ship_days", "days", "expire", "return_expiry", 300),
+    S.RETURN_SHIPPED: StageClock(WaitingOn.CARRIER, "return_transit_days", "days", ALERT),
     S.IN_QC: StageClock(WaitingOn.WAREHOUSE, "qc_timeout_hours", "hours", ALERT),
     S.COMPENSATION: StageClock(WaitingOn.MERCHANT, "proposal_timeout_hours", "hours", ALERT),
     S.AWAITING_APPROVAL: StageClock(WaitingOn.SUPERVISOR, "approval_timeout_hours", "hours", ALERT),

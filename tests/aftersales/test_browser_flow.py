@@ -81,8 +81,8 @@ def test_return_and_refund_from_review_to_closed_through_the_pages(
     sign_in(page, base, "qc")
     assert page.url.endswith(reverse("desk:qc"))
     row = page.locator(f"tr[data-case='{case.number}']")
-    row.locator("input[name=carrier]").fill("顺丰速运")
-    row.locator("input[name=tracking_number]").fill("SF1234567890")
+    row.locator("select[name=carrier]").select_option("SF")
+    row.locator("input[name=tracking_number]").fill("SF1234567890123")
     row.locator("button[type=submit]").click()
     page.wait_for_load_state()
     page.click("a[data-tab='in_qc']")
@@ -133,7 +133,7 @@ def test_return_and_refund_from_review_to_closed_through_the_pages(
     page.screenshot(path=str(artifacts / "case-closed.png"), full_page=True)
 
     case.refresh_from_db()
-    assert case.state == S.CLOSED and case.return_tracking_number == "SF1234567890"
+    assert case.state == S.CLOSED and case.return_tracking_number == "SF1234567890123"
     refund = Compensation.objects.get(case=case)
     assert refund.payable and refund.approved_by == users["supervisor"] and str(refund.amount) == "1299.00"
     assert InspectionPhoto.objects.filter(inspection__case=case).count() == 1

@@ -84,8 +84,22 @@ def test_every_customer_message_fills_in_with_the_case_placeholders():
         "deadline": "2026-12-02 10:00",
         "reply": "x",
     }
+    # What the case brings into its messages may hold a "%" (an address): it must come out as it is.
+    version = SimpleNamespace(
+        return_recipient="王仓管",
+        return_phone="021-59886000",
+        return_address="上海市嘉定区100%正品仓",
+        return_instructions="附上售后单号",
+        pickup_offered=True,
+    )
     for state in S.values:
-        case = SimpleNamespace(state=state, goods_come_back=True)
+        case = SimpleNamespace(
+            state=state,
+            goods_come_back=True,
+            policy_version=version,
+            return_carrier_label="顺丰速运",
+            return_tracking_number="SF1234567890123",
+        )
         for entry in TRANSITIONS.entries:
             message = TRANSITIONS.message(entry.name) if entry.on == CASE else None
             if message is None:
@@ -93,6 +107,8 @@ def test_every_customer_message_fills_in_with_the_case_placeholders():
             with translation.override("zh-hans"):
                 text = str(message(case) if callable(message) else message) % values
             assert "%(" not in text and text.strip(), entry.name
+            if entry.name in ("approve", "ship_return"):
+                assert ("100%正品仓" in text) if entry.name == "approve" else ("SF1234567890123" in text), text
 
 
 def _service(entry):

@@ -60,7 +60,8 @@ LEGAL = {
     "approve": ({S.PENDING_REVIEW}, {S.AWAITING_RETURN, S.COMPENSATION}),
     "auto_approve": ({S.PENDING_REVIEW}, {S.AWAITING_RETURN, S.COMPENSATION}),
     "reject": ({S.PENDING_REVIEW}, {S.REJECTED}),
-    "receive": ({S.AWAITING_RETURN}, {S.IN_QC}),
+    "ship_return": ({S.AWAITING_RETURN, S.RETURN_SHIPPED}, {S.RETURN_SHIPPED}),
+    "receive": ({S.AWAITING_RETURN, S.RETURN_SHIPPED}, {S.IN_QC}),
     "inspect": ({S.IN_QC}, {S.COMPENSATION, S.REJECTED}),
     "propose": ({S.COMPENSATION}, {S.AWAITING_CONFIRMATION}),
     "submit_offer": ({S.COMPENSATION}, {S.AWAITING_APPROVAL}),
@@ -68,7 +69,7 @@ LEGAL = {
     "return_offer": ({S.AWAITING_APPROVAL}, {S.COMPENSATION}),
     "confirm": ({S.AWAITING_CONFIRMATION}, {S.CLOSED}),
     "auto_confirm": ({S.AWAITING_CONFIRMATION}, {S.CLOSED}),
-    "cancel": ({S.PENDING_REVIEW, S.AWAITING_RETURN}, {S.CANCELLED}),
+    "cancel": ({S.PENDING_REVIEW, S.AWAITING_RETURN, S.RETURN_SHIPPED}, {S.CANCELLED}),
     "escalate": (set(OPEN_STATES) - {S.ESCALATED}, {S.ESCALATED}),
     "resolve_escalation": ({S.ESCALATED}, {S.COMPENSATION, S.CLOSED, S.REJECTED}),
 }

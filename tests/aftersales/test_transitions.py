@@ -18,7 +18,8 @@ S = CaseState
 SERVICES = {
     "approve": (services.case_approve, {}),
     "reject": (services.case_reject, {"reason": "超出七天无理由期限"}),
-    "receive": (services.case_receive, {"tracking_number": "SF1234567890", "carrier": "顺丰"}),
+    "ship_return": (services.case_ship_return, {"carrier": "YTO", "tracking_number": "YT1234567890123"}),
+    "receive": (services.case_receive, {"tracking_number": "SF1234567890123", "carrier": "SF"}),
     "inspect": (
         services.case_inspect,
         {"grade": "B", "responsible_party": "merchant", "disposition": "restock", "findings": "包装破损"},
@@ -36,7 +37,11 @@ ROWS = [
     ("approve", S.PENDING_REVIEW, "agent", S.AWAITING_RETURN, "qc"),
     ("approve", S.PENDING_REVIEW, "supervisor", S.AWAITING_RETURN, "finance"),
     ("reject", S.PENDING_REVIEW, "agent", S.REJECTED, "qc"),
+    ("ship_return", S.AWAITING_RETURN, "channel", S.RETURN_SHIPPED, "qc"),
+    ("ship_return", S.AWAITING_RETURN, "agent", S.RETURN_SHIPPED, "finance"),
+    ("ship_return", S.RETURN_SHIPPED, "channel", S.RETURN_SHIPPED, "qc"),
     ("receive", S.AWAITING_RETURN, "qc", S.IN_QC, "agent"),
+    ("receive", S.RETURN_SHIPPED, "qc", S.IN_QC, "agent"),
     ("inspect", S.IN_QC, "qc", S.COMPENSATION, "agent"),
     ("propose", S.COMPENSATION, "agent", S.AWAITING_CONFIRMATION, "qc"),
     ("confirm", S.AWAITING_CONFIRMATION, "channel", S.CLOSED, "qc"),
@@ -44,6 +49,7 @@ ROWS = [
     ("decline", S.AWAITING_CONFIRMATION, "channel", S.COMPENSATION, "finance"),
     ("cancel", S.PENDING_REVIEW, "channel", S.CANCELLED, "qc"),
     ("cancel", S.AWAITING_RETURN, "agent", S.CANCELLED, "finance"),
+    ("cancel", S.RETURN_SHIPPED, "channel", S.CANCELLED, "qc"),
     ("escalate", S.COMPENSATION, "supervisor", S.ESCALATED, "agent"),
     ("escalate", S.AWAITING_CONFIRMATION, "channel", S.ESCALATED, "qc"),
     ("resolve_escalation", S.ESCALATED, "supervisor", S.CLOSED, "agent"),
@@ -105,6 +111,7 @@ def test_transition_from_a_finished_case_is_refused_with_the_state_named(case_in
     [
         ("approve", S.AWAITING_RETURN),
         ("reject", S.IN_QC),
+        ("ship_return", S.IN_QC),
         ("receive", S.PENDING_REVIEW),
         ("inspect", S.AWAITING_RETURN),
         ("propose", S.IN_QC),

@@ -14,13 +14,14 @@ import platform
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, reset_queries
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -31,6 +32,23 @@ from aftersales.models import Case, CaseState, Compensation, ProblemCategory
 
 DOC = Path(settings.BASE_DIR) / "docs" / "benchmarks.md"
 START, END = "<!-- benchmark:pages:start -->", "<!-- benchmark:pages:end -->"
+
+
+#: Django keeps the last 9,000 queries of a connection; a capture that fills it counts "9000+".
+QUERY_LOG_LIMIT = 9000
+
+
+@contextmanager
+def _counting():
+    """Count the queries of a block, however many the process ran before (the log is emptied first)."""
+    reset_queries()
+    with CaptureQueriesContext(connection) as ctx:
+        yield ctx
+
+
+def _count(ctx) -> int | str:
+    count = len(ctx.captured_queries)
+    return f"{QUERY_LOG_LIMIT}+" if count >= QUERY_LOG_LIMIT else count
 
 
 class Command(BaseCommand):
@@ -86,6 +104,7 @@ class Command(BaseCommand):
             ("supervisor", "case page (closed case)", reverse("desk:case", args=[sample[0]]) if sample else None, {}),
             ("supervisor", "case page (compensation)", reverse("desk:case", args=[busy[0]]) if busy else None, {}),
             ("qc", "QC page: awaiting return", reverse("desk:qc"), {}),
+            ("qc", "QC page: return on its way", reverse("desk:qc"), {"tab": "return_shipped"}),
             ("qc", "QC page: in QC", reverse("desk:qc"), {"tab": "in_qc"}),
             ("supervisor", "approvals", reverse("desk:approvals"), {}),
             ("finance", "payouts", reverse("desk:finance"), {}),
@@ -139,13 +158,13 @@ class Command(BaseCommand):
             client.get(url, params)  # warm up (connections, templates)
             times, queries = [], 0
             for _ in range(repeat):
-                with CaptureQueriesContext(connection) as ctx:
+                with _counting() as ctx:
                     started = time.perf_counter()
                     response = client.get(url, params)
                     times.append((time.perf_counter() - started) * 1000)
                 if response.status_code != 200:
                     raise CommandError(f"{label}: HTTP {response.status_code}")
-                queries = len(ctx.captured_queries)
+                queries = _count(ctx)
             rows.append((label, who, statistics.median(times), max(times), queries))
             self.stdout.write(
                 f"{label:45} {who:10} median {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms  {queries} queries"
@@ -290,14 +309,14 @@ class Command(BaseCommand):
             ("the 500 shipped (updated)", batch(2, "2026-11-29T09:00:00+08:00")),
         ):
             body = json.dumps({"orders": orders})
-            with CaptureQueriesContext(connection) as ctx:
+            with _counting() as ctx:
                 started = time.perf_counter()
                 response = client.post(reverse("api:orders-batch"), body, content_type="application/json")
                 elapsed = (time.perf_counter() - started) * 1000
             if response.status_code != 200 or response.json()["counts"]["error"]:
                 raise CommandError(f"order batch {label}: HTTP {response.status_code} {response.content[:300]!r}")
-            rows.append((label, len(orders), elapsed, len(ctx.captured_queries)))
-            self.stdout.write(f"orders: {label:35} {elapsed:7.0f} ms  {len(ctx.captured_queries)} queries")
+            rows.append((label, len(orders), elapsed, _count(ctx)))
+            self.stdout.write(f"orders: {label:35} {elapsed:7.0f} ms  {_count(ctx)} queries")
         rows += self._time_order_import(run, codes)
         return rows
 
@@ -319,14 +338,14 @@ class Command(BaseCommand):
         supervisor = get_user_model().objects.get(username="supervisor")
         rows = []
         for label, dry_run in (("file import: preview of 10,000 rows", True), ("file import: 10,000 rows", False)):
-            with CaptureQueriesContext(connection) as ctx:
+            with _counting() as ctx:
                 started = time.perf_counter()
                 outcomes = import_order_rows(headers, table, actor=supervisor, dry_run=dry_run)
                 elapsed = (time.perf_counter() - started) * 1000
             if any(outcome.result == "error" for outcome in outcomes):
                 raise CommandError(f"{label}: the file did not import")
-            rows.append((label, len({row[0] for row in table}), elapsed, len(ctx.captured_queries)))
-            self.stdout.write(f"orders: {label:35} {elapsed:7.0f} ms  {len(ctx.captured_queries)} queries")
+            rows.append((label, len({row[0] for row in table}), elapsed, _count(ctx)))
+            self.stdout.write(f"orders: {label:35} {elapsed:7.0f} ms  {_count(ctx)} queries")
         return rows
 
     def _time_jobs(self) -> list[tuple]:
@@ -334,12 +353,12 @@ class Command(BaseCommand):
 
         rows = []
         for name, job in JOBS.items():
-            with CaptureQueriesContext(connection) as ctx:
+            with _counting() as ctx:
                 started = time.perf_counter()
                 done = job.run()
                 elapsed = (time.perf_counter() - started) * 1000
-            rows.append((name, done, elapsed, len(ctx.captured_queries)))
-            self.stdout.write(f"job {name:25} {done:5} rows  {elapsed:8.1f} ms  {len(ctx.captured_queries)} queries")
+            rows.append((name, done, elapsed, _count(ctx)))
+            self.stdout.write(f"job {name:25} {done:5} rows  {elapsed:8.1f} ms  {_count(ctx)} queries")
         return rows
 
 

@@ -27,6 +27,7 @@ from aftersales.models import FINAL_STATES, LIVE_COMPENSATION_STATES, Case, Case
 from aftersales.permissions import authority_of, may_reply_to_customers
 from aftersales.replies.library import case_send_template, templates_for
 from aftersales.selectors import (
+    RECEIVABLE_STATES,
     actions_for,
     case_for_page,
     case_inspections,
@@ -37,6 +38,7 @@ from aftersales.selectors import (
 from aftersales.services.compensations import OFFER_STATES, offer_total
 from aftersales.web.views._common import run_service, safe_next
 from aftersales.workflow.forms import CompensationAddForm
+from aftersales.workflow.shipping import carrier_label, return_details
 from aftersales.workflow.suggestions import suggest_compensation
 from aftersales.workflow.transitions import COMPENSATION, TRANSITIONS, Action, action_label
 from customers.masking import can_see_pii
@@ -96,6 +98,16 @@ def _timeline(case: Case, events: list[CaseEvent], now) -> tuple[list[dict], lis
     return rows, stages
 
 
+def _with_scans(rows: list[dict], shipments) -> list[dict]:
+    """The timeline with the parcels' scans in their place (by time; a scan and an event at once: the event first)."""
+    scans = [{"scan": scan, "shipment": shipment} for shipment in shipments for scan in shipment.scans.all()]
+    if not scans:
+        return rows
+    merged = [(row["event"].created_at, 0, i, row) for i, row in enumerate(rows)]
+    merged += [(row["scan"].at, 1, i, row) for i, row in enumerate(scans)]
+    return [row for *_key, row in sorted(merged, key=lambda item: item[:3])]
+
+
 def _compensation_rows(case: Case, comps: list[Compensation], user, bound=None) -> list[dict]:
     rows = []
     for comp in comps:
@@ -134,6 +146,11 @@ def render_case_page(
     inspections = case_inspections(case)
     events = list(case.events.select_related("actor"))
     timeline, stages = _timeline(case, events, now)
+    shipments = (
+        list(case.shipments.select_related("reported_by").prefetch_related("scans")) if case.goods_come_back else []
+    )
+    timeline = _with_scans(timeline, shipments)
+    received = next((event for event in reversed(events) if event.name == "receive"), None)
     submitted = None
     if case.state == CaseState.AWAITING_APPROVAL:
         submitted = next((event for event in reversed(events) if event.name == "submit_offer"), None)
@@ -194,6 +211,9 @@ def render_case_page(
         "panels": panels,
         "replies": replies,
         "submitted": submitted,
+        "shipments": shipments,
+        "receipt_mismatch": (received.data or {}).get("mismatch") if received else None,
+        "return_address": return_details(case) if case.state in RECEIVABLE_STATES else None,
     }
     return render(request, "aftersales/case_detail.html", context, status=status)
 
@@ -209,6 +229,17 @@ def _success_message(case: Case, name: str, result) -> str:
         return _("The offer on case %(number)s is above your authority: it was sent to a supervisor for approval.") % {
             "number": case.number
         }
+    if name == "receive" and isinstance(result, Case):
+        event = result.events.filter(name="receive").order_by("-id").first()
+        mismatch = (event.data or {}).get("mismatch") if event else None
+        if mismatch:
+            return _(
+                "Case %(number)s: received, but not the parcel the customer reported (%(carrier)s %(tracking)s): check the goods with care."
+            ) % {
+                "number": case.number,
+                "carrier": carrier_label(mismatch["carrier"]),
+                "tracking": mismatch["tracking_number"],
+            }
     return _("Case %(number)s: %(action)s done.") % {"number": case.number, "action": action_label(name)}
 
 

@@ -22,6 +22,8 @@ from aftersales.permissions import personal_authority
 from aftersales.selectors import (
     PAYOUT_TABS,
     QC_STATES,
+    RECEIVABLE_STATES,
+    active_returns_of,
     compensation_actions_for,
     offers_awaiting_approval,
     payables,
@@ -60,11 +62,18 @@ def qc(request):
     cases = qc_worklist_for(request.user, tab).search(term)
     paginator = CappedCountPaginator(cases, _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
+    parcels = active_returns_of(page.object_list) if tab == CaseState.RETURN_SHIPPED else {}
     rows = [
-        {"case": case, "form": TRANSITIONS["receive"].form(case=case, user=request.user)} for case in page.object_list
+        {
+            "case": case,
+            "form": TRANSITIONS["receive"].form(case=case, user=request.user),
+            "parcel": parcels.get(case.pk),
+        }
+        for case in page.object_list
     ]
-    counts = {
-        state: qc_worklist_for(request.user, state).order_by()[: paginator.cap + 1].count() for state in QC_STATES
+    counts = {  # with the search, so a scanned tracking number shows which tab holds its case
+        state: qc_worklist_for(request.user, state).search(term).order_by()[: paginator.cap + 1].count()
+        for state in QC_STATES
     }
     return render(
         request,
@@ -77,6 +86,7 @@ def qc(request):
             "page": page,
             "paginator": paginator,
             "rows": rows,
+            "receivable": tab in RECEIVABLE_STATES,
         },
     )
 
