@@ -27,6 +27,7 @@ _READ_CASES = [
     "aftersales.view_inspection",
     "aftersales.view_shipment",
     "aftersales.view_shipmentevent",
+    "aftersales.view_evidence",
     "aftersales.view_compensation",
     "aftersales.view_problemcategory",
     "aftersales.view_queue",
@@ -46,6 +47,7 @@ _AGENT_WORK = [
     "aftersales.decline_offer",
     "aftersales.cancel_case",
     "aftersales.report_return_shipment",
+    "aftersales.add_evidence",
 ]
 _QC_WORK = ["aftersales.receive_return", "aftersales.inspect_case"]
 
@@ -126,6 +128,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.cancel_case",
         "aftersales.escalate_case",
         "aftersales.report_return_shipment",
+        "aftersales.add_evidence",
         # Refunds the channel settles (through its own payment) are reported back by it.
         "aftersales.pay_compensation",
         # The shop's orders and customers come in through the channel's API.

@@ -124,6 +124,29 @@ if not DEBUG:
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Uploaded files (QC photos, the customer's evidence) go through Django's storage API and are only ever served
+# through the views that check the case's scope: local files under MEDIA_ROOT, or a private bucket of an
+# S3-compatible store (MEDIA_STORAGE=s3; install the extra: pip install -e ".[s3]").
+MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "local")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if MEDIA_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("MEDIA_S3_BUCKET", ""),
+            "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,  # MinIO, OSS, COS … (empty: AWS)
+            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
+            "access_key": os.environ.get("MEDIA_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("MEDIA_S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
+elif MEDIA_STORAGE != "local":
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be local or s3, not {MEDIA_STORAGE!r}.")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "desk:home"
@@ -132,6 +155,9 @@ LOGOUT_REDIRECT_URL = "login"
 # QC photos: content-checked JPEG/PNG/WebP, at most this many per inspection and this size each.
 QC_PHOTO_MAX_COUNT = int(os.environ.get("QC_PHOTO_MAX_COUNT", "6"))
 QC_PHOTO_MAX_BYTES = int(os.environ.get("QC_PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))
+# The customer's evidence (through the channel's API): photos up to QC_PHOTO_MAX_BYTES, short videos up to this.
+EVIDENCE_MAX_COUNT = int(os.environ.get("EVIDENCE_MAX_COUNT", "9"))
+EVIDENCE_VIDEO_MAX_BYTES = int(os.environ.get("EVIDENCE_VIDEO_MAX_BYTES", str(20 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 

@@ -26,6 +26,7 @@ from aftersales.models import (
     Case,
     CaseEvent,
     Compensation,
+    Evidence,
     Inspection,
     Priority,
     ProblemCategory,
@@ -140,6 +141,24 @@ class ShipmentInline(ReadOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
     show_change_link = True
+
+
+class EvidenceInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The customer's photos and videos, as thumbnails served by the case page's permission-checked view."""
+
+    model = Evidence
+    fields = ("preview", "original_name", "content_type", "size", "uploaded_by", "uploaded_at")
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj):
+        url = reverse("desk:evidence", args=[obj.case_id, obj.pk])
+        if obj.is_video:
+            return format_html('<video src="{}" controls preload="metadata" width="160"></video>', url)
+        return format_html(
+            '<a href="{}" target="_blank"><img src="{}" style="max-width:96px;max-height:96px"></a>', url, url
+        )
 
 
 # --------------------------------------------------------------------------
@@ -265,7 +284,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
         ),
     )
     change_form_template = "admin/aftersales/case/change_form.html"
-    inlines = (ShipmentInline,)
+    inlines = (EvidenceInline, ShipmentInline)
 
     # -- list -------------------------------------------------------------------
     @admin.display(description=_("order number"), ordering="order__number")

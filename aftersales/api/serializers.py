@@ -115,6 +115,26 @@ class ReturnShipmentSerializer(serializers.Serializer):
     scans = ScanSerializer(many=True, source="scans.all")
 
 
+class EvidenceFileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    content_type = serializers.CharField()
+    size = serializers.IntegerField(help_text=_("Bytes, as stored (metadata removed)."))
+    uploaded_at = serializers.DateTimeField()
+    url = serializers.SerializerMethodField(help_text=_("Where this key downloads it."))
+
+    def get_url(self, evidence) -> str:
+        return f"/api/v1/cases/{evidence.case.number}/evidence/{evidence.pk}/"
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.FileField(),
+        max_length=20,
+        help_text=_("JPEG, PNG or WebP photos and MP4 videos (checked by their content); metadata is removed."),
+    )
+
+
 #: States in which the customer still needs the return address.
 RETURN_PENDING_STATES = (CaseState.AWAITING_RETURN, CaseState.RETURN_SHIPPED)
 
@@ -150,6 +170,7 @@ class PublicCaseSerializer(serializers.Serializer):
     offer = serializers.SerializerMethodField()
     return_address = serializers.SerializerMethodField()
     return_shipment = serializers.SerializerMethodField()
+    evidence_files = EvidenceFileSerializer(many=True, source="uploads.all")
     timeline = serializers.SerializerMethodField()
     csat = serializers.IntegerField(allow_null=True)
     nps = serializers.IntegerField(allow_null=True)

@@ -28,6 +28,12 @@ urlpatterns = [
     re_path(rf"^cases/{NUMBER}/appeal/$", views.AppealView.as_view(), name="case-appeal"),
     re_path(rf"^cases/{NUMBER}/rating/$", views.RatingView.as_view(), name="case-rating"),
     re_path(rf"^cases/{NUMBER}/return-shipment/$", views.ReturnShipmentView.as_view(), name="case-return-shipment"),
+    re_path(rf"^cases/{NUMBER}/evidence/$", views.EvidenceView.as_view(), name="case-evidence"),
+    re_path(
+        rf"^cases/{NUMBER}/evidence/(?P<pk>[0-9]{{1,12}})/$",
+        views.EvidenceFileView.as_view(),
+        name="case-evidence-file",
+    ),
     path("orders/batch/", orders.OrderBatchView.as_view(), name="orders-batch"),
     re_path(rf"^orders/(?P<number>{ORDER_NUMBER})/$", orders.OrderView.as_view(), name="order"),
     path("compensations/<int:pk>/settlement/", settlements.SettlementView.as_view(), name="compensation-settlement"),

@@ -8,7 +8,7 @@ import json
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch
-from django.http import Http404, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +23,7 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action as drf_action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from aftersales import services
@@ -36,7 +37,7 @@ from aftersales.api.authentication import (
     StaffThrottle,
 )
 from aftersales.errors import NotAllowed
-from aftersales.models import ApiKey, Case, CaseEvent, Compensation, IdempotencyRecord, Shipment
+from aftersales.models import ApiKey, Case, CaseEvent, Compensation, Evidence, IdempotencyRecord, Shipment
 from aftersales.selectors import LIST_RELATED, case_scope_for
 from aftersales.selectors.filters import CaseQueueFilter
 from aftersales.workflow.serializers import ShipmentSerializer
@@ -92,6 +93,7 @@ class ChannelView(generics.GenericAPIView):
                 ),
                 Prefetch("compensations", queryset=Compensation.objects.order_by("id")),
                 Prefetch("shipments", queryset=Shipment.objects.filter(active=True).prefetch_related("scans")),
+                Prefetch("uploads", queryset=Evidence.objects.select_related("case")),
             )
             .first()
         )
@@ -271,6 +273,48 @@ ReturnShipmentView = _customer_action(
     "The customer reports the parcel they sent back (carrier and tracking number)",
     lambda self, pk, d: services.case_ship_return(case_id=pk, actor=self.request.user, **d),
 )
+
+
+class EvidenceView(ChannelView):
+    """The customer's photos and videos for their case: one multipart POST, answered with the case."""
+
+    serializer_class = s.EvidenceUploadSerializer
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        summary="The customer's evidence: photos and short videos (multipart, field files)",
+        operation_id="cases_evidence",
+        request={"multipart/form-data": s.EvidenceUploadSerializer},
+        responses={201: s.PublicCaseSerializer, **errors(400, 401, 403, 404, 409, 429)},
+    )
+    def post(self, request, number: str):
+        case_id = self.case_pk(number)
+        files = request.FILES.getlist("files")
+        services.case_add_evidence(case_id=case_id, actor=request.user, files=files)
+        return Response(s.PublicCaseSerializer(self.get_case(number)).data, status=status.HTTP_201_CREATED)
+
+
+class EvidenceFileView(ChannelView):
+    """One evidence file of this channel's case (never a public URL)."""
+
+    @extend_schema(
+        summary="Download one evidence file",
+        operation_id="cases_evidence_file",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **errors(401, 403, 404, 429)},
+    )
+    def get(self, request, number: str, pk: int):
+        evidence = Evidence.objects.filter(pk=pk, case__in=self.channel_case(number)).first()
+        if evidence is None:
+            raise Http404
+        try:
+            handle = evidence.file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        response = FileResponse(handle, content_type=evidence.content_type)
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
 RatingView = _customer_action(
     "rate",
     s.RatingSerializer,

@@ -4,6 +4,7 @@
 - ``configuration``: queues, problem categories, policies (versioned), agent authority, case numbers;
 - ``cases``: cases, their lines, events and reason keywords;
 - ``qc``: inspections and their photos;
+- ``evidence``: the customer's photos and videos for a case;
 - ``shipments``: the parcels of a case (the customer's return, goods sent back out);
 - ``compensations``: the compensation ledger;
 - ``automation``: SLA targets, automation rules, the emotion lexicon, risk thresholds;
@@ -26,12 +27,15 @@ from aftersales.models.compensations import *  # noqa: F403
 from aftersales.models.compensations import __all__ as _compensations_all
 from aftersales.models.configuration import *  # noqa: F403
 from aftersales.models.configuration import __all__ as _configuration_all
+from aftersales.models.evidence import *  # noqa: F403
+from aftersales.models.evidence import __all__ as _evidence_all
+
+# Referenced by name from migrations (aftersales.models._photo_path, _evidence_path).
+from aftersales.models.evidence import _evidence_path  # noqa: F401
 from aftersales.models.notifications import *  # noqa: F403
 from aftersales.models.notifications import __all__ as _notifications_all
 from aftersales.models.qc import *  # noqa: F403
 from aftersales.models.qc import __all__ as _qc_all
-
-# Referenced by name from migrations (aftersales.models._photo_path).
 from aftersales.models.qc import _photo_path  # noqa: F401
 from aftersales.models.shipments import *  # noqa: F403
 from aftersales.models.shipments import __all__ as _shipments_all
@@ -44,6 +48,7 @@ __all__ = [
     *_cases_all,
     *_choices_all,
     *_compensations_all,
+    *_evidence_all,
     *_configuration_all,
     *_notifications_all,
     *_qc_all,

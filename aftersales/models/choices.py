@@ -172,6 +172,7 @@ class EventName(models.TextChoices):
     )
     COMPENSATION_MARK_PAID = "compensation_mark_paid", _("Paid out")
     COMPENSATION_MARK_FAILED = "compensation_mark_failed", _("Payout failed")
+    EVIDENCE = "evidence", _("Evidence added")
     PARCEL_DELIVERED = "parcel_delivered", _("Parcel delivered")
     PARCEL_EXCEPTION = "parcel_exception", _("Parcel delivery problem")
     PARCEL_STUCK = "parcel_stuck", _("Parcel without news from the carrier")

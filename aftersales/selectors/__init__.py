@@ -13,7 +13,7 @@ workflow registry; never a service or a door.
 
 from aftersales.selectors.actions import actions_for, compensation_actions_for
 from aftersales.selectors.board import BoardRow, Deadline, deadline_of, status_board_for
-from aftersales.selectors.cases import case_inspections, photo_for, recent_cases_of_customer
+from aftersales.selectors.cases import case_inspections, evidence_for, photo_for, recent_cases_of_customer
 from aftersales.selectors.scope import (
     AREAS,
     DUE_SOON,
@@ -56,6 +56,7 @@ __all__ = [
     "case_scope_for",
     "compensation_actions_for",
     "deadline_of",
+    "evidence_for",
     "may_use",
     "my_queue_ids",
     "offers_awaiting_approval",

@@ -9,6 +9,7 @@ from django.http import Http404
 from aftersales.models import (
     Case,
     CaseState,
+    Evidence,
     Inspection,
     InspectionPhoto,
 )
@@ -53,4 +54,12 @@ def photo_for(user, case_id, photo_id) -> InspectionPhoto:
             pk=photo_id, inspection__case__in=case_scope_for(user).filter(pk=case_id)
         )
     except (InspectionPhoto.DoesNotExist, ValueError):
+        raise Http404 from None
+
+
+def evidence_for(user, case_id, evidence_id) -> Evidence:
+    """A file of the customer's evidence, only for someone who may see its case."""
+    try:
+        return Evidence.objects.get(pk=evidence_id, case__in=case_scope_for(user).filter(pk=case_id))
+    except (Evidence.DoesNotExist, ValueError):
         raise Http404 from None

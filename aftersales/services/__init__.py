@@ -42,7 +42,7 @@ from aftersales.services.offers import case_approve_offer, case_propose, case_re
 from aftersales.services.opening import case_open, policy_for_channel
 from aftersales.services.risk_flags import customer_flag_clear, customer_flag_refresh
 from aftersales.services.shipments import shipment_stuck, shipment_track
-from aftersales.services.updates import case_add_note, case_rate, case_update
+from aftersales.services.updates import case_add_evidence, case_add_note, case_rate, case_update
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from aftersales.workflow.transitions import Action
 
 __all__ = [
+    "case_add_evidence",
     "case_add_note",
     "case_approve",
     "case_approve_offer",

@@ -1,11 +1,17 @@
-"""QC photos: checked by size and by content (not by the name or the browser's word), then stored."""
+"""Uploaded photos and videos (QC photos, the customer's evidence): checked by size and by content — not by the
+name or the browser's word — and stripped of their metadata (EXIF, with the camera's GPS position) before they
+are stored. The pixels are never re-encoded: only metadata segments are dropped.
+"""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
@@ -17,61 +23,204 @@ PHOTO_TYPES = {
     "image/png": (lambda head: head[:8] == b"\x89PNG\r\n\x1a\n", {"png"}),
     "image/webp": (lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP", {"webp"}),
 }
+VIDEO_TYPES = {
+    # ISO base media: a box of type ``ftyp`` first, with an MP4-family brand.
+    "video/mp4": (
+        lambda head: head[4:8] == b"ftyp" and head[8:11] in (b"iso", b"mp4", b"avc", b"M4V", b"qt "),
+        {"mp4"},
+    ),
+}
 
 
-def _sniff(upload) -> str | None:
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    for content_type, (test, _extensions) in PHOTO_TYPES.items():
+@dataclass
+class Accepted:
+    upload: object
+    content_type: str
+    content: bytes  # the file as it will be stored (metadata removed)
+
+    @property
+    def is_video(self) -> bool:
+        return self.content_type.startswith("video/")
+
+
+def _sniff(head: bytes, types: dict) -> str | None:
+    for content_type, (test, _extensions) in types.items():
         if test(head):
             return content_type
     return None
 
 
-def validate_photos(photos: Sequence) -> list[tuple[object, str]]:
-    """``[(upload, content_type)]``, or a ``ValidationError`` on ``photos`` naming each bad file."""
-    photos = [p for p in photos if p]
-    limit = settings.QC_PHOTO_MAX_COUNT
-    if len(photos) > limit:
-        raise ValidationError({"photos": _("At most %(count)s photos per inspection.") % {"count": limit}})
+def validate_media(
+    files: Sequence, *, field: str, max_count: int, videos: bool = False, already: int = 0
+) -> list[Accepted]:
+    """The files checked, their metadata stripped; or a ``ValidationError`` on ``field`` naming each bad file."""
+    files = [f for f in files if f]
+    if already + len(files) > max_count:
+        raise ValidationError(
+            {field: _("At most %(count)s files (%(already)s already here).") % {"count": max_count, "already": already}}
+        )
+    types = {**PHOTO_TYPES, **(VIDEO_TYPES if videos else {})}
     problems, accepted = [], []
-    max_bytes = settings.QC_PHOTO_MAX_BYTES
-    for upload in photos:
+    for upload in files:
         name = getattr(upload, "name", "") or "?"
-        if upload.size > max_bytes:
+        upload.seek(0)
+        head = upload.read(16)
+        upload.seek(0)
+        content_type = _sniff(head, types)
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if content_type is None or extension not in types[content_type][1]:
+            kinds = _("a JPEG, PNG or WebP photo or an MP4 video") if videos else _("a JPEG, PNG or WebP photo")
+            problems.append(_("%(name)s is not %(kinds)s.") % {"name": name, "kinds": kinds})
+            continue
+        limit = settings.EVIDENCE_VIDEO_MAX_BYTES if content_type in VIDEO_TYPES else settings.QC_PHOTO_MAX_BYTES
+        if upload.size > limit:
             problems.append(
-                _("%(name)s is %(size)s; a photo may be at most %(max)s.")
-                % {"name": name, "size": filesizeformat(upload.size), "max": filesizeformat(max_bytes)}
+                _("%(name)s is %(size)s; it may be at most %(max)s.")
+                % {"name": name, "size": filesizeformat(upload.size), "max": filesizeformat(limit)}
             )
             continue
-        content_type = _sniff(upload)
-        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        if content_type is None or extension not in PHOTO_TYPES[content_type][1]:
-            problems.append(_("%(name)s is not a JPEG, PNG or WebP photo.") % {"name": name})
+        content = upload.read()
+        upload.seek(0)
+        try:
+            content = strip_metadata(content, content_type)
+        except ValueError:
+            problems.append(_("%(name)s is damaged and cannot be read.") % {"name": name})
             continue
-        accepted.append((upload, content_type))
+        accepted.append(Accepted(upload, content_type, content))
     if problems:
-        raise ValidationError({"photos": problems})
+        raise ValidationError({field: problems})
     return accepted
 
 
-def store_photos(inspection: Inspection, accepted: list[tuple[object, str]]) -> list[InspectionPhoto]:
-    """Write the files and their rows; if any fails, the files already written are removed again."""
-    stored: list[InspectionPhoto] = []
+def validate_photos(photos: Sequence) -> list[Accepted]:
+    return validate_media(photos, field="photos", max_count=settings.QC_PHOTO_MAX_COUNT)
+
+
+# --------------------------------------------------------------------------
+# Metadata
+# --------------------------------------------------------------------------
+def strip_metadata(content: bytes, content_type: str) -> bytes:
+    """The file without its metadata (``ValueError`` when its structure is broken)."""
+    if content_type == "image/jpeg":
+        return _strip_jpeg(content)
+    if content_type == "image/png":
+        return _strip_png(content)
+    if content_type == "image/webp":
+        return _strip_webp(content)
+    return content  # videos are stored as sent
+
+
+#: JPEG segments kept: JFIF (APP0), the colour profile (APP2) and Adobe's colour transform (APP14).
+_JPEG_KEEP_APP = {0xE0, 0xE2, 0xEE}
+
+
+def _strip_jpeg(data: bytes) -> bytes:
+    if data[:2] != b"\xff\xd8":
+        raise ValueError("not a JPEG")
+    out, i = bytearray(b"\xff\xd8"), 2
+    while i < len(data):
+        if data[i] != 0xFF:
+            raise ValueError("bad JPEG marker")
+        marker = data[i + 1] if i + 1 < len(data) else None
+        if marker is None:
+            raise ValueError("truncated JPEG")
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xDA or marker == 0xD9:  # start of scan: the image data follows, copied as it is
+            out += data[i:]
+            return bytes(out)
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            out += data[i : i + 2]
+            i += 2
+            continue
+        if i + 4 > len(data):
+            raise ValueError("truncated JPEG")
+        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
+        end = i + 2 + length
+        if length < 2 or end > len(data):
+            raise ValueError("bad JPEG segment")
+        is_app = 0xE1 <= marker <= 0xEF or marker == 0xFE  # APP1…APP15 (EXIF, XMP, …) and comments
+        if not is_app or marker in _JPEG_KEEP_APP:
+            out += data[i:end]
+        i = end
+    raise ValueError("JPEG without image data")
+
+
+#: PNG chunks that carry metadata: EXIF, text, time.
+_PNG_DROP = {b"eXIf", b"tEXt", b"iTXt", b"zTXt", b"tIME"}
+
+
+def _strip_png(data: bytes) -> bytes:
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    out, i = bytearray(data[:8]), 8
+    while i < len(data):
+        if i + 8 > len(data):
+            raise ValueError("truncated PNG")
+        (length,) = struct.unpack(">I", data[i : i + 4])
+        kind = data[i + 4 : i + 8]
+        end = i + 12 + length
+        if end > len(data):
+            raise ValueError("bad PNG chunk")
+        if kind not in _PNG_DROP:
+            out += data[i:end]
+        i = end
+        if kind == b"IEND":
+            return bytes(out)
+    raise ValueError("PNG without its end")
+
+
+def _strip_webp(data: bytes) -> bytes:
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise ValueError("not a WebP")
+    chunks, i = [], 12
+    while i < len(data):
+        if i + 8 > len(data):
+            raise ValueError("truncated WebP")
+        kind = data[i : i + 4]
+        (length,) = struct.unpack("<I", data[i + 4 : i + 8])
+        end = i + 8 + length + (length & 1)  # chunks are padded to an even size
+        if i + 8 + length > len(data):
+            raise ValueError("bad WebP chunk")
+        if kind not in (b"EXIF", b"XMP "):
+            chunk = bytearray(data[i:end])
+            if kind == b"VP8X" and length >= 1:
+                chunk[8] &= ~0x0C & 0xFF  # the extended header no longer announces EXIF (0x08) or XMP (0x04)
+            chunks.append(bytes(chunk))
+        i = end
+    body = b"WEBP" + b"".join(chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+# --------------------------------------------------------------------------
+# Storing
+# --------------------------------------------------------------------------
+def store_files(rows_and_files: list[tuple[object, str, Accepted]]) -> None:
+    """Save each ``(row, file field name, accepted)``: the file through the storage, then the row. If any fails, the
+    files already written are removed again."""
+    stored = []
     try:
-        for upload, content_type in accepted:
-            photo = InspectionPhoto(
-                inspection=inspection,
-                original_name=(getattr(upload, "name", "") or "")[:200],
-                content_type=content_type,
-                size=upload.size,
-            )
-            photo.image.save(upload.name, upload, save=False)
-            stored.append(photo)
-            photo.save()
+        for row, field_name, accepted in rows_and_files:
+            field = getattr(row, field_name)
+            field.save(getattr(accepted.upload, "name", "") or "upload", ContentFile(accepted.content), save=False)
+            stored.append(field)
+            row.save()
     except BaseException:
-        for photo in stored:
-            photo.image.delete(save=False)
+        for field in stored:
+            field.delete(save=False)
         raise
-    return stored
+
+
+def store_photos(inspection: Inspection, accepted: list[Accepted]) -> list[InspectionPhoto]:
+    photos = [
+        InspectionPhoto(
+            inspection=inspection,
+            original_name=(getattr(item.upload, "name", "") or "")[:200],
+            content_type=item.content_type,
+            size=len(item.content),
+        )
+        for item in accepted
+    ]
+    store_files([(photo, "image", item) for photo, item in zip(photos, accepted, strict=True)])
+    return photos

@@ -3,9 +3,11 @@ assignee), notes and replies, and which transitions a user may take now."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -18,6 +20,7 @@ from aftersales.models import (
     CaseEvent,
     CaseState,
     EventName,
+    Evidence,
 )
 from aftersales.notifications.outbox import notify_customer
 from aftersales.permissions import may_reply_to_customers
@@ -28,7 +31,8 @@ from aftersales.services._base import (
     required,
     save_case,
 )
-from aftersales.services.events import note_event, update_event
+from aftersales.services.events import note_event, system_event, update_event
+from aftersales.services.photos import store_files, validate_media
 from aftersales.workflow.forms import TRIAGE_FIELDS
 
 if TYPE_CHECKING:
@@ -163,3 +167,54 @@ def case_add_note(
     if to_customer:
         notify_customer(case, "reply", reply=text)
     return event
+
+
+# --------------------------------------------------------------------------
+# Evidence
+# --------------------------------------------------------------------------
+@transaction.atomic
+def case_add_evidence(
+    *, case_id: int, actor: User | None, files: Sequence, at: datetime | None = None
+) -> list[Evidence]:
+    """The customer's photos and short videos for an open case (through the channel, or an agent for them).
+
+    Each file is checked by its content and size and stripped of its metadata before anything is written; the
+    files are stored last, and removed again if the transaction fails.
+    """
+    at = now(at)
+    if actor is None or not actor.has_perm("aftersales.add_evidence"):
+        raise PermissionDenied(_("You do not have permission to add evidence to cases."))
+    case = lock_case(case_id)
+    if case.state in FINAL_STATES:
+        raise NotAllowed(
+            _("Case %(number)s is “%(state)s”: evidence can be added while it is open.")
+            % {"number": case.number, "state": case.get_state_display()}
+        )
+    if not [f for f in files if f]:
+        raise ValidationError({"files": _("Choose at least one photo or video.")})
+    accepted = validate_media(
+        files,
+        field="files",
+        max_count=settings.EVIDENCE_MAX_COUNT,
+        videos=True,
+        already=case.uploads.count(),
+    )
+    save_case(case, actor=actor, at=at)
+    rows = [
+        Evidence(
+            case=case,
+            original_name=(getattr(item.upload, "name", "") or "")[:200],
+            content_type=item.content_type,
+            size=len(item.content),
+            uploaded_by=actor,
+            uploaded_at=at,
+        )
+        for item in accepted
+    ]
+    note = ", ".join(row.original_name or "?" for row in rows)
+    event = system_event(case, name=EventName.EVIDENCE, note=note, actor=actor, data={"files": len(rows)}, at=at)
+    # Files last: nothing after them can fail but the commit itself.
+    store_files([(row, "file", item) for row, item in zip(rows, accepted, strict=True)])
+    event.data = {"files": len(rows), "evidence": [row.pk for row in rows]}
+    event.save(update_fields=["data"])
+    return rows

@@ -19,6 +19,8 @@ urlpatterns = [
         name="compensation_action",
     ),
     path("cases/<int:case_id>/photos/<int:photo_id>/", case.inspection_photo, name="photo"),
+    path("cases/<int:case_id>/evidence/", case.evidence_add, name="evidence_add"),
+    path("cases/<int:case_id>/evidence/<int:evidence_id>/", case.evidence_file, name="evidence"),
     path("qc/", work.qc, name="qc"),
     path("approvals/", work.approvals, name="approvals"),
     path("finance/", work.finance, name="finance"),

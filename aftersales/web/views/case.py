@@ -32,12 +32,13 @@ from aftersales.selectors import (
     case_for_page,
     case_inspections,
     compensation_actions_for,
+    evidence_for,
     photo_for,
     recent_cases_of_customer,
 )
 from aftersales.services.compensations import OFFER_STATES, offer_total
 from aftersales.web.views._common import run_service, safe_next
-from aftersales.workflow.forms import CompensationAddForm
+from aftersales.workflow.forms import CompensationAddForm, MultipleFileField, MultipleFileInput
 from aftersales.workflow.shipping import carrier_label, return_details
 from aftersales.workflow.suggestions import suggest_compensation
 from aftersales.workflow.transitions import COMPENSATION, TRANSITIONS, Action, action_label
@@ -131,7 +132,14 @@ def _compensation_rows(case: Case, comps: list[Compensation], user, bound=None) 
 
 
 def render_case_page(
-    request, case: Case, *, bound: Panel | None = None, add_form=None, comp_bound=None, status: int = 200
+    request,
+    case: Case,
+    *,
+    bound: Panel | None = None,
+    add_form=None,
+    comp_bound=None,
+    evidence_form=None,
+    status: int = 200,
 ):
     user = request.user
     now = timezone.now()
@@ -212,6 +220,10 @@ def render_case_page(
         "replies": replies,
         "submitted": submitted,
         "shipments": shipments,
+        "uploads": list(case.uploads.all()),
+        "evidence_form": (evidence_form or EvidenceForm())
+        if case.state not in FINAL_STATES and user.has_perm("aftersales.add_evidence")
+        else None,
         "receipt_mismatch": (received.data or {}).get("mismatch") if received else None,
         "return_address": return_details(case) if case.state in RECEIVABLE_STATES else None,
     }
@@ -309,18 +321,58 @@ def compensation_action(request, case_id: int, comp_id: int, name: str):
     return render_case_page(request, case, comp_bound=(comp.pk, name, form), status=400)
 
 
+def _file_response(field, content_type: str) -> FileResponse:
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 @require_safe
 @login_required
 def inspection_photo(request, case_id: int, photo_id: int):
     """A QC photo, for whoever may see the case (the files are never served publicly)."""
     photo = photo_for(request.user, case_id, photo_id)
-    try:
-        handle = photo.image.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(handle, content_type=photo.content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return _file_response(photo.image, photo.content_type)
+
+
+@require_safe
+@login_required
+def evidence_file(request, case_id: int, evidence_id: int):
+    """A photo or video of the customer's evidence, for whoever may see the case."""
+    evidence = evidence_for(request.user, case_id, evidence_id)
+    return _file_response(evidence.file, evidence.content_type)
+
+
+class EvidenceForm(forms.Form):
+    files = MultipleFileField(
+        label=_("Photos or videos"),
+        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,video/mp4"}),
+    )
+
+
+@require_POST
+@login_required
+def evidence_add(request, case_id: int):
+    """An agent adds what the customer sent them (in chat, by email) to the case's evidence."""
+    case = case_for_page(request.user, case_id)
+    form = EvidenceForm(request.POST, request.FILES)
+    if form.is_valid():
+        response = run_service(
+            request,
+            form=form,
+            call=lambda data: services.case_add_evidence(
+                case_id=case.pk, actor=request.user, files=form.cleaned_data["files"]
+            ),
+            success=_("Evidence added to case %(number)s.") % {"number": case.number},
+            redirect_to=_case_url(case.pk),
+        )
+        if response is not None:
+            return response
+    return render_case_page(request, case, evidence_form=form, status=400)
 
 
 __all__ = [
@@ -329,6 +381,8 @@ __all__ = [
     "case_detail",
     "compensation_action",
     "compensation_add",
+    "evidence_add",
+    "evidence_file",
     "inspection_photo",
 ]
 
