@@ -216,3 +216,22 @@ def personal_authority(user, policy: Policy) -> Decimal:
 def may_reply_to_customers(user) -> bool:
     """Agents and supervisors speak to customers; QC and finance write internal notes only."""
     return bool(user and user.has_perm("aftersales.claim_case"))
+
+
+#: The account the customer's progress page acts as (in the channel group): the timeline says the customer did it.
+PORTAL_USERNAME = "customer_portal"
+
+
+def portal_user():
+    """The progress page's account, made on first use (a data migration makes it too)."""
+    from django.contrib.auth.models import Group
+
+    user, created = get_user_model().objects.get_or_create(
+        username=PORTAL_USERNAME, defaults={"first_name": "顾客（进度页）", "is_active": True}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    if not user.groups.filter(name=CHANNEL).exists():
+        user.groups.add(Group.objects.get(name=CHANNEL))
+    return user

@@ -241,6 +241,13 @@ WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
 # (server-side request forgery) unless this is on (tests, or channel systems inside the same private network).
 WEBHOOK_ALLOW_PRIVATE_HOSTS = _env_bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False)
 
+# -- The customer's progress page ------------------------------------------------------------------------
+# Links in the customer's messages and the channel's events start with this address (the public one, behind
+# the proxy); a link works while its case is open and for PROGRESS_LINK_DAYS after it finished.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+PROGRESS_LINK_DAYS = int(os.environ.get("PROGRESS_LINK_DAYS", "30"))
+PROGRESS_PAGE_RATE = os.environ.get("PROGRESS_PAGE_RATE", "60/min")
+
 # -- Carrier tracking -------------------------------------------------------------------------------------
 # The aggregator a merchant holds an account with (empty: no tracking). Kuaidi100: the 授权key (KEY), the
 # customer id (CUSTOMER), the salt the pushes are signed with (SALT, chosen by us and sent with each subscription),

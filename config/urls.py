@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("reports/", include("reports.urls")),
     path("api/v1/", include("aftersales.api.urls")),
+    path("t/", include("aftersales.web.customer_urls")),  # the customer's progress links (workflow.links.PATH)
     path("", include("aftersales.web.urls")),
 ]
 # Uploaded QC photos are never served from MEDIA_URL: the case page's photo view checks who may see them.

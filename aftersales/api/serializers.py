@@ -10,9 +10,7 @@ from rest_framework import serializers
 
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
-    GRANTED_COMPENSATION_STATES,
     Carrier,
-    CaseEvent,
     CaseState,
     Compensation,
     Priority,
@@ -21,12 +19,11 @@ from aftersales.models import (
     WaitingOn,
 )
 from aftersales.permissions import display_name
+from aftersales.selectors.public import RETURN_PENDING_STATES, active_return, public_offer, public_timeline
+from aftersales.workflow.links import progress_url
 from aftersales.workflow.shipping import return_details
-from aftersales.workflow.transitions import CASE, TRANSITIONS, action_label
+from aftersales.workflow.transitions import CASE, TRANSITIONS
 from customers.models import Channel
-
-#: Events a customer may see on their case's timeline.
-PUBLIC_EVENT_KINDS = (CaseEvent.Kind.OPENED, CaseEvent.Kind.TRANSITION, CaseEvent.Kind.REPLY)
 
 
 # --------------------------------------------------------------------------
@@ -135,24 +132,12 @@ class EvidenceUploadSerializer(serializers.Serializer):
     )
 
 
-#: States in which the customer still needs the return address.
-RETURN_PENDING_STATES = (CaseState.AWAITING_RETURN, CaseState.RETURN_SHIPPED)
-
-
 class TimelineEntrySerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     event = serializers.CharField()
     label = serializers.CharField()
     state = serializers.CharField(allow_blank=True)
     message = serializers.CharField(allow_blank=True)
-
-
-def _public_label(event: CaseEvent) -> str:
-    if event.kind == CaseEvent.Kind.REPLY:
-        return str(_("Message from customer service"))
-    if event.kind == CaseEvent.Kind.OPENED:
-        return str(_("Request received"))
-    return str(CaseState(event.to_state).label) if event.to_state else action_label(event.name)
 
 
 class PublicCaseSerializer(serializers.Serializer):
@@ -171,6 +156,13 @@ class PublicCaseSerializer(serializers.Serializer):
     return_address = serializers.SerializerMethodField()
     return_shipment = serializers.SerializerMethodField()
     evidence_files = EvidenceFileSerializer(many=True, source="uploads.all")
+    progress_url = serializers.SerializerMethodField(
+        help_text=_("The customer's progress page (no login; works until 30 days after the case finished).")
+    )
+
+    def get_progress_url(self, case) -> str:
+        return progress_url(case)
+
     timeline = serializers.SerializerMethodField()
     csat = serializers.IntegerField(allow_null=True)
     nps = serializers.IntegerField(allow_null=True)
@@ -184,15 +176,12 @@ class PublicCaseSerializer(serializers.Serializer):
 
     @extend_schema_field(ReturnShipmentSerializer(allow_null=True))
     def get_return_shipment(self, case) -> dict | None:
-        shipment = next(
-            (s for s in case.shipments.all() if s.active and s.direction == Shipment.Direction.RETURN), None
-        )
+        shipment = active_return(case)
         return ReturnShipmentSerializer(shipment).data if shipment is not None else None
 
     @extend_schema_field(OfferItemSerializer(many=True))
     def get_offer(self, case) -> list[dict]:
-        # What an authorised person approved (or already paid); drafts still awaiting approval are not an offer yet.
-        items = [c for c in case.compensations.all() if c.state in GRANTED_COMPENSATION_STATES]
+        items = public_offer(case)
         return OfferItemSerializer(
             [
                 {
@@ -209,22 +198,7 @@ class PublicCaseSerializer(serializers.Serializer):
 
     @extend_schema_field(TimelineEntrySerializer(many=True))
     def get_timeline(self, case) -> list[dict]:
-        events = [e for e in case.events.all() if e.kind in PUBLIC_EVENT_KINDS]
-        rows = []
-        for event in events:
-            message = event.note if event.kind == CaseEvent.Kind.REPLY else ""
-            if event.name == "reject":
-                message = event.note  # the reason given to the customer
-            rows.append(
-                {
-                    "at": event.created_at,
-                    "event": event.name or event.kind,
-                    "label": _public_label(event),
-                    "state": event.to_state,
-                    "message": message,
-                }
-            )
-        return TimelineEntrySerializer(rows, many=True).data
+        return TimelineEntrySerializer(public_timeline(case), many=True).data
 
 
 class NoteSerializer(serializers.Serializer):
@@ -386,6 +360,7 @@ class ChannelEventSerializer(serializers.Serializer):
         help_text=_("Where the supervisor's decision took the case (resolve_escalation)."),
     )
     reason = serializers.CharField(required=False, help_text=_("Why the request was not accepted (reject, inspect)."))
+    progress_url = serializers.CharField(required=False, help_text=_("The customer's progress page."))
     # The name is a Python keyword: declared below.
     return_shipment = ChannelShipmentSerializer(
         required=False, help_text=_("The parcel the customer reported (ship_return).")

@@ -37,10 +37,11 @@ from aftersales.api.authentication import (
     StaffThrottle,
 )
 from aftersales.errors import NotAllowed
-from aftersales.models import ApiKey, Case, CaseEvent, Compensation, Evidence, IdempotencyRecord, Shipment
+from aftersales.models import ApiKey, Case, CaseEvent, Compensation, Evidence, IdempotencyRecord
 from aftersales.selectors import LIST_RELATED, case_scope_for
 from aftersales.selectors.filters import CaseQueueFilter
-from aftersales.workflow.serializers import ShipmentSerializer
+from aftersales.selectors.public import public_cases
+from aftersales.workflow.serializers import CounterOfferSerializer, ShipmentSerializer
 from aftersales.workflow.transitions import CASE, COMPENSATION, TRANSITIONS, Action
 from config.pagination import CappedCountPaginator
 from customers.models import Order
@@ -83,20 +84,7 @@ class ChannelView(generics.GenericAPIView):
 
     def get_case(self, number: str) -> Case:
         """The case with what its public view shows."""
-        case = (
-            self.channel_case(number)
-            .select_related("order", "policy_version")
-            .prefetch_related(
-                Prefetch(
-                    "events",
-                    queryset=CaseEvent.objects.filter(kind__in=s.PUBLIC_EVENT_KINDS).order_by("created_at", "id"),
-                ),
-                Prefetch("compensations", queryset=Compensation.objects.order_by("id")),
-                Prefetch("shipments", queryset=Shipment.objects.filter(active=True).prefetch_related("scans")),
-                Prefetch("uploads", queryset=Evidence.objects.select_related("case")),
-            )
-            .first()
-        )
+        case = public_cases().filter(channel=self.api_key.channel, number=number.upper()).first()
         if case is None:
             raise Http404
         return case
@@ -251,9 +239,11 @@ AcceptView = _customer_action(
 )
 DeclineView = _customer_action(
     "decline",
-    s.NoteSerializer,
-    "The customer declines the offer",
-    lambda self, pk, d: services.case_decline(case_id=pk, actor=self.request.user, note=d["note"]),
+    CounterOfferSerializer,
+    "The customer declines the offer (and may say what they ask for instead)",
+    lambda self, pk, d: services.case_decline(
+        case_id=pk, actor=self.request.user, note=d["note"], counter_amount=d["counter_amount"]
+    ),
 )
 CancelView = _customer_action(
     "cancel",

@@ -20,6 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from aftersales.models import GRANTED_COMPENSATION_STATES, ApiKey, Case, CaseState, Notification, WebhookEndpoint
+from aftersales.workflow.links import progress_url
 from aftersales.workflow.shipping import return_details
 from aftersales.workflow.transitions import TRANSITIONS
 
@@ -103,6 +104,7 @@ def notify_channel(case: Case, action: str, *, reply: str = "") -> int:
         "waiting_on": case.waiting_on,
         "deadline": timezone.localtime(case.stage_due_at).isoformat() if case.stage_due_at else None,
         "at": timezone.localtime().isoformat(),  # Asia/Shanghai, like every time the API shows
+        "progress_url": progress_url(case),
     }
     if reply:
         payload["message"] = reply
@@ -155,6 +157,7 @@ def notify_customer(case: Case, action: str, *, reply: str = "") -> Notification
             "deadline": deadline,
             "reply": reply,
         }
+        body += "\n\n" + _("Follow your request here: %(url)s") % {"url": progress_url(case)}
         subject = _("After-sales %(number)s: %(state)s") % {"number": case.number, "state": case.get_state_display()}
     row = Notification.objects.create(
         kind=Notification.Kind.CUSTOMER_PROGRESS,

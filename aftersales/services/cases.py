@@ -37,6 +37,7 @@ from aftersales.services._base import (
 from aftersales.services.compensations import (
     grant_quick_refund,
     make_approved_payable,
+    parse_amount,
     void_unpaid,
 )
 from aftersales.services.photos import store_photos, validate_photos
@@ -350,24 +351,32 @@ def case_auto_confirm(*, case_id: int, at: datetime | None = None) -> Case:
 
 @transaction.atomic
 def case_decline(
-    *, case_id: int, actor: User | None, note: str = "", expected_version: int | None = None, at: datetime | None = None
+    *,
+    case_id: int,
+    actor: User | None,
+    note: str = "",
+    counter_amount=None,
+    expected_version: int | None = None,
+    at: datetime | None = None,
 ) -> Case:
-    """The customer declines the offer: it is withdrawn and the case goes back to compensation."""
+    """The customer declines the offer: it is withdrawn and the case goes back to compensation.
+
+    ``counter_amount``: what the customer asks for instead (kept on the event and shown to the agent)."""
     at = now(at)
+    counter = None if counter_amount in (None, "") else parse_amount(counter_amount, "counter_amount")
     case = lock_case(case_id, expected_version=expected_version)
     ensure_may(case, "decline", actor)
     voided = void_unpaid(case, actor=actor, at=at, note=_("Offer declined by the customer."))
     before = case.state
     case.decline(at=at)
+    data: dict = {"voided": voided}
+    note = (note or "").strip()
+    if counter is not None:
+        data["counter_amount"] = str(counter)
+        asked = _("The customer asks for ¥%(amount)s.") % {"amount": counter}
+        note = f"{asked} {note}".strip()
     finish_transition(
-        case,
-        name="decline",
-        before=before,
-        actor=actor,
-        at=at,
-        note=note,
-        fields={"proposed_at"},
-        data={"voided": voided},
+        case, name="decline", before=before, actor=actor, at=at, note=note, fields={"proposed_at"}, data=data
     )
     return case
 

@@ -8,6 +8,8 @@ built from) and a user (``user=``, which may hide what they may not use). No que
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -65,6 +67,16 @@ class ApproveForm(NoteForm):
         super().__init__(*args, **kwargs)
         if self.user is None or not self.user.has_perm("aftersales.override_policy_window"):
             del self.fields["override_window"]
+
+
+class DeclineForm(NoteForm):
+    counter_amount = forms.DecimalField(
+        label=_("What the customer asks for instead (¥, optional)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+    )
 
 
 class ReasonForm(VersionedForm):

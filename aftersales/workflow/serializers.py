@@ -49,6 +49,23 @@ class StaffNoteSerializer(VersionedSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
 
+class CounterOfferSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    counter_amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("What the customer asks for instead (CNY)."),
+    )
+
+
+class StaffDeclineSerializer(VersionedSerializer, CounterOfferSerializer):
+    pass
+
+
 class StaffRequiredNoteSerializer(VersionedSerializer):
     note = serializers.CharField(max_length=1000)
 

@@ -358,8 +358,8 @@ TRANSITIONS = Registry(
         label=_("decline the offer"),
         service="case_decline",
         roles=(CHANNEL, AGENT, SUPERVISOR),
-        form=f.NoteForm,
-        serializer=s.StaffNoteSerializer,
+        form=f.DeclineForm,
+        serializer=s.StaffDeclineSerializer,
         message=_("You declined the offer for %(number)s; we will come back to you with a new one."),
     ),
     Transition(

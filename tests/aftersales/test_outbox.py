@@ -15,6 +15,7 @@ from aftersales.models import Case, Notification, WebhookEndpoint
 from aftersales.notifications.delivery import MAX_ATTEMPTS, backoff, deliver_due, retry_now
 from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import SUPERVISOR
+from aftersales.workflow.links import progress_url
 from tests.helpers import LocalReceiver
 
 N = Notification.State
@@ -86,7 +87,8 @@ def test_a_reply_reaches_the_customer_word_for_word(open_case, agent, customer_e
     services.case_add_note(case_id=case.pk, actor=agent, text="您好，退货地址已发送，请查收。", to_customer=True)
     services.case_add_note(case_id=case.pk, actor=agent, text="内部：顾客很着急")
     bodies = list(Notification.objects.filter(case=case, payload__action="reply").values_list("body", flat=True))
-    assert bodies == ["您好，退货地址已发送，请查收。"]
+    # The words as written, then the link to the customer's progress page.
+    assert bodies == [f"您好，退货地址已发送，请查收。\n\n查看售后进度：{progress_url(case)}"]
 
 
 def test_staff_alerts_go_to_the_webhook_in_wecom_style(robot, supervisors_endpoint, db):

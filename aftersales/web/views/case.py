@@ -39,6 +39,7 @@ from aftersales.selectors import (
 from aftersales.services.compensations import OFFER_STATES, offer_total
 from aftersales.web.views._common import run_service, safe_next
 from aftersales.workflow.forms import CompensationAddForm, MultipleFileField, MultipleFileInput
+from aftersales.workflow.links import progress_url
 from aftersales.workflow.shipping import carrier_label, return_details
 from aftersales.workflow.suggestions import suggest_compensation
 from aftersales.workflow.transitions import COMPENSATION, TRANSITIONS, Action, action_label
@@ -220,6 +221,7 @@ def render_case_page(
         "replies": replies,
         "submitted": submitted,
         "shipments": shipments,
+        "progress_link": progress_url(case) if may_reply_to_customers(user) else None,
         "uploads": list(case.uploads.all()),
         "evidence_form": (evidence_form or EvidenceForm())
         if case.state not in FINAL_STATES and user.has_perm("aftersales.add_evidence")
