@@ -185,6 +185,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["aftersales.api.errors.SafeJSONParser"],
     "DEFAULT_THROTTLE_RATES": {"staff": os.environ.get("API_STAFF_RATE", "600/min")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Rate limits count clients by address: X-Forwarded-For is believed only from this many proxies in front of
+    # the app (0: never — a client could otherwise name any address it likes).
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
 }
 
 # django-import-export: importing orders needs the permission to add them.

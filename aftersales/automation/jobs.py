@@ -46,6 +46,7 @@ from aftersales.models import (
 )
 from aftersales.notifications.delivery import deliver_due
 from aftersales.services.risk_flags import customer_flag_refresh
+from aftersales.services.shipments import PARCEL_STATES
 from aftersales.tracking.providers import TrackingError
 from aftersales.tracking.providers import provider as tracking_provider
 from aftersales.workflow.transitions import ALERT, STAGE_CLOCKS, TRANSITIONS, StageClock
@@ -181,7 +182,8 @@ def sweep_claimant_flags(at: datetime | None = None, *, since: timedelta = timed
 
 
 def _on_its_way() -> Q:
-    return Q(active=True, delivered_at__isnull=True)
+    """Parcels still travelling on cases that still wait for them (not received, not cancelled or finished)."""
+    return Q(active=True, delivered_at__isnull=True, case__state__in=PARCEL_STATES)
 
 
 def sweep_stuck_parcels(at: datetime | None = None) -> int:
@@ -200,36 +202,48 @@ def track_parcels(at: datetime | None = None) -> int:
     """With a tracking provider set up: subscribe new parcels for its pushes, and ask about the quiet ones.
 
     The provider is called outside any transaction; what it says is recorded by ``shipment_track`` (idempotent).
+    A parcel the provider refused is tried again after ``TRACKING_PULL_HOURS``, so refusals never crowd out new
+    parcels.
     """
     at = at or timezone.now()
     tracker = tracking_provider()
     if tracker is None:
         return 0
     trackable = _on_its_way() & Q(carrier__in=list(tracker.carriers))
+    quiet = at - timedelta(hours=settings.TRACKING_PULL_HOURS)
+    not_asked_lately = Q(polled_at__isnull=True) | Q(polled_at__lte=quiet)
     done = 0
-    if settings.TRACKING_CALLBACK_URL:
-        for shipment in Shipment.objects.filter(trackable, subscribed_at__isnull=True).order_by("id")[:TRACKING_BATCH]:
+    if settings.TRACKING_CALLBACK_URL and getattr(tracker, "salt", True):
+        new = (
+            Shipment.objects.filter(trackable, not_asked_lately, subscribed_at__isnull=True)
+            .select_related("case__customer")
+            .order_by("id")[:TRACKING_BATCH]
+        )
+        for shipment in list(new):
             try:
                 tracker.subscribe(
                     carrier=shipment.carrier,
                     number=shipment.tracking_number,
                     callback_url=settings.TRACKING_CALLBACK_URL,
+                    phone=shipment.case.customer.phone,
                 )
             except TrackingError as exc:
                 log.warning("tracking subscription of %s failed: %s", shipment, exc)
+                Shipment.objects.filter(pk=shipment.pk).update(polled_at=at)  # not again before the next window
                 continue
             Shipment.objects.filter(pk=shipment.pk).update(subscribed_at=at)
             done += 1
-    quiet = at - timedelta(hours=settings.TRACKING_PULL_HOURS)
     asked = (
-        Shipment.objects.filter(trackable, quiet_since__lte=quiet)
-        .filter(Q(polled_at__isnull=True) | Q(polled_at__lte=quiet))
+        Shipment.objects.filter(trackable, not_asked_lately, quiet_since__lte=quiet)
+        .select_related("case__customer")
         .order_by("quiet_since", "id")[:TRACKING_BATCH]
     )
     for shipment in list(asked):
         Shipment.objects.filter(pk=shipment.pk).update(polled_at=at)
         try:
-            tracking = tracker.query(carrier=shipment.carrier, number=shipment.tracking_number)
+            tracking = tracker.query(
+                carrier=shipment.carrier, number=shipment.tracking_number, phone=shipment.case.customer.phone
+            )
             services.shipment_track(shipment_id=shipment.pk, tracking=tracking, at=at)
         except (TrackingError, NotAllowed) as exc:
             log.info("tracking query of %s: %s", shipment, exc)

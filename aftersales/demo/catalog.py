@@ -327,7 +327,8 @@ RESOLVE_NOTES = {
 CONFIRM_NOTES = ["", "", "顾客已在App内确认方案。", "顾客电话确认接受方案。"]
 REPAIR_OFFER = "免费维修，维修完成后顺丰包邮寄回。"
 QUICK_REFUND_OFFER = "已极速退款¥{amount}，无其他补偿。"
-TEMPLATE_REPLY_NOTE = "（话术：{title}）您好，您的售后申请已收到，我们会尽快处理。"
+#: What the customer read (the template used is on the event's data, never in the words sent).
+TEMPLATE_REPLY_NOTE = "您好，您的售后申请已收到，我们会尽快处理。"
 APPROVAL_REQUEST_NOTE = "补偿方案合计 ¥{total}，超出权限额度 ¥{limit}：已提交主管审批。"
 NO_COMPENSATION_OFFER = "按顾客申请处理，无额外补偿。"
 #: (carrier code, waybill prefix, digits after it): numbers in each carrier's format (``workflow.shipping``).

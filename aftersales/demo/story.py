@@ -720,7 +720,7 @@ class Story:
                 rng, rtype=self.rtype, category=case["main_category_id"], channel=self.channel, vip=self.is_vip
             )
             if template is not None:
-                note = cat.TEMPLATE_REPLY_NOTE.format(title=template[3])
+                note = cat.TEMPLATE_REPLY_NOTE
                 data = {"template": template[2], "version": template[1], "_use": template}
                 self.events.append(
                     [min(self.working), CaseEvent.Kind.REPLY, EventName.REPLY, "", "", self.agent().id, note, data]

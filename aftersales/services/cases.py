@@ -217,8 +217,9 @@ def case_receive(
     expected_version: int | None = None,
     at: datetime | None = None,
 ) -> Case:
-    """The parcel arrived at the warehouse. What the customer reported is checked against it: a difference is
-    recorded on the event (and shown on the case), never refused — the goods are here."""
+    """The parcel arrived at the warehouse. A number in the wrong format for the carrier given is refused (a typo);
+    a parcel other than the one the customer reported is recorded on the event (and shown on the case), never
+    refused — the goods are here."""
     at = now(at)
     required(tracking_number, "tracking_number", _("Record the return tracking number."))
     if carrier:
@@ -231,9 +232,11 @@ def case_receive(
     reported = _active_return(case)
     if reported is not None:
         if reported.tracking_number != tracking_number or (carrier and reported.carrier != carrier):
+            # Another parcel came: the one reported is not known to have arrived (its status stays as it is).
             data["mismatch"] = {"carrier": reported.carrier, "tracking_number": reported.tracking_number}
-        reported.status, reported.delivered_at = Shipment.Status.DELIVERED, reported.delivered_at or at
-        reported.save(update_fields=["status", "delivered_at"])
+        else:
+            reported.status, reported.delivered_at = Shipment.Status.DELIVERED, reported.delivered_at or at
+            reported.save(update_fields=["status", "delivered_at"])
     before = case.state
     case.receive(at=at, carrier=carrier, tracking_number=tracking_number)
     finish_transition(

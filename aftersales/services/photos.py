@@ -1,6 +1,7 @@
 """Uploaded photos and videos (QC photos, the customer's evidence): checked by size and by content — not by the
-name or the browser's word — and stripped of their metadata (EXIF, with the camera's GPS position) before they
-are stored. The pixels are never re-encoded: only metadata segments are dropped.
+name or the browser's word — and stripped of their metadata (EXIF and XMP with the camera's GPS position, text
+chunks, a video's user data) before they are stored. Nothing is re-encoded: metadata segments are dropped (a
+video's are blanked in place), and a photo's orientation is kept so it still shows upright.
 """
 
 from __future__ import annotations
@@ -107,28 +108,65 @@ def strip_metadata(content: bytes, content_type: str) -> bytes:
         return _strip_png(content)
     if content_type == "image/webp":
         return _strip_webp(content)
-    return content  # videos are stored as sent
+    if content_type == "video/mp4":
+        return _strip_mp4(content)
+    raise ValueError(f"no metadata rules for {content_type}")
 
 
-#: JPEG segments kept: JFIF (APP0), the colour profile (APP2) and Adobe's colour transform (APP14).
-_JPEG_KEEP_APP = {0xE0, 0xE2, 0xEE}
+def _exif_orientation(exif: bytes) -> int | None:
+    """The Orientation tag (1–8) of an EXIF block (``Exif\\0\\0`` + TIFF), if it has one."""
+    tiff = exif[6:]
+    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+        return None
+    order = "<" if tiff[:2] == b"II" else ">"
+    try:
+        (ifd,) = struct.unpack(order + "I", tiff[4:8])
+        (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
+        for n in range(count):
+            entry = tiff[ifd + 2 + 12 * n : ifd + 14 + 12 * n]
+            tag, kind, _count = struct.unpack(order + "HHI", entry[:8])
+            if tag == 0x0112 and kind == 3:  # SHORT
+                (value,) = struct.unpack(order + "H", entry[8:10])
+                return value if 1 <= value <= 8 else None
+    except struct.error:
+        return None
+    return None
+
+
+def _orientation_segment(orientation: int) -> bytes:
+    """A minimal EXIF segment holding only the Orientation tag (so a phone's portrait photo stays upright)."""
+    tiff = b"MM\x00*" + struct.pack(">I", 8) + struct.pack(">H", 1)
+    tiff += struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(">I", 0)
+    payload = b"Exif\x00\x00" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
 
 
 def _strip_jpeg(data: bytes) -> bytes:
+    """Drop APP1–APP15 (EXIF, XMP, MPF …) and comments, keep JFIF, the ICC profile and Adobe's APP14, keep the
+    Orientation (in a new minimal EXIF segment), and end the file at the image's end marker: what phones append
+    after it (preview images with their own EXIF, motion-photo videos) goes too."""
     if data[:2] != b"\xff\xd8":
         raise ValueError("not a JPEG")
-    out, i = bytearray(b"\xff\xd8"), 2
+    out, i, orientation = bytearray(b"\xff\xd8"), 2, None
     while i < len(data):
         if data[i] != 0xFF:
             raise ValueError("bad JPEG marker")
-        marker = data[i + 1] if i + 1 < len(data) else None
-        if marker is None:
+        if i + 1 >= len(data):
             raise ValueError("truncated JPEG")
+        marker = data[i + 1]
         if marker == 0xFF:  # fill byte
             i += 1
             continue
-        if marker == 0xDA or marker == 0xD9:  # start of scan: the image data follows, copied as it is
-            out += data[i:]
+        if marker == 0xDA:  # start of scan: entropy-coded data up to the end marker (0xFF is stuffed in it)
+            end = data.find(b"\xff\xd9", i + 2)
+            if end < 0:
+                raise ValueError("JPEG without its end")
+            if orientation and orientation != 1:
+                at = 2  # after JFIF's APP0, which must come first
+                if out[2:4] == b"\xff\xe0":
+                    at = 4 + struct.unpack(">H", out[4:6])[0]
+                out[at:at] = _orientation_segment(orientation)
+            out += data[i : end + 2]
             return bytes(out)
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
             out += data[i : i + 2]
@@ -140,8 +178,16 @@ def _strip_jpeg(data: bytes) -> bytes:
         end = i + 2 + length
         if length < 2 or end > len(data):
             raise ValueError("bad JPEG segment")
-        is_app = 0xE1 <= marker <= 0xEF or marker == 0xFE  # APP1…APP15 (EXIF, XMP, …) and comments
-        if not is_app or marker in _JPEG_KEEP_APP:
+        payload = data[i + 4 : end]
+        if marker == 0xE1 and payload.startswith(b"Exif\x00\x00") and orientation is None:
+            orientation = _exif_orientation(payload)
+        keep = (
+            marker == 0xE0
+            or (marker == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"))
+            or marker == 0xEE
+            or not (0xE1 <= marker <= 0xEF or marker == 0xFE)
+        )
+        if keep:
             out += data[i:end]
         i = end
     raise ValueError("JPEG without image data")
@@ -174,23 +220,62 @@ def _strip_png(data: bytes) -> bytes:
 def _strip_webp(data: bytes) -> bytes:
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         raise ValueError("not a WebP")
+    (riff_size,) = struct.unpack("<I", data[4:8])
+    limit = min(len(data), 8 + riff_size)  # bytes after the RIFF container are not part of the image
     chunks, i = [], 12
-    while i < len(data):
-        if i + 8 > len(data):
+    while i < limit:
+        if i + 8 > limit:
             raise ValueError("truncated WebP")
         kind = data[i : i + 4]
         (length,) = struct.unpack("<I", data[i + 4 : i + 8])
-        end = i + 8 + length + (length & 1)  # chunks are padded to an even size
-        if i + 8 + length > len(data):
+        if i + 8 + length > limit:
             raise ValueError("bad WebP chunk")
+        chunk = bytearray(data[i : i + 8 + length])
+        if length & 1:
+            chunk += b"\x00"  # chunks are padded to an even size (a missing last pad byte is restored)
         if kind not in (b"EXIF", b"XMP "):
-            chunk = bytearray(data[i:end])
             if kind == b"VP8X" and length >= 1:
                 chunk[8] &= ~0x0C & 0xFF  # the extended header no longer announces EXIF (0x08) or XMP (0x04)
             chunks.append(bytes(chunk))
-        i = end
+        i += 8 + length + (length & 1)
     body = b"WEBP" + b"".join(chunks)
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+#: MP4 boxes that hold other boxes (walked), and those that hold metadata (blanked).
+_MP4_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"edts"}
+_MP4_METADATA = {b"udta", b"meta", b"uuid"}
+
+
+def _strip_mp4(data: bytes) -> bytes:
+    """Blank the metadata boxes (``udta``/``meta``/``uuid``: the phone's GPS position ``©xyz``, its model, XMP) into
+    ``free`` boxes of the same size, so the offsets of the media data stay right and the video plays as it did."""
+    out = bytearray(data)
+
+    def walk(start: int, end: int) -> None:
+        i = start
+        while i + 8 <= end:
+            (size,) = struct.unpack(">I", out[i : i + 4])
+            kind = bytes(out[i + 4 : i + 8])
+            header = 8
+            if size == 1:  # 64-bit size
+                if i + 16 > end:
+                    raise ValueError("truncated MP4 box")
+                (size,) = struct.unpack(">Q", out[i + 8 : i + 16])
+                header = 16
+            elif size == 0:  # to the end of its container
+                size = end - i
+            if size < header or i + size > end:
+                raise ValueError("bad MP4 box")
+            if kind in _MP4_METADATA:
+                out[i + 4 : i + 8] = b"free"
+                out[i + header : i + size] = bytes(size - header)
+            elif kind in _MP4_CONTAINERS:
+                walk(i + header, i + size)
+            i += size
+
+    walk(0, len(out))
+    return bytes(out)
 
 
 # --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.errors import NotAllowed
-from aftersales.models import Case, EventName, Shipment, ShipmentEvent
+from aftersales.models import Case, CaseState, EventName, Shipment, ShipmentEvent
 from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import QC, SUPERVISOR
 from aftersales.services._base import local_time, now
@@ -23,6 +23,8 @@ from aftersales.tracking.providers import Tracking
 from aftersales.workflow.shipping import carrier_label
 
 ST = Shipment.Status
+#: Cases that still wait for a parcel (a cancelled case's parcel is no one's concern).
+PARCEL_STATES = (CaseState.AWAITING_RETURN, CaseState.RETURN_SHIPPED)
 #: Who hears of a returned parcel's trouble: the warehouse looks for it, a supervisor chases the carrier.
 PARCEL_ALERTED = [QC, SUPERVISOR]
 
@@ -48,6 +50,10 @@ def shipment_track(*, shipment_id: int, tracking: Tracking, at: datetime | None 
     case, shipment = _locked(shipment_id)
     if not shipment.active:
         raise NotAllowed(_("%(parcel)s was replaced by another parcel.") % {"parcel": _parcel(shipment)})
+    if tracking.ended and shipment.delivered_at is None and shipment.subscribed_at is not None:
+        # The provider stopped following a parcel still on its way: subscribe it again in the next window.
+        shipment.subscribed_at, shipment.polled_at = None, at
+        shipment.save(update_fields=["subscribed_at", "polled_at"])
     seen = set(shipment.scans.values_list("at", "description"))
     fresh = [scan for scan in tracking.scans if (scan.at, scan.description) not in seen]
     ShipmentEvent.objects.bulk_create(
@@ -113,7 +119,8 @@ def shipment_stuck(*, shipment_id: int, at: datetime | None = None) -> Shipment:
     case, shipment = _locked(shipment_id)
     days = case.policy_version.parcel_stuck_days
     if (
-        not shipment.on_its_way
+        case.state not in PARCEL_STATES
+        or not shipment.on_its_way
         or shipment.stuck_alerted_at is not None
         or shipment.quiet_since > at - timedelta(days=days)
     ):

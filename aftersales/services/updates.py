@@ -179,7 +179,8 @@ def case_add_evidence(
     """The customer's photos and short videos for an open case (through the channel, or an agent for them).
 
     Each file is checked by its content and size and stripped of its metadata before anything is written; the
-    files are stored last, and removed again if the transaction fails.
+    files are stored last (removed again if storing one of them fails), so only a failure of the commit itself
+    could leave a file without its row.
     """
     at = now(at)
     if actor is None or not actor.has_perm("aftersales.add_evidence"):

@@ -56,12 +56,13 @@ class Scan:
 
 @dataclass(frozen=True)
 class Tracking:
-    """What a provider knows of one parcel."""
+    """What a provider knows of one parcel (``ended``: the provider has stopped following it)."""
 
     carrier: str
     number: str
     status: str | None
     scans: list[Scan]
+    ended: bool = False
 
 
 class Provider:
@@ -74,11 +75,12 @@ class Provider:
     def configured(self) -> bool:
         raise NotImplementedError
 
-    def subscribe(self, *, carrier: str, number: str, callback_url: str) -> None:
-        """Ask the provider to push this parcel's scans to ``callback_url`` (``TrackingError`` when refused)."""
+    def subscribe(self, *, carrier: str, number: str, callback_url: str, phone: str = "") -> None:
+        """Ask the provider to push this parcel's scans to ``callback_url`` (``TrackingError`` when refused).
+        ``phone``: the sender's or recipient's phone, which some carriers (SF) require before they show a route."""
         raise NotImplementedError
 
-    def query(self, *, carrier: str, number: str) -> Tracking:
+    def query(self, *, carrier: str, number: str, phone: str = "") -> Tracking:
         """The parcel's scans now (``TrackingError`` when the provider cannot say)."""
         raise NotImplementedError
 
@@ -155,6 +157,8 @@ class Kuaidi100(Provider):
         code = (code or "").strip()
         if code in cls.STATES:
             return cls.STATES[code]
+        if code in ("101", "102"):  # resultv2: pickup ordered, waiting for the courier: not collected yet
+            return ST.REPORTED
         if code in ("1001", "1002", "1003"):  # resultv2: arrived at the city, trunk line, forwarded
             return ST.IN_TRANSIT
         if len(code) == 3 and code[0] in cls.STATES:  # resultv2: 101 已下单 … 301 本人签收 … 501 投柜
@@ -188,19 +192,24 @@ class Kuaidi100(Provider):
             raise TrackingError("the provider's answer is not an object")
         return answer
 
-    def subscribe(self, *, carrier: str, number: str, callback_url: str) -> None:
+    def subscribe(self, *, carrier: str, number: str, callback_url: str, phone: str = "") -> None:
         param = {
             "company": self.carriers[carrier],
             "number": number,
             "key": self.key,
             "parameters": {"callbackurl": callback_url, "salt": self.salt, "resultv2": "1"},
         }
+        if phone:  # 顺丰 answers only with the sender's or recipient's phone
+            param["parameters"]["phone"] = phone
         answer = self._post("/poll", {"schema": "json", "param": json.dumps(param, ensure_ascii=False)})
         if str(answer.get("returnCode")) not in ("200", "501"):  # 501: already subscribed
             raise TrackingError(f"{answer.get('returnCode')}: {answer.get('message', '')}")
 
-    def query(self, *, carrier: str, number: str) -> Tracking:
-        param = json.dumps({"com": self.carriers[carrier], "num": number, "resultv2": "1"}, ensure_ascii=False)
+    def query(self, *, carrier: str, number: str, phone: str = "") -> Tracking:
+        fields = {"com": self.carriers[carrier], "num": number, "resultv2": "1"}
+        if phone:
+            fields["phone"] = phone
+        param = json.dumps(fields, ensure_ascii=False)
         answer = self._post(
             "/poll/query.do",
             {"customer": self.customer, "param": param, "sign": _md5_upper(param + self.key + self.customer)},
@@ -224,13 +233,15 @@ class Kuaidi100(Provider):
         carrier = self.carrier_of(com)
         if carrier is None:
             raise BadPush(f"unknown carrier {com!r}")
-        return self._tracking(result, carrier=carrier, number=number)
+        # "abort" (the provider gave up: no route for days, a wrong carrier) and "shutdown" (done): no more pushes.
+        ended = str(body.get("status", "")) in ("abort", "shutdown")
+        return self._tracking(result, carrier=carrier, number=number, ended=ended)
 
     def answer(self, *, ok: bool, message: str) -> dict:
         # ``result: true`` also for a push we ignored: anything else makes the provider send it again.
         return {"result": True, "returnCode": "200", "message": message}
 
-    def _tracking(self, result: dict, *, carrier: str, number: str) -> Tracking:
+    def _tracking(self, result: dict, *, carrier: str, number: str, ended: bool = False) -> Tracking:
         scans = []
         for item in result.get("data") or []:
             if not isinstance(item, dict):
@@ -250,7 +261,11 @@ class Kuaidi100(Provider):
                 )
             )
         return Tracking(
-            carrier=carrier, number=number.upper(), status=self.status_of(str(result.get("state", ""))), scans=scans
+            carrier=carrier,
+            number=number.upper(),
+            status=self.status_of(str(result.get("state", ""))),
+            scans=scans,
+            ended=ended,
         )
 
 

@@ -112,6 +112,60 @@ def test_a_webp_loses_its_exif_and_xmp_and_no_longer_announces_them():
     assert flags & 0x0C == 0
 
 
+def _exif_with_orientation(value: int) -> bytes:
+    tiff = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 2)
+    tiff += struct.pack("<HHIHH", 0x0112, 3, 1, value, 0)  # Orientation
+    tiff += struct.pack("<HHII", 0x8825, 4, 1, 0)  # a pointer to GPS data
+    return b"Exif\x00\x00" + tiff + struct.pack("<I", 0) + GPS
+
+
+def test_a_phone_photo_keeps_its_orientation_and_loses_what_follows_the_image():
+    from aftersales.services.photos import _exif_orientation
+
+    phone = (
+        b"\xff\xd8"
+        + _segment(0xE1, _exif_with_orientation(6))
+        + _segment(0xE2, b"MPF\x00" + b"\x00" * 8)  # the index of the preview appended below
+        + _segment(0xE2, b"ICC_PROFILE\x00\x01\x01" + b"\x00" * 16)
+        + _segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+        + b"\x12\xff\x00\x34"
+        + b"\xff\xd9"
+        + b"\xff\xd8"
+        + _segment(0xE1, b"Exif\x00\x00" + GPS)
+        + b"\xff\xd9"  # a preview with its own EXIF
+    )
+    stripped = strip_metadata(phone, "image/jpeg")
+    assert GPS not in stripped and b"MPF" not in stripped and b"ICC_PROFILE" in stripped
+    assert stripped.endswith(b"\x12\xff\x00\x34\xff\xd9") and stripped.count(b"\xff\xd8") == 1
+    app1 = stripped.index(b"\xff\xe1")
+    (length,) = struct.unpack(">H", stripped[app1 + 2 : app1 + 4])
+    assert _exif_orientation(stripped[app1 + 4 : app1 + 2 + length]) == 6
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload) + 8) + kind + payload
+
+
+def test_a_video_loses_its_location_and_keeps_its_size_and_media():
+    xyz = _box(b"\xa9xyz", b"\x00\x12\x15\xc7+31.2304+121.4737/")
+    movie = (
+        _box(b"ftyp", b"mp42\x00\x00\x00\x00mp42isom")
+        + _box(b"moov", _box(b"mvhd", b"\x00" * 100) + _box(b"trak", _box(b"tkhd", b"\x00" * 84)) + _box(b"udta", xyz))
+        + _box(b"mdat", b"\x01\x02\x03\x04" * 8)
+    )
+    stripped = strip_metadata(movie, "video/mp4")
+    assert len(stripped) == len(movie) and b"+31.2304" not in stripped and b"udta" not in stripped
+    assert stripped.endswith(_box(b"mdat", b"\x01\x02\x03\x04" * 8)) and b"free" in stripped
+    with pytest.raises(ValueError):
+        strip_metadata(movie + struct.pack(">I", 999) + b"free", "video/mp4")  # a box larger than the file
+
+
+def test_a_webp_with_bytes_after_its_container_is_read_within_it():
+    photo = webp_with_exif()
+    stripped = strip_metadata(photo + b"trailing", "image/webp")
+    assert stripped == strip_metadata(photo, "image/webp") and b"trailing" not in stripped
+
+
 def test_a_broken_jpeg_is_reported_not_stored():
     with pytest.raises(ValueError):
         strip_metadata(b"\xff\xd8\xff\xe1\x00", "image/jpeg")

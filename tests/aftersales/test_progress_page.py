@@ -75,6 +75,15 @@ def test_the_customer_accepts_the_offer_then_rates_the_case(client, case_in):
     assert 'id="rating"' not in client.get(link(case)).content.decode()
 
 
+def test_an_offer_changed_since_the_page_was_read_is_not_accepted_unseen(client, case_in, users):
+    case = case_in(S.AWAITING_CONFIRMATION)
+    read = case.version
+    services.case_add_note(case_id=case.pk, actor=users["agent"], text="方案有调整")  # someone changed the case
+    response = client.post(link(case), {"action": "accept", "expected_version": read}, follow=True)
+    assert Case.objects.get(pk=case.pk).state == S.AWAITING_CONFIRMATION
+    assert case.number in response.content.decode() and 'class="error"' in response.content.decode()
+
+
 def test_declining_says_what_the_customer_asks_for(client, case_in):
     case = case_in(S.AWAITING_CONFIRMATION)
     response = client.post(link(case), {"action": "decline", "reason": "金额太少", "counter_amount": "150.00"})
@@ -141,7 +150,7 @@ def test_each_address_is_rate_limited(client, case_in, settings):
     settings.PROGRESS_PAGE_RATE = "3/min"
     case = case_in(S.PENDING_REVIEW)
     assert [client.get(link(case)).status_code for _ in range(3)] == [200, 200, 200]
-    response = client.get(link(case))
+    response = client.get(link(case), HTTP_X_FORWARDED_FOR="203.0.113.7")  # naming another address does not help
     assert response.status_code == 429 and "请求过于频繁" in response.content.decode()
 
 

@@ -275,6 +275,8 @@ def test_receiving_another_parcel_is_flagged_on_the_event_the_flash_and_the_case
     event = Case.objects.get(pk=case.pk).events.get(name="receive")
     assert event.data["mismatch"] == {"carrier": "SF", "tracking_number": "SF1234567890123"}
     assert event.data["tracking_number"] == "731234567890123"
+    reported = Shipment.objects.get()
+    assert reported.status == Shipment.Status.REPORTED and reported.delivered_at is None  # not known to have come
 
 
 def test_the_qc_bench_has_a_tab_for_parcels_on_their_way_with_the_number_filled_in(login, qc, case_in, order):

@@ -202,9 +202,9 @@ def test_a_parcel_without_news_for_the_policys_days_alerts_once_until_the_next_s
 class Kuaidi100StandIn(LocalReceiver):
     """Answers as Kuaidi100 does, after checking what its protocol requires; anything else gets its error code."""
 
-    def __init__(self, data):
+    def __init__(self, data, phone=""):
         super().__init__()
-        self.data = data
+        self.data, self.phone = data, phone
 
     def reply(self):
         path, _headers, raw = self.received[-1]
@@ -218,11 +218,17 @@ class Kuaidi100StandIn(LocalReceiver):
                 and param.get("number") == "SF1234567890123"
                 and param.get("parameters", {}).get("callbackurl", "").endswith("/api/v1/tracking/kuaidi100/")
                 and param["parameters"].get("salt") == SALT
+                and param["parameters"].get("phone") == self.phone  # SF shows a route only with the phone
             )
             body = {"result": ok, "returnCode": "200" if ok else "600", "message": "提交成功" if ok else "参数错误"}
         elif path == "/poll/query.do":
             signed = form.get("sign") == md5(form.get("param", "") + KEY + CUSTOMER)
-            ok = signed and form.get("customer") == CUSTOMER and param.get("com") == "shunfeng"
+            ok = (
+                signed
+                and form.get("customer") == CUSTOMER
+                and param.get("com") == "shunfeng"
+                and param.get("phone") == self.phone
+            )
             body = last_result(self.data) if ok else {"result": False, "returnCode": "601", "message": "签名错误"}
         else:
             body = {"result": False, "returnCode": "404"}
@@ -230,9 +236,9 @@ class Kuaidi100StandIn(LocalReceiver):
 
 
 def test_new_parcels_are_subscribed_and_quiet_ones_are_asked_about(kuaidi100, shipped):
-    _case, shipment = shipped
+    case, shipment = shipped
     now = timezone.now().replace(microsecond=0)
-    with Kuaidi100StandIn(collected_and_transit(now)) as standin:
+    with Kuaidi100StandIn(collected_and_transit(now), phone=case.customer.phone) as standin:
         kuaidi100.TRACKING_KUAIDI100_URL = standin.base
         kuaidi100.TRACKING_CALLBACK_URL = "https://aftersales.example.com/api/v1/tracking/kuaidi100/"
         later = now + timedelta(hours=kuaidi100.TRACKING_PULL_HOURS + 1)
@@ -245,8 +251,8 @@ def test_new_parcels_are_subscribed_and_quiet_ones_are_asked_about(kuaidi100, sh
 
 
 def test_a_refused_query_records_nothing_and_is_asked_again_later(kuaidi100, shipped):
-    _case, shipment = shipped
-    with Kuaidi100StandIn([]) as standin:
+    case, shipment = shipped
+    with Kuaidi100StandIn([], phone=case.customer.phone) as standin:
         kuaidi100.TRACKING_KUAIDI100_URL = standin.base
         kuaidi100.TRACKING_KUAIDI100_KEY = "a-key-the-provider-does-not-know"  # the signature no longer matches
         later = timezone.now() + timedelta(hours=kuaidi100.TRACKING_PULL_HOURS + 1)
@@ -256,6 +262,41 @@ def test_a_refused_query_records_nothing_and_is_asked_again_later(kuaidi100, shi
     assert shipment.polled_at is not None and not shipment.scans.exists()
 
 
+def test_a_refused_subscription_waits_for_the_next_window_and_new_parcels_still_get_theirs(kuaidi100, shipped):
+    _case, shipment = shipped
+    with Kuaidi100StandIn([], phone="not the customer's") as standin:  # refuses: wrong phone
+        kuaidi100.TRACKING_KUAIDI100_URL = standin.base
+        kuaidi100.TRACKING_CALLBACK_URL = "https://aftersales.example.com/api/v1/tracking/kuaidi100/"
+        now = timezone.now()
+        run_job("track_parcels", at=now)
+        shipment.refresh_from_db()
+        assert shipment.subscribed_at is None and shipment.polled_at == now
+        asked = len(standin.received)
+        run_job("track_parcels", at=now + timedelta(minutes=10))  # not before the next window
+        assert len(standin.received) == asked
+
+
+def test_a_cancelled_cases_parcel_is_no_longer_followed_or_alerted(kuaidi100, shipped, users, policy):
+    from aftersales import services
+
+    case, _shipment = shipped
+    services.case_cancel(case_id=case.pk, actor=users["agent"], reason="顾客不退了")
+    with Kuaidi100StandIn([], phone=case.customer.phone) as standin:
+        kuaidi100.TRACKING_KUAIDI100_URL = standin.base
+        kuaidi100.TRACKING_CALLBACK_URL = "https://aftersales.example.com/api/v1/tracking/kuaidi100/"
+        later = timezone.now() + timedelta(days=policy.parcel_stuck_days + 1)
+        assert run_job("track_parcels", at=later) == 0 and standin.received == []
+    assert run_job("stuck_parcels", at=later) == 0
+
+
+def test_when_the_provider_stops_following_a_parcel_it_is_subscribed_again(kuaidi100, client, shipped):
+    _case, shipment = shipped
+    Shipment.objects.filter(pk=shipment.pk).update(subscribed_at=timezone.now())
+    push(client, last_result(collected_and_transit(timezone.now().replace(microsecond=0))), status="abort")
+    shipment.refresh_from_db()
+    assert shipment.subscribed_at is None and shipment.scans.count() == 2
+
+
 def test_without_a_provider_nothing_is_asked(shipped):
     assert run_job("track_parcels") == 0
 
@@ -263,6 +304,7 @@ def test_without_a_provider_nothing_is_asked(shipped):
 @pytest.mark.parametrize(
     ("code", "word", "status"),
     [
+        ("101", "", "reported"),
         ("103", "揽收", "collected"),
         ("1002", "在途", "in_transit"),
         ("501", "派件", "out_for_delivery"),

@@ -61,7 +61,13 @@ class ProgressThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class DeclineForm(forms.Form):
+class AnswerForm(forms.Form):
+    """The case version the customer read: an offer changed since is not accepted or declined unseen."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+
+class DeclineForm(AnswerForm):
     reason = forms.CharField(label=gettext_lazy("Why not?"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
     counter_amount = forms.DecimalField(
         label=gettext_lazy("What would you accept? (¥, optional)"),
@@ -115,16 +121,23 @@ def _case_of(request, token: str):
 
 ACTIONS = {
     "accept": (
-        None,
+        AnswerForm,
         lambda case, actor, data: services.case_confirm(
-            case_id=case.pk, actor=actor, note=_("Accepted on the progress page.")
+            case_id=case.pk,
+            actor=actor,
+            note=_("Accepted on the progress page."),
+            expected_version=data["expected_version"],
         ),
         gettext_lazy("Thank you: you accepted the offer."),
     ),
     "decline": (
         DeclineForm,
         lambda case, actor, data: services.case_decline(
-            case_id=case.pk, actor=actor, note=data["reason"], counter_amount=data["counter_amount"]
+            case_id=case.pk,
+            actor=actor,
+            note=data["reason"],
+            counter_amount=data["counter_amount"],
+            expected_version=data["expected_version"],
         ),
         gettext_lazy("You declined the offer; we will come back to you."),
     ),
@@ -158,7 +171,9 @@ def progress(request, token: str):
         if name not in ACTIONS:
             raise PermissionDenied
         form_class, call, success = ACTIONS[name]
-        form = form_class(request.POST) if form_class is not None else forms.Form(request.POST)
+        form = form_class(request.POST)
+        if isinstance(form, ShipmentForm) and not case.policy_version.pickup_offered:
+            del form.fields["pickup"]  # not offered: not asked (and a forged one is ignored)
         if form.is_valid():
             response = run_service(
                 request,
@@ -178,11 +193,13 @@ def _context(case, bound: dict) -> dict:
     offer = public_offer(case)
     shipment = active_return(case)
     pickup_offered = case.policy_version.pickup_offered
-    shipment_form = bound.get("ship") or ShipmentForm(
-        initial={"carrier": shipment.carrier, "tracking_number": shipment.tracking_number} if shipment else None
-    )
-    if not pickup_offered:
-        shipment_form.fields.pop("pickup", None)
+    shipment_form = bound.get("ship")
+    if shipment_form is None:
+        shipment_form = ShipmentForm(
+            initial={"carrier": shipment.carrier, "tracking_number": shipment.tracking_number} if shipment else None
+        )
+        if not pickup_offered:
+            del shipment_form.fields["pickup"]
     return {
         "case": case,
         "now": timezone.now(),
@@ -190,7 +207,7 @@ def _context(case, bound: dict) -> dict:
         "offer": offer,
         "offer_total": sum((item.amount for item in offer), Decimal("0.00")),
         "may_answer": case.state == S.AWAITING_CONFIRMATION,
-        "decline_form": bound.get("decline") or DeclineForm(),
+        "decline_form": bound.get("decline") or DeclineForm(initial={"expected_version": case.version}),
         "return_address": return_details(case)
         if case.goods_come_back and case.state in RETURN_PENDING_STATES
         else None,
