@@ -218,7 +218,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
     ordering = ("-id",)
     actions = ("approve_selected",)
     # The page is view-only (has_change_permission is False): every field is shown read-only.
-    readonly_fields = ("customer_display",)
+    readonly_fields = ("customer_display", "return_carrier_name")
     fieldsets = (
         (
             None,
@@ -257,7 +257,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
                     "policy",
                     "policy_version",
                     "quick_refund",
-                    "return_carrier",
+                    "return_carrier_name",
                     "return_tracking_number",
                     "reject_reason",
                 )
@@ -285,6 +285,10 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
     )
     change_form_template = "admin/aftersales/case/change_form.html"
     inlines = (EvidenceInline, ShipmentInline)
+
+    @admin.display(description=_("return carrier"))
+    def return_carrier_name(self, obj):
+        return obj.return_carrier_label or "—"
 
     # -- list -------------------------------------------------------------------
     @admin.display(description=_("order number"), ordering="order__number")

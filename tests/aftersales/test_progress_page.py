@@ -214,3 +214,13 @@ def test_the_agent_finds_the_customers_link_on_the_case_page(login, agent, qc, c
     case = case_in(S.PENDING_REVIEW)
     assert progress_url(case) in login(agent).get(reverse("desk:case", args=[case.pk])).content.decode()
     assert 'id="progress-link"' not in login(qc).get(reverse("desk:qc")).content.decode()
+
+
+def test_a_production_start_warns_when_progress_links_would_point_at_localhost(settings):
+    from django.core.checks import run_checks
+
+    settings.DEBUG = False
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    assert "aftersales.W001" in {message.id for message in run_checks()}
+    settings.PUBLIC_BASE_URL = "https://aftersales.example.com"
+    assert "aftersales.W001" not in {message.id for message in run_checks()}
