@@ -49,7 +49,7 @@ _AGENT_WORK = [
     "aftersales.report_return_shipment",
     "aftersales.add_evidence",
 ]
-_QC_WORK = ["aftersales.receive_return", "aftersales.inspect_case"]
+_QC_WORK = ["aftersales.receive_return", "aftersales.inspect_case", "aftersales.dispatch_goods"]
 
 #: role → permissions ("app_label.codename"). Supervisors do everything staff
 #: do except paying out, and configure the system in the admin.

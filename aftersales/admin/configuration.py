@@ -73,6 +73,8 @@ class PolicyAdmin(VersionedAdmin):
                     "return_transit_days",
                     "parcel_stuck_days",
                     "qc_timeout_hours",
+                    "dispatch_timeout_hours",
+                    "delivery_days",
                     "proposal_timeout_hours",
                     "approval_timeout_hours",
                     "confirm_timeout_hours",

@@ -19,7 +19,13 @@ from aftersales.models import (
     WaitingOn,
 )
 from aftersales.permissions import display_name
-from aftersales.selectors.public import RETURN_PENDING_STATES, active_return, public_offer, public_timeline
+from aftersales.selectors.public import (
+    RETURN_PENDING_STATES,
+    active_outbound,
+    active_return,
+    public_offer,
+    public_timeline,
+)
 from aftersales.workflow.links import progress_url
 from aftersales.workflow.shipping import return_details
 from aftersales.workflow.transitions import CASE, TRANSITIONS
@@ -155,6 +161,7 @@ class PublicCaseSerializer(serializers.Serializer):
     offer = serializers.SerializerMethodField()
     return_address = serializers.SerializerMethodField()
     return_shipment = serializers.SerializerMethodField()
+    outbound_shipment = serializers.SerializerMethodField()
     evidence_files = EvidenceFileSerializer(many=True, source="uploads.all")
     progress_url = serializers.SerializerMethodField(
         help_text=_("The customer's progress page (no login; works until 30 days after the case finished).")
@@ -173,6 +180,12 @@ class PublicCaseSerializer(serializers.Serializer):
         if not case.goods_come_back or case.state not in RETURN_PENDING_STATES:
             return None
         return ReturnAddressSerializer(return_details(case)).data
+
+    @extend_schema_field(ReturnShipmentSerializer(allow_null=True))
+    def get_outbound_shipment(self, case) -> dict | None:
+        """The parcel sent to the customer (a replacement, a gift), with its scans."""
+        shipment = active_outbound(case)
+        return ReturnShipmentSerializer(shipment).data if shipment is not None else None
 
     @extend_schema_field(ReturnShipmentSerializer(allow_null=True))
     def get_return_shipment(self, case) -> dict | None:
@@ -364,6 +377,9 @@ class ChannelEventSerializer(serializers.Serializer):
     # The name is a Python keyword: declared below.
     return_shipment = ChannelShipmentSerializer(
         required=False, help_text=_("The parcel the customer reported (ship_return).")
+    )
+    outbound_shipment = ChannelShipmentSerializer(
+        required=False, help_text=_("The parcel sent to the customer (send_goods).")
     )
 
 

@@ -29,6 +29,7 @@ urlpatterns = [
     re_path(rf"^cases/{NUMBER}/rating/$", views.RatingView.as_view(), name="case-rating"),
     re_path(rf"^cases/{NUMBER}/return-shipment/$", views.ReturnShipmentView.as_view(), name="case-return-shipment"),
     re_path(rf"^cases/{NUMBER}/evidence/$", views.EvidenceView.as_view(), name="case-evidence"),
+    re_path(rf"^cases/{NUMBER}/confirm-receipt/$", views.ConfirmReceiptView.as_view(), name="case-confirm-receipt"),
     re_path(
         rf"^cases/{NUMBER}/evidence/(?P<pk>[0-9]{{1,12}})/$",
         views.EvidenceFileView.as_view(),

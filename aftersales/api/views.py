@@ -257,6 +257,12 @@ AppealView = _customer_action(
     "The customer appeals (the case is escalated)",
     lambda self, pk, d: services.case_escalate(case_id=pk, actor=self.request.user, reason=d["reason"]),
 )
+ConfirmReceiptView = _customer_action(
+    "confirm_receipt",
+    s.NoteSerializer,
+    "The customer has the goods sent to them (a replacement, a gift): the case closes",
+    lambda self, pk, d: services.case_confirm_receipt(case_id=pk, actor=self.request.user, note=d["note"]),
+)
 ReturnShipmentView = _customer_action(
     "return_shipment",
     ShipmentSerializer,

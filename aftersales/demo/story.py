@@ -17,6 +17,7 @@ from aftersales.demo.reference import Staff
 from aftersales.models import (
     FINAL_STATES,
     GOODS_RETURN_TYPES,
+    OUTBOUND_STATES,
     Attribution,
     CaseEvent,
     EventName,
@@ -25,6 +26,7 @@ from aftersales.models import (
     Shipment,
     WaitingOn,
 )
+from aftersales.services.cases import OUTBOUND_KINDS
 from aftersales.workflow.policy import initial_priority, quick_refund_eligible
 from aftersales.workflow.transitions import stage_clock
 from customers.models import Customer
@@ -57,6 +59,7 @@ class Story:
         self.versions = 1
         self.inspection: dict | None = None
         self.shipment: dict | None = None
+        self.outbound: dict | None = None
         self.reject_reason = self.escalated_from = self.carrier = self.tracking = ""
         self.queue = self.assignee = None
 
@@ -70,9 +73,12 @@ class Story:
     def plan(self) -> None:
         gen, rng, ref = self.gen, self.rng, self.ref
         target = gen.forced_states.pop() if gen.forced_states else gen.pick_state(rng)
-        rtype = (
-            gen.pick_goods_type(rng) if target in (S.AWAITING_RETURN, S.RETURN_SHIPPED, S.IN_QC) else gen.pick_type(rng)
-        )
+        if target in OUTBOUND_STATES:
+            rtype = RT.EXCHANGE  # its offer is a replacement: goods go out
+        elif target in (S.AWAITING_RETURN, S.RETURN_SHIPPED, S.IN_QC):
+            rtype = gen.pick_goods_type(rng)
+        else:
+            rtype = gen.pick_type(rng)
         self.target, self.rtype = target, rtype
         self.goods = goods = rtype in GOODS_RETURN_TYPES
         self.leaf = leaf = gen.leaves_for_type[rtype](rng)
@@ -93,6 +99,9 @@ class Story:
             S.COMPENSATION: to_compensation,
             S.AWAITING_APPROVAL: to_compensation,  # the offer is sent for approval in ``place``
             S.AWAITING_CONFIRMATION: [*to_compensation, "propose"],
+            S.AWAITING_DISPATCH: [*to_compensation, "propose", "confirm"],
+            S.AWAITING_DELIVERY: [*to_compensation, "propose", "confirm", "dispatch"],
+            S.AWAITING_RECEIPT: [*to_compensation, "propose", "confirm", "dispatch", "deliver"],
         }
         late = False
         roll = rng.random()
@@ -173,6 +182,10 @@ class Story:
                 self.assignee = rng.choice(skilled) if skilled and rng.random() < 0.8 else rng.choice(ref.agents)
         self.supervisor = rng.choice(ref.supervisors)
         self.offer = gen._offer(rtype, leaf, self.value, self.quick)
+        if target == S.CLOSED and "confirm" in self.path and any(kind in OUTBOUND_KINDS for kind, _fen in self.offer):
+            # The accepted offer sends goods (a replacement, a gift): the warehouse dispatches, the customer confirms.
+            at = self.path.index("confirm") + 1
+            self.path = [*self.path[:at], "dispatch", "receipt", *self.path[at:]]
 
     # -- helpers -----------------------------------------------------------------
     def agent(self) -> Staff:
@@ -477,10 +490,55 @@ class Story:
         else:
             name, actor = "confirm", self.customer_side()
             delay, note = rng.randint(10 * MINUTE, int(timeout * 0.9)), rng.choice(cat.CONFIRM_NOTES)
-        data = {"payable": []}
+        goods_out = any(c["kind"] in OUTBOUND_KINDS and c["state"] in (CS.APPROVED, CS.PAID) for c in self.comps)
+        data = {"payable": [], "goods_out": goods_out}
         self.chunk.patches.append((data, "payable", self.make_payable(self.t + delay)))
-        self.go(name, S.CLOSED, delay, actor, note, data)
+        self.go(name, S.AWAITING_DISPATCH if goods_out else S.CLOSED, delay, actor, note, data)
+        if not goods_out:
+            self.stamps["closed_at"] = self.t
+
+    def step_dispatch(self, _arg) -> None:
+        """The warehouse sends the replacement (``case_send_goods``): an outbound parcel."""
+        rng = self.rng
+        carrier, prefix, digits = rng.choice(cat.CARRIERS)
+        tracking = f"{prefix}{rng.randrange(10 ** (digits - 1), 10**digits)}"
+        delay = rng.randint(2 * HOUR, int(self.version.dispatch_timeout_hours * HOUR * 0.8))
+        actor = rng.choice(self.ref.qc)
+        data = {"shipment": None, "carrier": carrier, "tracking_number": tracking}
+        self.go("send_goods", S.AWAITING_DELIVERY, delay, actor, "", data)
+        self.outbound = {
+            "direction": Shipment.Direction.OUTBOUND,
+            "carrier": carrier,
+            "tracking_number": tracking,
+            "pickup": False,
+            "status": Shipment.Status.IN_TRANSIT,
+            "active": True,
+            "reported_by_id": actor.id,
+            "created_at": self.t,
+            "replaced_at": None,
+            "delivered_at": None,
+            "stuck_alerted_at": None,
+            "quiet_since": self.t,
+            "last_scan_at": None,
+        }
+        self.chunk.patches.append((data, "shipment", self.outbound))
+
+    def step_deliver(self, _arg) -> None:
+        """The carrier delivered it (a tracking scan, ``case_deliver``): the customer's confirmation clock runs."""
+        delay = self.rng.randint(DAY, int(self.version.delivery_days * DAY * 0.8))
+        self.go("deliver", S.AWAITING_RECEIPT, delay, None, "已签收：本人签收", {})
+        self.outbound["status"] = Shipment.Status.DELIVERED
+        self.outbound["delivered_at"] = self.outbound["quiet_since"] = self.t
+
+    def step_receipt(self, _arg) -> None:
+        """The customer has the goods (``case_confirm_receipt``)."""
+        rng = self.rng
+        delay = rng.randint(DAY, 4 * DAY)
+        self.go("confirm_receipt", S.CLOSED, delay, self.customer_side(), "", {})
         self.stamps["closed_at"] = self.t
+        if self.outbound["delivered_at"] is None:
+            self.outbound["status"] = Shipment.Status.DELIVERED
+            self.outbound["delivered_at"] = self.outbound["quiet_since"] = self.t - rng.randint(HOUR, 12 * HOUR)
 
     def step_cancel(self, _arg) -> None:
         version = self.version
@@ -679,6 +737,12 @@ class Story:
             )
         if self.shipment is not None:
             self.emit_shipment(case, opened)
+        if self.outbound is not None:
+            self.outbound["case_id"] = case
+            for key in ("created_at", "delivered_at", "quiet_since"):
+                if self.outbound[key] is not None:
+                    self.outbound[key] = to_dt(opened + self.outbound[key])
+            self.chunk.shipments.append(self.outbound)
         if self.inspection is not None:
             self.inspection["case_id"] = case
             self.inspection["inspected_at"] = to_dt(opened + self.inspection["inspected_at"])

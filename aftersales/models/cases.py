@@ -178,6 +178,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
             ("inspect_case", _("Can record a QC inspection")),
             ("propose_compensation", _("Can propose a compensation offer")),
             ("confirm_case", _("Can confirm an offer on the customer's behalf")),
+            ("dispatch_goods", _("Can dispatch goods to the customer")),
             ("decline_offer", _("Can decline an offer on the customer's behalf")),
             ("cancel_case", _("Can cancel a case")),
             ("escalate_case", _("Can escalate a case")),
@@ -324,9 +325,18 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def return_offer(self, *, at):
         """A supervisor sends the offer back to the agent to revise."""
 
-    @transition(field=state, source=S.AWAITING_CONFIRMATION, target=S.CLOSED, permission="aftersales.confirm_case")
-    def confirm(self, *, at):
+    @transition(
+        field=state,
+        source=S.AWAITING_CONFIRMATION,
+        target=RETURN_VALUE(S.CLOSED, S.AWAITING_DISPATCH),
+        permission="aftersales.confirm_case",
+    )
+    def confirm(self, *, at, goods_out=False):
+        """Accepted: closed — or, when the offer sends goods out (a replacement, a gift), on to the warehouse."""
+        if goods_out:
+            return S.AWAITING_DISPATCH
         self.closed_at = at
+        return S.CLOSED
 
     @transition(
         field=state, source=S.AWAITING_CONFIRMATION, target=S.COMPENSATION, permission="aftersales.decline_offer"
@@ -337,11 +347,45 @@ class Case(ConcurrentTransitionMixin, models.Model):
     @transition(
         field=state,
         source=S.AWAITING_CONFIRMATION,
-        target=S.CLOSED,
+        target=RETURN_VALUE(S.CLOSED, S.AWAITING_DISPATCH),
         permission=_system_only,
         custom={"system": True},
     )
-    def auto_confirm(self, *, at):
+    def auto_confirm(self, *, at, goods_out=False):
+        if goods_out:
+            return S.AWAITING_DISPATCH
+        self.closed_at = at
+        return S.CLOSED
+
+    @transition(
+        field=state, source=S.AWAITING_DISPATCH, target=S.AWAITING_DELIVERY, permission="aftersales.dispatch_goods"
+    )
+    def send_goods(self, *, at):
+        """The warehouse sent the goods (the parcel is the case's outbound shipment)."""
+
+    @transition(
+        field=state,
+        source=S.AWAITING_DELIVERY,
+        target=S.AWAITING_RECEIPT,
+        permission=_system_only,
+        custom={"system": True},
+    )
+    def deliver(self, *, at):
+        """The carrier delivered the goods: the customer's confirmation clock starts."""
+
+    @transition(
+        field=state,
+        source=[S.AWAITING_DELIVERY, S.AWAITING_RECEIPT],
+        target=S.CLOSED,
+        permission="aftersales.confirm_case",
+    )
+    def confirm_receipt(self, *, at):
+        self.closed_at = at
+
+    @transition(
+        field=state, source=S.AWAITING_RECEIPT, target=S.CLOSED, permission=_system_only, custom={"system": True}
+    )
+    def auto_confirm_receipt(self, *, at):
         self.closed_at = at
 
     @transition(

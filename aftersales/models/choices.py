@@ -21,6 +21,9 @@ class CaseState(models.TextChoices):
     COMPENSATION = "compensation", _("Compensation")
     AWAITING_APPROVAL = "awaiting_approval", _("Awaiting a supervisor's approval")
     AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting confirmation")
+    AWAITING_DISPATCH = "awaiting_dispatch", _("Awaiting dispatch")
+    AWAITING_DELIVERY = "awaiting_delivery", _("Goods on their way to the customer")
+    AWAITING_RECEIPT = "awaiting_receipt", _("Awaiting the customer's receipt")
     CLOSED = "closed", _("Closed")
     REJECTED = "rejected", _("Rejected")
     CANCELLED = "cancelled", _("Cancelled")
@@ -36,6 +39,9 @@ OPEN_STATES = (
     S.COMPENSATION,
     S.AWAITING_APPROVAL,
     S.AWAITING_CONFIRMATION,
+    S.AWAITING_DISPATCH,
+    S.AWAITING_DELIVERY,
+    S.AWAITING_RECEIPT,
     S.ESCALATED,
 )
 FINAL_STATES = (S.CLOSED, S.REJECTED, S.CANCELLED)
@@ -55,6 +61,8 @@ class RequestType(models.TextChoices):
 
 #: Request types whose goods come back to the warehouse (and through QC).
 GOODS_RETURN_TYPES = (RequestType.RETURN_REFUND, RequestType.EXCHANGE, RequestType.REPAIR)
+#: States after the customer accepted an offer whose goods go out to them (a replacement, a gift, a resend).
+OUTBOUND_STATES = (S.AWAITING_DISPATCH, S.AWAITING_DELIVERY, S.AWAITING_RECEIPT)
 #: Request types that may be opened without naming order lines.
 LINELESS_TYPES = (RequestType.COMPLAINT,)
 #: Request types whose refund may be paid before the goods are back.
@@ -125,6 +133,7 @@ __all__ = [
     "LIVE_COMPENSATION_STATES",
     "MONEY",
     "OPEN_STATES",
+    "OUTBOUND_STATES",
     "QUICK_REFUND_TYPES",
     "ZERO",
     "Attribution",

@@ -159,6 +159,18 @@ class Policy(models.Model):
         help_text=_("Customers may have the carrier collect the parcel at their door (上门取件)."),
     )
     qc_timeout_hours = models.PositiveSmallIntegerField(_("QC target (hours)"), default=48)
+    dispatch_timeout_hours = models.PositiveSmallIntegerField(
+        _("dispatch target (hours)"),
+        default=48,
+        help_text=_(
+            "Goods to send the customer (a replacement, a gift) not dispatched in this time alert the warehouse."
+        ),
+    )
+    delivery_days = models.PositiveSmallIntegerField(
+        _("days for goods to reach the customer"),
+        default=7,
+        help_text=_("Goods sent to the customer not delivered in this time alert the warehouse."),
+    )
     proposal_timeout_hours = models.PositiveSmallIntegerField(_("compensation proposal target (hours)"), default=24)
     approval_timeout_hours = models.PositiveSmallIntegerField(
         _("supervisor approval target (hours)"),

@@ -132,6 +132,9 @@ def _event_details(case: Case, action: str) -> dict:
         details["send_by"] = timezone.localtime(send_by).isoformat() if send_by else None
         details["shipment_url"] = f"/api/v1/cases/{case.number}/return-shipment/"
         return {"return": details}
+    if action == "send_goods":
+        parcel = case.shipments.filter(direction="outbound", active=True).values("carrier", "tracking_number").first()
+        return {"outbound_shipment": parcel} if parcel else {}
     if action == "ship_return":
         return {"return_shipment": {"carrier": case.return_carrier, "tracking_number": case.return_tracking_number}}
     if case.state == CaseState.REJECTED and action in ("reject", "inspect"):

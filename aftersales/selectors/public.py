@@ -60,3 +60,8 @@ def public_offer(case: Case) -> list[Compensation]:
 
 def active_return(case: Case) -> Shipment | None:
     return next((s for s in case.shipments.all() if s.active and s.direction == Shipment.Direction.RETURN), None)
+
+
+def active_outbound(case: Case) -> Shipment | None:
+    """The parcel the warehouse sent the customer (a replacement, a gift, a resend)."""
+    return next((s for s in case.shipments.all() if s.active and s.direction == Shipment.Direction.OUTBOUND), None)

@@ -10,6 +10,7 @@ from django.http import Http404
 
 from aftersales.models import (
     GRANTED_COMPENSATION_STATES,
+    OUTBOUND_STATES,
     Case,
     CaseState,
     Compensation,
@@ -20,8 +21,8 @@ from aftersales.permissions import AGENT, FINANCE, QC, SUPERVISOR, roles_of
 
 S = CaseState
 CS = CompensationState
-#: Where QC staff work: goods to come back, goods on their way, and goods on the bench.
-QC_STATES = (S.AWAITING_RETURN, S.RETURN_SHIPPED, S.IN_QC)
+#: Where QC staff work: goods to come back, goods on their way, goods on the bench, and goods to send out.
+QC_STATES = (S.AWAITING_RETURN, S.RETURN_SHIPPED, S.IN_QC, S.AWAITING_DISPATCH)
 #: Of those, the states whose goods are still to be received.
 RECEIVABLE_STATES = (S.AWAITING_RETURN, S.RETURN_SHIPPED)
 #: Compensation states finance deals with.
@@ -88,7 +89,7 @@ def case_scope_for(user) -> QuerySet[Case]:
     if AGENT in roles:
         condition |= Q(assignee_id=user.pk) | Q(queue_id__in=my_queue_ids(user)) | Q(queue__isnull=True)
     if QC in roles:
-        condition |= Q(state__in=QC_STATES) | Q(received_at__isnull=False)
+        condition |= Q(state__in=(*QC_STATES, *OUTBOUND_STATES)) | Q(received_at__isnull=False)
     if FINANCE in roles:
         condition |= Q(Exists(Compensation.objects.filter(case_id=OuterRef("pk"), state__in=FINANCE_STATES)))
     return Case.objects.filter(condition)

@@ -22,6 +22,7 @@ from aftersales.models import (
     GRANTED_COMPENSATION_STATES,
     Case,
     CaseState,
+    Compensation,
     Inspection,
     Shipment,
 )
@@ -42,7 +43,7 @@ from aftersales.services.compensations import (
 )
 from aftersales.services.photos import store_photos, validate_photos
 from aftersales.workflow.policy import return_window_days, window_deadline
-from aftersales.workflow.shipping import clean_shipment, normalise_tracking_number
+from aftersales.workflow.shipping import carrier_label, clean_shipment, normalise_tracking_number
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -317,12 +318,126 @@ def case_inspect(
 # --------------------------------------------------------------------------
 
 
+#: Compensations that are goods sent to the customer: an offer with one goes on to dispatch before it closes.
+OUTBOUND_KINDS = (Compensation.Kind.REPLACEMENT, Compensation.Kind.GIFT)
+
+
+def _goods_out(case: Case) -> bool:
+    return case.compensations.filter(kind__in=OUTBOUND_KINDS, state__in=GRANTED_COMPENSATION_STATES).exists()
+
+
 def _close_with_payables(case: Case, *, name: str, actor: User | None, at: datetime, note: str) -> Case:
+    """The offer is accepted: its compensations become payable; the case closes — or, when the offer sends goods
+    (a replacement, a gift, a resend), waits for the warehouse to dispatch them."""
+    goods_out = _goods_out(case)
     before = case.state
-    getattr(case, name)(at=at)
+    getattr(case, name)(at=at, goods_out=goods_out)
     payable = make_approved_payable(case, actor=actor, at=at)
     finish_transition(
-        case, name=name, before=before, actor=actor, at=at, note=note, fields={"closed_at"}, data={"payable": payable}
+        case,
+        name=name,
+        before=before,
+        actor=actor,
+        at=at,
+        note=note,
+        fields={"closed_at"},
+        data={"payable": payable, "goods_out": goods_out},
+    )
+    return case
+
+
+# --------------------------------------------------------------------------
+# Goods out to the customer
+# --------------------------------------------------------------------------
+@transaction.atomic
+def case_send_goods(
+    *,
+    case_id: int,
+    actor: User | None,
+    carrier: str,
+    tracking_number: str,
+    note: str = "",
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Case:
+    """The warehouse sent the goods: the outbound parcel is recorded (and tracked); the case waits for delivery."""
+    at = now(at)
+    carrier, tracking_number = clean_shipment(carrier, tracking_number)
+    case = lock_case(case_id, expected_version=expected_version)
+    ensure_may(case, "send_goods", actor)
+    previous = case.shipments.filter(direction=Shipment.Direction.OUTBOUND, active=True).first()
+    if previous is not None:  # a parcel recorded before that never went: replaced
+        previous.active, previous.replaced_at = False, at
+        previous.save(update_fields=["active", "replaced_at"])
+    shipment = Shipment.objects.create(
+        case=case,
+        direction=Shipment.Direction.OUTBOUND,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        reported_by=actor,
+        created_at=at,
+        quiet_since=at,
+    )
+    case.outbound_parcel = f"{carrier_label(carrier)} {tracking_number}"
+    before = case.state
+    case.send_goods(at=at)
+    finish_transition(
+        case,
+        name="send_goods",
+        before=before,
+        actor=actor,
+        at=at,
+        note=(note or "").strip(),
+        data={"shipment": shipment.pk, "carrier": carrier, "tracking_number": tracking_number},
+    )
+    return case
+
+
+def deliver_locked(case: Case, *, at: datetime, note: str) -> Case:
+    """System: the carrier delivered the goods (a tracking scan); the customer's confirmation clock starts."""
+    ensure_may(case, "deliver", None)
+    before = case.state
+    case.deliver(at=at)
+    finish_transition(case, name="deliver", before=before, actor=None, at=at, note=note)
+    return case
+
+
+@transaction.atomic
+def case_deliver(*, case_id: int, at: datetime | None = None, note: str = "") -> Case:
+    return deliver_locked(lock_case(case_id), at=now(at), note=note)
+
+
+@transaction.atomic
+def case_confirm_receipt(
+    *, case_id: int, actor: User | None, note: str = "", expected_version: int | None = None, at: datetime | None = None
+) -> Case:
+    """The customer has the goods (through the channel, the progress page, or an agent for them): closed."""
+    at = now(at)
+    case = lock_case(case_id, expected_version=expected_version)
+    ensure_may(case, "confirm_receipt", actor)
+    before = case.state
+    case.confirm_receipt(at=at)
+    finish_transition(
+        case, name="confirm_receipt", before=before, actor=actor, at=at, note=(note or "").strip(), fields={"closed_at"}
+    )
+    return case
+
+
+@transaction.atomic
+def case_auto_confirm_receipt(*, case_id: int, at: datetime | None = None) -> Case:
+    """System: delivered, and the customer did not answer within the confirmation timeout."""
+    at = now(at)
+    case = lock_case(case_id)
+    ensure_may(case, "auto_confirm_receipt", None)
+    if case.stage_due_at is None or case.stage_due_at > at:
+        raise NotAllowed(_("The receipt deadline of %(number)s has not passed yet.") % {"number": case.number})
+    note = _("Taken as received: delivered, and no answer within %(hours)s hours.") % {
+        "hours": case.policy_version.confirm_timeout_hours
+    }
+    before = case.state
+    case.auto_confirm_receipt(at=at)
+    finish_transition(
+        case, name="auto_confirm_receipt", before=before, actor=None, at=at, note=note, fields={"closed_at"}
     )
     return case
 

@@ -18,13 +18,14 @@ from aftersales.models import Case, CaseState, EventName, Shipment, ShipmentEven
 from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import QC, SUPERVISOR
 from aftersales.services._base import local_time, now
+from aftersales.services.cases import deliver_locked
 from aftersales.services.events import system_event
 from aftersales.tracking.providers import Tracking
 from aftersales.workflow.shipping import carrier_label
 
 ST = Shipment.Status
 #: Cases that still wait for a parcel (a cancelled case's parcel is no one's concern).
-PARCEL_STATES = (CaseState.AWAITING_RETURN, CaseState.RETURN_SHIPPED)
+PARCEL_STATES = (CaseState.AWAITING_RETURN, CaseState.RETURN_SHIPPED, CaseState.AWAITING_DELIVERY)
 #: Who hears of a returned parcel's trouble: the warehouse looks for it, a supervisor chases the carrier.
 PARCEL_ALERTED = [QC, SUPERVISOR]
 
@@ -86,6 +87,12 @@ def shipment_track(*, shipment_id: int, tracking: Tracking, at: datetime | None 
     shipment.save(update_fields=fields)
     if shipment.status != before and shipment.status in (ST.DELIVERED, ST.EXCEPTION):
         _tell(case, shipment, latest, at=at)
+        if (
+            shipment.status == ST.DELIVERED
+            and shipment.direction == Shipment.Direction.OUTBOUND
+            and case.state == CaseState.AWAITING_DELIVERY
+        ):
+            deliver_locked(case, at=at, note=_("Delivered: %(scan)s") % {"scan": latest.description})
     return len(fresh)
 
 

@@ -107,6 +107,14 @@ class ReturnShipmentForm(VersionedForm):
         return initial
 
 
+class DispatchForm(VersionedForm):
+    """The warehouse sends the goods (a replacement, a gift, a resend) and records the parcel."""
+
+    carrier = forms.ChoiceField(label=_("Carrier"), choices=Carrier.choices)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=40)
+    note = forms.CharField(label=_("Note"), required=False)
+
+
 class ReceiveForm(VersionedForm):
     """QC records the parcel's arrival; what the customer reported is filled in (a difference is flagged)."""
 

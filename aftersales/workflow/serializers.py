@@ -87,6 +87,12 @@ class ReturnShipmentSerializer(VersionedSerializer, ShipmentSerializer):
     pass
 
 
+class DispatchSerializer(VersionedSerializer):
+    carrier = serializers.ChoiceField(choices=Carrier.choices)
+    tracking_number = serializers.CharField(max_length=40)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
 class ReceiveSerializer(VersionedSerializer):
     tracking_number = serializers.CharField(max_length=40)
     carrier = serializers.ChoiceField(choices=Carrier.choices, required=False, allow_blank=True, default="")

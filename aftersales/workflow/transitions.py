@@ -141,6 +141,25 @@ def _return_shipped(case) -> str:
     return text.replace("%(parcel)s", _escape(f"{case.return_carrier_label} {case.return_tracking_number}"))
 
 
+def _accepted(case) -> str:
+    if case.state == S.AWAITING_DISPATCH:
+        return gettext("Thank you: we are sending the goods for %(number)s and will tell you the tracking number.")
+    return gettext("Thank you: %(number)s is complete. We would be glad to hear how we did.")
+
+
+def _accepted_by_default(case) -> str:
+    if case.state == S.AWAITING_DISPATCH:
+        return gettext(
+            "The offer for %(number)s was accepted automatically after the deadline; we are sending the goods."
+        )
+    return gettext("%(number)s is complete: the offer was accepted automatically after the deadline.")
+
+
+def _dispatched(case) -> str:
+    text = gettext("Your goods for %(number)s are on their way (%(parcel)s).")
+    return text.replace("%(parcel)s", _escape(getattr(case, "outbound_parcel", "")))
+
+
 def _inspected(case) -> str:
     if case.state == S.REJECTED:
         return gettext("The goods for %(number)s have been checked: %(reason)s")
@@ -351,7 +370,7 @@ TRANSITIONS = Registry(
         roles=(CHANNEL, AGENT, SUPERVISOR),
         form=f.NoteForm,
         serializer=s.StaffNoteSerializer,
-        message=_("Thank you: %(number)s is complete. We would be glad to hear how we did."),
+        message=_accepted,
     ),
     Transition(
         "decline",
@@ -367,7 +386,40 @@ TRANSITIONS = Registry(
         label=_("confirm automatically"),
         service="case_auto_confirm",
         roles=(SYSTEM,),
-        message=_("%(number)s is complete: the offer was accepted automatically after the deadline."),
+        message=_accepted_by_default,
+    ),
+    # ---- goods out to the customer (a replacement, a gift, a resend) --------------------------
+    Transition(
+        "send_goods",
+        label=_("dispatch the goods"),
+        service="case_send_goods",
+        roles=(QC, SUPERVISOR),
+        form=f.DispatchForm,
+        serializer=s.DispatchSerializer,
+        message=_dispatched,
+    ),
+    Transition(
+        "deliver",
+        label=_("delivered to the customer"),
+        service="case_deliver",
+        roles=(SYSTEM,),
+        message=_("Your goods for %(number)s were delivered: please confirm you received them before %(deadline)s."),
+    ),
+    Transition(
+        "confirm_receipt",
+        label=_("confirm receipt"),
+        service="case_confirm_receipt",
+        roles=(CHANNEL, AGENT, SUPERVISOR),
+        form=f.NoteForm,
+        serializer=s.StaffNoteSerializer,
+        message=_("Thank you: %(number)s is complete. We would be glad to hear how we did."),
+    ),
+    Transition(
+        "auto_confirm_receipt",
+        label=_("confirm receipt automatically"),
+        service="case_auto_confirm_receipt",
+        roles=(SYSTEM,),
+        message=_("%(number)s is complete: the delivery was taken as received after the deadline."),
     ),
     # ---- cancel and escalation -------------------------------------------------
     Transition(
@@ -522,6 +574,11 @@ STAGE_CLOCKS: dict[str, StageClock] = {
     S.AWAITING_APPROVAL: StageClock(WaitingOn.SUPERVISOR, "approval_timeout_hours", "hours", ALERT),
     S.AWAITING_CONFIRMATION: StageClock(
         WaitingOn.CUSTOMER, "confirm_timeout_hours", "hours", "auto_confirm", "confirmation_timeouts"
+    ),
+    S.AWAITING_DISPATCH: StageClock(WaitingOn.WAREHOUSE, "dispatch_timeout_hours", "hours", ALERT),
+    S.AWAITING_DELIVERY: StageClock(WaitingOn.CARRIER, "delivery_days", "days", ALERT),
+    S.AWAITING_RECEIPT: StageClock(
+        WaitingOn.CUSTOMER, "confirm_timeout_hours", "hours", "auto_confirm_receipt", "receipt_timeouts"
     ),
     S.ESCALATED: StageClock(WaitingOn.MERCHANT, "escalation_timeout_hours", "hours", ALERT),
 }

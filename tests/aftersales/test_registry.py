@@ -174,9 +174,16 @@ def test_every_open_state_has_a_clock_whose_timeout_the_machine_allows_from_that
         assert state in {tr.source for tr in code[entry.name]}, f"{clock.on_timeout} cannot leave {state}"
 
 
+def test_no_entry_is_named_like_a_method_of_the_views_it_becomes_an_action_of():
+    from rest_framework import viewsets
+
+    shadowed = [entry.name for entry in TRANSITIONS.entries if hasattr(viewsets.GenericViewSet, entry.name)]
+    assert shadowed == []  # an action called "dispatch" would replace the view's own dispatch()
+
+
 def test_the_sweeps_are_generated_from_the_clocks():
     timeouts = {clock.sweep: clock for clock in STAGE_CLOCKS.values() if clock.on_timeout != ALERT}
-    assert set(timeouts) == {"review_timeouts", "return_expiry", "confirmation_timeouts"}
+    assert set(timeouts) == {"review_timeouts", "return_expiry", "confirmation_timeouts", "receipt_timeouts"}
     for name, clock in timeouts.items():
         assert jobs.JOBS[name].every == clock.every
         assert jobs.JOBS[name].run.__name__ == f"sweep_{name}"

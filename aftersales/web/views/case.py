@@ -155,9 +155,7 @@ def render_case_page(
     inspections = case_inspections(case)
     events = list(case.events.select_related("actor"))
     timeline, stages = _timeline(case, events, now)
-    shipments = (
-        list(case.shipments.select_related("reported_by").prefetch_related("scans")) if case.goods_come_back else []
-    )
+    shipments = list(case.shipments.select_related("reported_by").prefetch_related("scans"))
     timeline = _with_scans(timeline, shipments)
     received = next((event for event in reversed(events) if event.name == "receive"), None)
     submitted = None

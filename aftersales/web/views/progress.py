@@ -27,6 +27,7 @@ from aftersales.models import Carrier, CaseState, WaitingOn
 from aftersales.permissions import portal_user
 from aftersales.selectors.public import (
     RETURN_PENDING_STATES,
+    active_outbound,
     active_return,
     public_cases,
     public_offer,
@@ -146,6 +147,16 @@ ACTIONS = {
         lambda case, actor, data: services.case_ship_return(case_id=case.pk, actor=actor, **data),
         gettext_lazy("Thank you: we have your tracking number."),
     ),
+    "receipt": (
+        AnswerForm,
+        lambda case, actor, data: services.case_confirm_receipt(
+            case_id=case.pk,
+            actor=actor,
+            note=_("Receipt confirmed on the progress page."),
+            expected_version=data["expected_version"],
+        ),
+        gettext_lazy("Thank you: you confirmed you received the goods."),
+    ),
     "rate": (
         RatingForm,
         lambda case, actor, data: services.case_rate(
@@ -212,6 +223,8 @@ def _context(case, bound: dict) -> dict:
         if case.goods_come_back and case.state in RETURN_PENDING_STATES
         else None,
         "shipment": shipment,
+        "outbound": active_outbound(case),
+        "may_confirm_receipt": case.state in (S.AWAITING_DELIVERY, S.AWAITING_RECEIPT),
         "shipment_form": shipment_form if case.goods_come_back and case.state in RETURN_PENDING_STATES else None,
         "rating_form": (bound.get("rate") or RatingForm())
         if case.state == S.CLOSED and case.rated_at is None

@@ -63,10 +63,11 @@ def qc(request):
     paginator = CappedCountPaginator(cases, _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     parcels = active_returns_of(page.object_list) if tab == CaseState.RETURN_SHIPPED else {}
+    action = TRANSITIONS["send_goods" if tab == CaseState.AWAITING_DISPATCH else "receive"]
     rows = [
         {
             "case": case,
-            "form": TRANSITIONS["receive"].form(case=case, user=request.user),
+            "form": action.form(case=case, user=request.user),
             "parcel": parcels.get(case.pk),
         }
         for case in page.object_list
@@ -87,6 +88,7 @@ def qc(request):
             "paginator": paginator,
             "rows": rows,
             "receivable": tab in RECEIVABLE_STATES,
+            "dispatching": tab == CaseState.AWAITING_DISPATCH,
         },
     )
 
