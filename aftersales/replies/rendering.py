@@ -91,6 +91,26 @@ def render(body: str, values: dict[str, str | None]) -> str:
     return _TOKEN.sub(replace, body or "")
 
 
+_MARKER = re.compile(r"【([^【】]{1,30})】")
+
+
+def unfilled_markers(text: str) -> list[str]:
+    """The 【markers】 a rendered template left for the agent to fill in (in any of the site's languages), as
+    written — not every 【…】: shops write 【温馨提示】 on purpose."""
+    from django.conf import settings
+    from django.utils import translation
+
+    labels = set(PLACEHOLDERS)
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            labels |= {str(label) for label in PLACEHOLDERS.values()}
+    found = []
+    for match in _MARKER.finditer(text or ""):
+        if match.group(1).strip() in labels and match.group(0) not in found:
+            found.append(match.group(0))
+    return found
+
+
 def values_for(case, *, agent=None) -> dict[str, str | None]:
     """The whitelist's values for one case (two queries: lines, compensations)."""
     from aftersales.models import LIVE_COMPENSATION_STATES, Compensation

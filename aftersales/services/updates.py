@@ -24,6 +24,7 @@ from aftersales.models import (
 )
 from aftersales.notifications.outbox import notify_customer
 from aftersales.permissions import may_reply_to_customers
+from aftersales.replies.rendering import unfilled_markers
 from aftersales.services._base import (
     local_time,
     lock_case,
@@ -161,6 +162,14 @@ def case_add_note(
         raise PermissionDenied(_("You do not have permission to write on cases."))
     if to_customer and not may_reply_to_customers(actor):
         raise PermissionDenied(_("Only agents and supervisors reply to customers; write an internal note instead."))
+    blanks = unfilled_markers(text) if to_customer else []
+    if blanks:
+        raise ValidationError(
+            {
+                "text": _("The reply still has blanks to fill in: %(blanks)s. Replace them before sending.")
+                % {"blanks": "、".join(blanks)}
+            }
+        )
     case = lock_case(case_id)
     save_case(case, actor=actor, at=at)
     event = note_event(case, actor=actor, text=text, to_customer=to_customer, data=data, at=at)

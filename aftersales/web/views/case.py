@@ -23,7 +23,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from aftersales import services
-from aftersales.models import FINAL_STATES, LIVE_COMPENSATION_STATES, Case, CaseEvent, CaseState, Compensation
+from aftersales.models import (
+    FINAL_STATES,
+    GRANTED_COMPENSATION_STATES,
+    LIVE_COMPENSATION_STATES,
+    Case,
+    CaseEvent,
+    CaseState,
+    Compensation,
+)
 from aftersales.permissions import authority_of, may_reply_to_customers
 from aftersales.replies.library import case_send_template, templates_for
 from aftersales.selectors import (
@@ -37,6 +45,7 @@ from aftersales.selectors import (
     recent_cases_of_customer,
 )
 from aftersales.services.compensations import OFFER_STATES, offer_total
+from aftersales.templatetags.desk import yuan
 from aftersales.web.views._common import run_service, safe_next
 from aftersales.workflow.forms import CompensationAddForm, MultipleFileField, MultipleFileInput
 from aftersales.workflow.links import progress_url
@@ -219,6 +228,9 @@ def render_case_page(
         "replies": replies,
         "submitted": submitted,
         "shipments": shipments,
+        "quick_refund_amount": sum(
+            (c.amount for c in comps if c.quick_refund and c.state in GRANTED_COMPENSATION_STATES), Decimal("0.00")
+        ),
         "progress_link": progress_url(case) if may_reply_to_customers(user) else None,
         "uploads": list(case.uploads.all()),
         "evidence_form": (evidence_form or EvidenceForm())
@@ -241,6 +253,12 @@ def _success_message(case: Case, name: str, result) -> str:
         return _("The offer on case %(number)s is above your authority: it was sent to a supervisor for approval.") % {
             "number": case.number
         }
+    if name == "approve" and isinstance(result, Case) and result.quick_refund:
+        refund = result.compensations.filter(quick_refund=True).order_by("-id").first()
+        if refund is not None:
+            return _(
+                "Case %(number)s: approved, and a quick refund of %(amount)s was granted at once (payable now, before the goods are back)."
+            ) % {"number": case.number, "amount": yuan(refund.amount)}
     if name == "receive" and isinstance(result, Case):
         event = result.events.filter(name="receive").order_by("-id").first()
         mismatch = (event.data or {}).get("mismatch") if event else None
