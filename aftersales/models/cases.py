@@ -500,7 +500,10 @@ class CaseEvent(models.Model):
 
     @property
     def actor_label(self) -> str:
-        return str(self.actor) if self.actor_id else str(_("System"))
+        """Who did it, as people are named on pages: the full name (the username without one), or the system."""
+        if not self.actor_id:
+            return str(_("System"))
+        return self.actor.get_full_name() or self.actor.get_username()
 
 
 class CaseKeyword(models.Model):

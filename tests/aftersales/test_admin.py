@@ -262,3 +262,13 @@ def test_customer_phone_is_masked_without_the_pii_permission(admin_client_for, o
     assert order.customer.phone not in masked and order.customer.masked_phone in masked
     full = admin_client_for(supervisor).get(url).content.decode()
     assert order.customer.phone in full
+
+
+def test_the_admin_timeline_names_people_and_says_how_long_in_words(sup_client, case_in, users):
+    users["agent"].first_name, users["agent"].last_name = "晓明", "李"
+    users["agent"].save()
+    case = case_in(S.AWAITING_RETURN)  # approved by the agent
+    page = sup_client.get(reverse("admin:aftersales_case_change", args=[case.pk])).content.decode()
+    timeline = page.split('class="tl-waited"', 1)[1]
+    assert "晓明 李" in timeline and ">agent<" not in timeline
+    assert "0:00:00" not in timeline and "分" in timeline  # 12 分, not a raw timedelta
