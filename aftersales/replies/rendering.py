@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.permissions import display_name
+from aftersales.workflow.shipping import return_address_line
 
 PLACEHOLDERS = {
     "customer_name": gettext_lazy("customer's name"),
@@ -39,12 +40,6 @@ PLACEHOLDERS = {
     "reject_reason": gettext_lazy("rejection reason"),
     "findings": gettext_lazy("QC findings"),
 }
-
-
-def _return_address(version) -> str | None:
-    if not version.return_address:
-        return None
-    return " ".join(part for part in (version.return_recipient, version.return_phone, version.return_address) if part)
 
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
@@ -135,7 +130,7 @@ def values_for(case, *, agent=None) -> dict[str, str | None]:
         "agent_name": display_name(agent, None),
         "tracking_number": case.return_tracking_number or None,
         "return_days": str(case.policy_version.return_ship_days),
-        "return_address": _return_address(case.policy_version),
+        "return_address": return_address_line(case.policy_version) or None,
         "reject_reason": case.reject_reason or None,
         "findings": inspection or None,
     }

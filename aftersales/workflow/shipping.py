@@ -68,6 +68,14 @@ def clean_shipment(carrier: str, tracking_number: str) -> tuple[str, str]:
     return carrier, number
 
 
+def return_address_line(version) -> str:
+    """The policy (version)'s return address as one line, ``recipient phone, address`` ("" without an address)."""
+    if not version.return_address:
+        return ""
+    who = " ".join(part for part in (version.return_recipient, version.return_phone) if part)
+    return f"{who}, {version.return_address}" if who else version.return_address
+
+
 def return_details(case) -> dict:
     """Where and by when the customer sends the goods back, and whether a pickup is offered (the channel's data)."""
     version = case.policy_version

@@ -31,6 +31,7 @@ from aftersales.models import FINAL_STATES, CaseState, EventName, WaitingOn
 from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR
 from aftersales.workflow import forms as f
 from aftersales.workflow import serializers as s
+from aftersales.workflow.shipping import return_address_line
 
 S = CaseState
 SYSTEM = "system"
@@ -110,11 +111,7 @@ def return_address_text(version) -> str:
     """Where and how to send the goods back, from a policy (version): recipient, phone, address, instructions."""
     parts = []
     if version.return_address:
-        who = " ".join(part for part in (version.return_recipient, version.return_phone) if part)
-        parts.append(
-            gettext("Send them to: %(address)s")
-            % {"address": f"{who}, {version.return_address}" if who else version.return_address}
-        )
+        parts.append(gettext("Send them to: %(address)s") % {"address": return_address_line(version)})
     if version.return_instructions:
         parts.append(version.return_instructions.strip())
     if version.pickup_offered:
