@@ -26,6 +26,7 @@ from aftersales.services.cases import (
     case_expire,
     case_inspect,
     case_receive,
+    case_receive_and_inspect,
     case_reject,
     case_resolve_escalation,
     case_send_goods,
@@ -42,7 +43,13 @@ from aftersales.services.compensations import (
     compensation_void,
 )
 from aftersales.services.numbers import case_number_next
-from aftersales.services.offers import case_approve_offer, case_propose, case_return_offer, case_submit_offer
+from aftersales.services.offers import (
+    case_approve_offer,
+    case_propose,
+    case_return_offer,
+    case_send_offer,
+    case_submit_offer,
+)
 from aftersales.services.opening import case_open, policy_for_channel
 from aftersales.services.risk_flags import customer_flag_clear, customer_flag_refresh
 from aftersales.services.shipments import shipment_stuck, shipment_track
@@ -75,10 +82,12 @@ __all__ = [
     "case_propose",
     "case_rate",
     "case_receive",
+    "case_receive_and_inspect",
     "case_reject",
     "case_resolve_escalation",
     "case_return_offer",
     "case_send_goods",
+    "case_send_offer",
     "case_ship_return",
     "case_submit_offer",
     "case_update",

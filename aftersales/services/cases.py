@@ -313,6 +313,46 @@ def case_inspect(
     return case
 
 
+@transaction.atomic
+def case_receive_and_inspect(
+    *,
+    case_id: int,
+    actor: User | None,
+    tracking_number: str,
+    grade: str,
+    responsible_party: str,
+    disposition: str,
+    carrier: str = "",
+    note: str = "",
+    findings: str = "",
+    photos: Sequence = (),
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Case:
+    """The parcel is on the bench: record its receipt and its inspection in one step (both events, one
+    transaction — a refused inspection leaves the case unreceived)."""
+    at = now(at)
+    case_receive(
+        case_id=case_id,
+        actor=actor,
+        tracking_number=tracking_number,
+        carrier=carrier,
+        note=note,
+        expected_version=expected_version,
+        at=at,
+    )
+    return case_inspect(
+        case_id=case_id,
+        actor=actor,
+        grade=grade,
+        responsible_party=responsible_party,
+        disposition=disposition,
+        findings=findings,
+        photos=photos,
+        at=at,
+    )
+
+
 # --------------------------------------------------------------------------
 # Offer and confirmation
 # --------------------------------------------------------------------------

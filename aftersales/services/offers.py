@@ -22,7 +22,12 @@ from aftersales.errors import NotAllowed
 from aftersales.models import LIVE_COMPENSATION_STATES, Case, CaseState, Compensation, CompensationState
 from aftersales.permissions import authority_of
 from aftersales.services._base import ensure_may, finish_transition, lock_case, now, required
-from aftersales.services.compensations import approve_pending_within_authority, offer_total, record_compensation
+from aftersales.services.compensations import (
+    approve_pending_within_authority,
+    compensation_add,
+    offer_total,
+    record_compensation,
+)
 from aftersales.workflow.money import yuan
 
 if TYPE_CHECKING:
@@ -45,6 +50,36 @@ def case_propose(
     ensure_may(case, "propose", actor)
     live = live_offer(case, note=note)
     return propose_locked(case, live, actor=actor, at=at, note=note)
+
+
+@transaction.atomic
+def case_send_offer(
+    *,
+    case_id: int,
+    actor: User,
+    kind: str = "",
+    amount: Decimal | str | None = None,
+    compensation_note: str = "",
+    note: str = "",
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Case:
+    """Put one compensation in the offer and send it, in one step (the suggestion the case page fills in): within
+    the sender's authority to the customer, above it to a supervisor. Without an amount the offer is sent as it is
+    (``propose``). Nothing is kept when either part is refused."""
+    at = now(at)
+    lock_case(case_id, expected_version=expected_version)
+    if amount in (None, ""):
+        return case_submit_offer(case_id=case_id, actor=actor, note=note, at=at)
+    if not kind:
+        raise ValidationError({"kind": _("Choose the kind of compensation.")})
+    try:
+        compensation_add(case_id=case_id, actor=actor, kind=kind, amount=amount, note=compensation_note, at=at)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and "note" in exc.error_dict:
+            exc.error_dict["compensation_note"] = exc.error_dict.pop("note")
+        raise
+    return case_submit_offer(case_id=case_id, actor=actor, note=note, at=at)
 
 
 def live_offer(case: Case, *, note: str) -> list[Compensation]:

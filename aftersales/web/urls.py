@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/board/", queue.board, name="board"),
     path("cases/bulk/", queue.bulk, name="bulk"),
     path("cases/<int:case_id>/", case.case_detail, name="case"),
+    path("cases/<int:case_id>/next/", queue.next_case, name="next_case"),
     path("cases/<int:case_id>/do/<slug:name>/", case.case_action, name="case_action"),
     path("cases/<int:case_id>/compensation/", case.compensation_add, name="compensation_add"),
     path("cases/<int:case_id>/reply/", case.case_template_reply, name="case_template_reply"),

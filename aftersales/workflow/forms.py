@@ -148,6 +148,13 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
+#: What an inspection most likely finds, by the problem's attribution: the form starts from it (QC corrects it).
+INSPECTION_GUESS = {
+    "product_quality": ("C", "merchant", "refurbish"),
+    "logistics": ("C", "logistics", "refurbish"),
+}
+
+
 class InspectForm(VersionedForm):
     grade = forms.ChoiceField(label=_("Grade"), choices=Inspection.Grade.choices)
     responsible_party = forms.ChoiceField(label=_("Responsible party"), choices=Inspection.Party.choices)
@@ -156,6 +163,29 @@ class InspectForm(VersionedForm):
     photos = MultipleFileField(
         label=_("Photos"), required=False, help_text=_("JPEG, PNG or WebP; up to 6 photos of at most 5 MB each.")
     )
+
+    def initial_for(self, case) -> dict:
+        attribution = case.category.attribution if case.category_id and case.category else ""
+        grade, party, disposition = INSPECTION_GUESS.get(attribution, ("A", "merchant", "restock"))
+        return {**super().initial_for(case), "grade": grade, "responsible_party": party, "disposition": disposition}
+
+
+class ReceiveInspectForm(ReceiveForm, InspectForm):
+    """The parcel is at hand: its receipt and its inspection in one form."""
+
+    field_order = ("carrier", "tracking_number", "note", "grade", "responsible_party", "disposition", "findings")
+
+
+class SendOfferForm(VersionedForm):
+    """The offer with one compensation in it (the suggestion, filled in), sent in one step; without an amount the
+    offer goes as it is."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", "—"), *Compensation.Kind.choices], required=False)
+    amount = forms.DecimalField(
+        label=_("Amount (CNY)"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False
+    )
+    compensation_note = forms.CharField(label=_("Basis"), max_length=200, required=False)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ResolveEscalationForm(VersionedForm):

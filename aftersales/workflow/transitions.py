@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed, has_transition_perm
 
 from aftersales.models import FINAL_STATES, CaseState, EventName, WaitingOn
 from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR
@@ -170,6 +171,19 @@ def _unfinished(case, user) -> bool:
     return case.state not in FINAL_STATES
 
 
+def _may_receive(case, user) -> bool:
+    """Receive-and-inspect is offered wherever the user may receive the goods."""
+    return (
+        can_proceed(case.receive)
+        and has_transition_perm(case.receive, user)
+        and user.has_perm("aftersales.inspect_case")
+    )
+
+
+def _may_send_offer(case, user) -> bool:
+    return can_proceed(case.propose) and has_transition_perm(case.propose, user)
+
+
 def _offer_open_to(comp, user) -> bool:
     """While an offer waits for a supervisor, only supervisors decide its items."""
     return comp.case.state != S.AWAITING_APPROVAL or user.has_perm("aftersales.approve_any_compensation")
@@ -311,6 +325,14 @@ TRANSITIONS = Registry(
         serializer=s.InspectSerializer,
         message=_inspected,
     ),
+    Action(
+        "receive_inspect",
+        label=_("receive and inspect"),
+        service="case_receive_and_inspect",
+        roles=(QC, SUPERVISOR),
+        form=f.ReceiveInspectForm,
+        available=_may_receive,
+    ),
     # ---- the offer -------------------------------------------------------------
     Action(
         "add_compensation",
@@ -329,6 +351,14 @@ TRANSITIONS = Registry(
         form=f.NoteForm,
         serializer=s.StaffNoteSerializer,
         message=_OFFER_READY,
+    ),
+    Action(
+        "send_offer",
+        label=_("send the offer"),
+        service="case_send_offer",  # one compensation added and the offer sent, in one step
+        roles=(AGENT, SUPERVISOR),
+        form=f.SendOfferForm,
+        available=_may_send_offer,
     ),
     Transition(
         "submit_offer",
@@ -532,6 +562,28 @@ TRANSITIONS = Registry(
         available=_may_fail,
     ),
 )
+
+
+#: Each open state's primary action on the case page: the first of these the user may take is shown first,
+#: open and filled in; the others stay folded.
+PRIMARY_ACTIONS: dict[str, tuple[str, ...]] = {
+    S.PENDING_REVIEW: ("approve",),
+    S.AWAITING_RETURN: ("receive_inspect", "ship_return"),
+    S.RETURN_SHIPPED: ("receive_inspect",),
+    S.IN_QC: ("inspect",),
+    S.COMPENSATION: ("send_offer", "propose"),
+    S.AWAITING_APPROVAL: ("approve_offer",),
+    S.AWAITING_CONFIRMATION: ("confirm",),
+    S.AWAITING_DISPATCH: ("send_goods",),
+    S.AWAITING_RECEIPT: ("confirm_receipt",),
+    S.ESCALATED: ("resolve_escalation",),
+}
+
+
+def primary_action(state: str, names) -> str | None:
+    """The primary action of ``state`` among the action ``names`` the user may take (``None``: nothing to lead)."""
+    names = set(names)
+    return next((name for name in PRIMARY_ACTIONS.get(state, ()) if name in names), None)
 
 
 def action_label(name: str, on: str = CASE) -> str:

@@ -8,42 +8,25 @@ are saved under ``test-artifacts/``.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.urls import reverse
 
 from aftersales import services
 from aftersales.models import Case, CaseState, Compensation, InspectionPhoto
+from tests.aftersales.browser import click, sign_in, sign_out
 from tests.aftersales.test_case_page import png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 S = CaseState
-PASSWORD = "pw-for-tests-1"
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(base + reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_load_state()
-
-
-def sign_out(page) -> None:
-    page.click("header.top .me button[type=submit]")
-    page.wait_for_url(re.compile(r".*/accounts/login/.*"))
 
 
 def do(page, name: str) -> None:
-    """Open an action's form on the case page (if it has one) and submit it."""
+    """Open an action's form on the case page (unless it is open already) and submit it."""
     panel = page.locator(f"#action-{name}")
-    summary = panel.locator("summary")
-    if summary.count():
-        summary.click()
-    panel.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    if panel.evaluate("el => el.tagName === 'DETAILS' && !el.open"):
+        panel.locator("summary").click()
+    click(page, panel.locator("button[type=submit]"))
 
 
 def state_of(page) -> str:
@@ -81,13 +64,13 @@ def test_return_and_refund_from_review_to_closed_through_the_pages(
     sign_in(page, base, "qc")
     assert page.url.endswith(reverse("desk:qc"))
     row = page.locator(f"tr[data-case='{case.number}']")
+    row = row.locator("form.inline-form")
     row.locator("select[name=carrier]").select_option("SF")
     row.locator("input[name=tracking_number]").fill("SF1234567890123")
-    row.locator("button[type=submit]").click()
-    page.wait_for_load_state()
-    page.click("a[data-tab='in_qc']")
-    page.locator(f"tr[data-case='{case.number}'] a.button").click()
-    page.locator("#action-inspect summary").click()
+    click(page, row.locator("button[type=submit]"))
+    click(page, page.locator("a[data-tab='in_qc']"))
+    click(page, page.locator(f"tr[data-case='{case.number}'] a.button"))
+    assert page.locator("#action-inspect").get_attribute("open") is not None  # the inspect link opens its panel
     form = page.locator("#action-inspect form")
     form.locator("select[name=grade]").select_option("C")
     form.locator("select[name=responsible_party]").select_option("merchant")
@@ -96,8 +79,7 @@ def test_return_and_refund_from_review_to_closed_through_the_pages(
     form.locator("input[name=photos]").set_input_files(
         [{"name": "拉链.png", "mimeType": "image/png", "buffer": png_bytes()}]
     )
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    click(page, form.locator("button[type=submit]"))
     assert state_of(page) == S.COMPENSATION
     assert page.locator("#inspections img").count() == 1
     sign_out(page)
@@ -105,8 +87,7 @@ def test_return_and_refund_from_review_to_closed_through_the_pages(
     # 3. The agent takes the suggested full refund and sends the offer: above ¥200, it goes to a supervisor.
     sign_in(page, base, "agent")
     page.goto(base + reverse("desk:case", args=[case.pk]))
-    page.locator("button[data-suggestion='refund']").click()
-    page.wait_for_load_state()
+    click(page, page.locator("button[data-suggestion='refund']"))
     assert "¥1,299.00" in page.locator("#offer-total").inner_text()
     do(page, "propose")
     assert page.locator("#awaiting-approval").count() == 1
@@ -119,8 +100,7 @@ def test_return_and_refund_from_review_to_closed_through_the_pages(
     page.click("header.top a[data-area='approvals']")
     row = page.locator(f"tr[data-case='{case.number}']")
     row.locator("details").first.locator("summary").click()
-    row.locator("button[value='approve_offer']").click()
-    page.wait_for_load_state()
+    click(page, row.locator("button[value='approve_offer']"))
     assert page.locator(f"tr[data-case='{case.number}']").count() == 0
     sign_out(page)
 

@@ -102,7 +102,7 @@ def test_timeline_shows_the_time_spent_at_each_node(login, agent, open_case):
     [
         ("agent", S.PENDING_REVIEW, ["claim", "approve", "cancel", "reject", "note"]),
         ("supervisor", S.PENDING_REVIEW, ["claim", "approve", "cancel", "escalate", "reject", "triage", "note"]),
-        ("qc", S.AWAITING_RETURN, ["receive", "note"]),
+        ("qc", S.AWAITING_RETURN, ["receive_inspect", "receive", "note"]),
         ("qc", S.IN_QC, ["inspect", "note"]),
         ("agent", S.AWAITING_CONFIRMATION, ["claim", "confirm", "decline", "note"]),
     ],
@@ -150,7 +150,7 @@ def test_a_missing_reason_is_shown_beside_the_field_and_nothing_is_written(login
     assert response.status_code == 400
     panel = next(p for p in response.context["panels"] if p.name == "reject")
     assert panel.open and "reason" in panel.form.errors
-    assert 'id="id_reason_errors"' in response.content.decode()
+    assert 'id="id_reject_reason_errors"' in response.content.decode()  # each panel its own ids
     assert Case.objects.get(pk=case.pk).state == S.PENDING_REVIEW and CaseEvent.objects.count() == events
 
 

@@ -41,17 +41,19 @@ from aftersales.selectors import (
     case_inspections,
     compensation_actions_for,
     evidence_for,
+    may_use,
     photo_for,
     recent_cases_of_customer,
 )
 from aftersales.services.compensations import OFFER_STATES, offer_total
 from aftersales.templatetags.desk import yuan
 from aftersales.web.views._common import run_service, safe_next
+from aftersales.web.views.queue import queue_url
 from aftersales.workflow.forms import CompensationAddForm, MultipleFileField, MultipleFileInput
 from aftersales.workflow.links import progress_url
 from aftersales.workflow.shipping import carrier_label, return_details
 from aftersales.workflow.suggestions import suggest_compensation
-from aftersales.workflow.transitions import COMPENSATION, TRANSITIONS, Action, action_label
+from aftersales.workflow.transitions import COMPENSATION, TRANSITIONS, Action, action_label, primary_action
 from customers.masking import can_see_pii
 from customers.selectors import customer_annual_spend
 
@@ -64,6 +66,8 @@ class Panel:
     form: forms.Form
     url: str
     open: bool = False
+    #: The state's primary action: shown first, open, its button the page's main one.
+    primary: bool = False
 
     @property
     def name(self) -> str:
@@ -86,9 +90,25 @@ def _case_url(case_id: int) -> str:
     return reverse("desk:case", args=[case_id])
 
 
-def _panel(action: Action, case: Case, user, data=None, files=None, *, open: bool = False) -> Panel:
-    form = action.form(data, files, case=case, user=user)
+def _panel(action: Action, case: Case, user, data=None, files=None, *, open: bool = False, initial=None) -> Panel:
+    kwargs = {"initial": {**action.form(case=case, user=user).initial, **initial}} if initial else {}
+    # Each panel's fields get ids of their own (labels point at their own field; names stay the service's).
+    form = action.form(data, files, case=case, user=user, auto_id=f"id_{action.name}_%s", **kwargs)
     return Panel(action, form, reverse("desk:case_action", args=[case.pk, action.name]), open=open)
+
+
+def _arrange(panels: list[Panel], case: Case) -> list[Panel]:
+    """The state's primary action first and open; the offer sent in one step replaces the plain send while the
+    offer is still empty (both run the same service)."""
+    names = {panel.name for panel in panels}
+    if "send_offer" in names:
+        panels = [panel for panel in panels if panel.name != "propose"]
+    lead = primary_action(case.state, {panel.name for panel in panels})
+    for panel in panels:
+        if panel.name == lead:
+            panel.primary = True
+            panel.open = panel.open or panel.needs_input
+    return sorted(panels, key=lambda panel: not panel.primary)
 
 
 def _timeline(case: Case, events: list[CaseEvent], now) -> tuple[list[dict], list[dict]]:
@@ -175,6 +195,8 @@ def render_case_page(
         bound if bound is not None and bound.name == action.name else _panel(action, case, user)
         for action in actions_for(case, user)
     ]
+    if any(c.state in LIVE_COMPENSATION_STATES for c in comps):
+        panels = [panel for panel in panels if panel.name != "send_offer"]
 
     may_add = case.state in OFFER_STATES and user.has_perm("aftersales.propose_compensation")
     suggestions = []
@@ -194,11 +216,19 @@ def render_case_page(
             is_vip=case.customer.is_vip,
             vip_upgrade=case.vip_upgrade,
         )
+        first = suggestions[0] if suggestions else None
         if add_form is None:
-            first = suggestions[0] if suggestions else None
             add_form = CompensationAddForm(
                 initial={"kind": first.kind, "amount": first.amount, "note": first.basis} if first else {}
             )
+        if first is not None:  # the one-step offer starts from the first suggestion
+            panels = [
+                _panel(panel.action, case, user, initial=_suggested(first))
+                if panel.name == "send_offer" and panel is not bound
+                else panel
+                for panel in panels
+            ]
+    panels = _arrange(panels, case)
     recent = recent_cases_of_customer(user, case)
     replies = templates_for(case, agent=user) if may_reply_to_customers(user) else []
     live_total = offer_total([c for c in comps if c.state in LIVE_COMPENSATION_STATES])
@@ -238,8 +268,17 @@ def render_case_page(
         else None,
         "receipt_mismatch": (received.data or {}).get("mismatch") if received else None,
         "return_address": return_details(case) if case.state in RECEIVABLE_STATES else None,
+        "queue_url": queue_url(request) if may_use(user, "queue") else None,
     }
     return render(request, "aftersales/case_detail.html", context, status=status)
+
+
+def _suggested(suggestion) -> dict:
+    return {
+        "kind": suggestion.kind,
+        "amount": suggestion.amount,
+        "compensation_note": str(suggestion.basis)[:200],
+    }
 
 
 @require_safe
@@ -249,7 +288,7 @@ def case_detail(request, case_id: int):
 
 
 def _success_message(case: Case, name: str, result) -> str:
-    if name == "propose" and isinstance(result, Case) and result.state == CaseState.AWAITING_APPROVAL:
+    if name in ("propose", "send_offer") and isinstance(result, Case) and result.state == CaseState.AWAITING_APPROVAL:
         return _("The offer on case %(number)s is above your authority: it was sent to a supervisor for approval.") % {
             "number": case.number
         }
@@ -259,7 +298,7 @@ def _success_message(case: Case, name: str, result) -> str:
             return _(
                 "Case %(number)s: approved, and a quick refund of %(amount)s was granted at once (payable now, before the goods are back)."
             ) % {"number": case.number, "amount": yuan(refund.amount)}
-    if name == "receive" and isinstance(result, Case):
+    if name in ("receive", "receive_inspect") and isinstance(result, Case):
         event = result.events.filter(name="receive").order_by("-id").first()
         mismatch = (event.data or {}).get("mismatch") if event else None
         if mismatch:

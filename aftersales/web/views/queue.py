@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -34,12 +34,38 @@ def _page_size(request) -> int:
     return size if size in PAGE_SIZES else 50
 
 
+#: Session keys: the agent's last queue view (its query string), and the cases its page showed, in order.
+QUEUE_VIEW, QUEUE_CASES = "desk_queue_view", "desk_queue_cases"
+#: Query parameters that are not part of a view.
+NOT_THE_VIEW = ("page", "reset")
+
+
+def queue_url(request) -> str:
+    """The queue as the user last left it (its filters, its tab)."""
+    saved = request.session.get(QUEUE_VIEW, "")
+    return reverse("desk:queue") + (f"?{saved}" if saved else "")
+
+
+def queue_filter(request, params) -> CaseQueueFilter:
+    return CaseQueueFilter(params, queryset=case_list_for(request.user), user=request.user)
+
+
 @area_required("queue")
 def queue(request):
-    """Cases in the user's scope, filtered, deadline first, a fixed number of queries per page."""
-    filterset = CaseQueueFilter(request.GET, queryset=case_list_for(request.user), user=request.user)
+    """Cases in the user's scope, filtered, deadline first, a fixed number of queries per page.
+
+    The queue remembers the user's last view: opened without parameters (the menu), it shows that view again;
+    ``reset`` starts from the default one."""
+    if not request.GET and request.session.get(QUEUE_VIEW):
+        return HttpResponseRedirect(queue_url(request))
+    view = request.GET.copy()
+    for key in NOT_THE_VIEW:
+        view.pop(key, None)
+    request.session[QUEUE_VIEW] = view.urlencode()
+    filterset = queue_filter(request, request.GET)
     paginator = CappedCountPaginator(filterset.qs, _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
+    request.session[QUEUE_CASES] = [case.pk for case in page.object_list]
     now = timezone.now()
     rows = [{"case": case, "deadline": deadline_of(case, now)} for case in page.object_list]
     may_assign = request.user.has_perm("aftersales.change_case")
@@ -58,6 +84,26 @@ def queue(request):
             "bulk_limit": BULK_LIMIT,
         },
     )
+
+
+@area_required("queue")
+def next_case(request, case_id: int):
+    """The case after ``case_id`` in the user's last queue view (下一单); back to the queue when none is left.
+
+    The page of the queue the user saw gives the order; a case that has left the view since (acted on by someone)
+    is skipped, and past the end of that page the view is asked again for a case not yet passed."""
+    shown = request.session.get(QUEUE_CASES, [])
+    position = shown.index(case_id) + 1 if case_id in shown else 0
+    ahead, passed = shown[position:], [*shown[:position], case_id]
+    cases = queue_filter(request, QueryDict(request.session.get(QUEUE_VIEW, ""))).qs
+    still = set(cases.filter(pk__in=ahead).values_list("pk", flat=True)) if ahead else set()
+    following = next((pk for pk in ahead if pk in still), None)
+    if following is None:
+        following = cases.exclude(pk__in=passed).values_list("pk", flat=True).first()
+    if following is None:
+        messages.info(request, _("No more cases in this view."))
+        return HttpResponseRedirect(queue_url(request))
+    return HttpResponseRedirect(reverse("desk:case", args=[following]))
 
 
 @area_required("board")

@@ -38,6 +38,8 @@ from aftersales.web.views.queue import _page_size
 from aftersales.workflow.transitions import TRANSITIONS
 from config.pagination import CappedCountPaginator
 
+#: Which QC tab opens when none is asked for: the first of these with work in it.
+QC_BENCH_ORDER = (CaseState.RETURN_SHIPPED, CaseState.AWAITING_RETURN, CaseState.IN_QC, CaseState.AWAITING_DISPATCH)
 #: What a supervisor decides on the approvals page (the case page offers the rest).
 OFFER_DECISIONS = ("approve_offer", "return_offer")
 AREA_URLS = {"queue": "desk:queue", "board": "desk:board", "qc": "desk:qc", "finance": "desk:finance"}
@@ -55,27 +57,35 @@ def home(request):
 @area_required("qc")
 def qc(request):
     """Goods coming back (record receipt here) and goods on the bench (inspect on the case page)."""
-    tab = request.GET.get("tab")
-    if tab not in QC_STATES:
-        tab = CaseState.AWAITING_RETURN
     term = (request.GET.get("q") or "").strip()
+    cap = CappedCountPaginator.cap
+    counts = {  # with the search, so a scanned tracking number shows which tab holds its case
+        state: qc_worklist_for(request.user, state).search(term).order_by()[: cap + 1].count() for state in QC_STATES
+    }
+    tab = request.GET.get("tab")
+    if tab not in QC_STATES:  # parcels on their way first, then the first tab with work (a scan: the tab of its case)
+        tab = next((state for state in QC_BENCH_ORDER if counts[state]), CaseState.RETURN_SHIPPED)
     cases = qc_worklist_for(request.user, tab).search(term)
     paginator = CappedCountPaginator(cases, _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     parcels = active_returns_of(page.object_list) if tab == CaseState.RETURN_SHIPPED else {}
     action = TRANSITIONS["send_goods" if tab == CaseState.AWAITING_DISPATCH else "receive"]
+    both = TRANSITIONS["receive_inspect"]
+    receivable = tab in RECEIVABLE_STATES and request.user.has_perm("aftersales.inspect_case")
+    single = len(page.object_list) == 1
     rows = [
         {
             "case": case,
-            "form": action.form(case=case, user=request.user),
+            "form": action.form(case=case, user=request.user, auto_id=f"id_{case.pk}_%s"),
             "parcel": parcels.get(case.pk),
+            # The parcel at hand (a scanned number finds one case): receive and inspect it in one form, open.
+            "inspect_form": both.form(case=case, user=request.user, auto_id=f"id_{case.pk}_ri_%s")
+            if receivable
+            else None,
+            "inspect_open": single,
         }
         for case in page.object_list
     ]
-    counts = {  # with the search, so a scanned tracking number shows which tab holds its case
-        state: qc_worklist_for(request.user, state).search(term).order_by()[: paginator.cap + 1].count()
-        for state in QC_STATES
-    }
     return render(
         request,
         "aftersales/qc.html",
