@@ -8,4 +8,11 @@ class AftersalesConfig(AppConfig):
     verbose_name = _("After-sales")
 
     def ready(self) -> None:
+        from django.contrib.auth import get_user_model
+
         from aftersales import checks  # noqa: F401 - registers the startup checks
+        from aftersales.permissions import display_name
+
+        # People are named by their full name wherever a user is shown (admin lists, choices, history), the
+        # username only for someone without one.
+        get_user_model().__str__ = display_name

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django import forms
 from django.contrib.auth import get_user_model
 
 if TYPE_CHECKING:
@@ -168,6 +169,13 @@ def sync_role_groups(apps, schema_editor=None) -> None:
 def display_name(user, empty: str | None = "") -> str | None:
     """How staff are named on pages, exports and the API: full name, else username (``empty`` without a user)."""
     return (user.get_full_name() or user.get_username()) if user else empty
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    """A choice of staff, each by the name people know them by (not the username)."""
+
+    def label_from_instance(self, obj) -> str:
+        return display_name(obj)
 
 
 def working_staff():

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import CaseLine, Compensation, CompensationState, ProblemCategory
 from aftersales.permissions import working_staff
-from aftersales.selectors.filters import CategoryFilter, category_subtree
+from aftersales.selectors.filters import CategoryFilter, StaffFilter, category_subtree
 from config.periods import Period, parse_period
 from customers.models import Channel, ProductCategory
 
@@ -54,7 +54,7 @@ class CompensationReportFilter(django_filters.FilterSet):
         method="filter_product",
         empty_label=_("any"),
     )
-    agent = django_filters.ModelChoiceFilter(
+    agent = StaffFilter(
         label=_("proposed by"), field_name="proposed_by", queryset=working_staff(), empty_label=_("any")
     )
 

@@ -179,8 +179,9 @@ class CostRow:
 
 
 def over_a_third(cost: Decimal, margin: Decimal) -> bool:
-    """The alert's rule: after-sales cost above a third of the gross margin (exact, not the rounded ratio)."""
-    return cost > 0 and cost * 3 > margin
+    """The alert's rule: after-sales cost above a third of the gross margin (exact, not the rounded ratio). No
+    margin yet (a month's first day, before its orders) is no ratio and no alert."""
+    return cost > 0 and margin > 0 and cost * 3 > margin
 
 
 def cost_ratio(period: Period) -> list[CostRow]:

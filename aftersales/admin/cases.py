@@ -38,6 +38,7 @@ from aftersales.selectors import actions_for, compensation_actions_for
 from aftersales.services.compensations import OFFER_STATES
 from aftersales.workflow.forms import apply_service_errors
 from aftersales.workflow.transitions import COMPENSATION, TRANSITIONS
+from aftersales.workflow.transitions import event_label as label_of_event
 from config.pagination import CappedCountAdminMixin
 from customers.masking import can_see_pii
 from customers.models import Order
@@ -73,7 +74,7 @@ class CaseNumberSearchMixin:
 
 @admin.register(CaseEvent)
 class CaseEventAdmin(ReadOnlyAdminMixin, CappedCountAdminMixin, CaseNumberSearchMixin, admin.ModelAdmin):
-    list_display = ("created_at", "case", "kind", "name", "from_state", "to_state", "actor_display", "note")
+    list_display = ("created_at", "case", "kind", "action_display", "from_state", "to_state", "actor_display", "note")
     list_filter = ("kind",)
     list_select_related = ("case", "actor")
     ordering = ("-id",)
@@ -82,6 +83,17 @@ class CaseEventAdmin(ReadOnlyAdminMixin, CappedCountAdminMixin, CaseNumberSearch
     @admin.display(description=_("actor"))
     def actor_display(self, obj):
         return obj.actor_label
+
+    @admin.display(description=_("action"))
+    def action_display(self, obj):
+        return label_of_event(obj.name) if obj.name else "—"
+
+    readonly_fields = ("action_display",)
+
+    def get_fields(self, request, obj=None):
+        # The action by its label in the stored name's place (the name is the registry's code).
+        fields = [name for name in super().get_fields(request, obj) if name != "action_display"]
+        return [("action_display" if name == "name" else name) for name in fields]
 
 
 @admin.register(Inspection)
@@ -218,7 +230,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
     ordering = ("-id",)
     actions = ("approve_selected",)
     # The page is view-only (has_change_permission is False): every field is shown read-only.
-    readonly_fields = ("customer_display", "return_carrier_name")
+    readonly_fields = ("customer_display", "return_carrier_name", "policy_version_display")
     fieldsets = (
         (
             None,
@@ -255,7 +267,7 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
             {
                 "fields": (
                     "policy",
-                    "policy_version",
+                    "policy_version_display",
                     "quick_refund",
                     "return_carrier_name",
                     "return_tracking_number",
@@ -285,6 +297,16 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
     )
     change_form_template = "admin/aftersales/case/change_form.html"
     inlines = (EvidenceInline, ShipmentInline)
+
+    @admin.display(description=_("policy version"))
+    def policy_version_display(self, obj):
+        version = obj.policy_version
+        if version is None:
+            return "—"
+        return _("%(policy)s, version of %(when)s") % {
+            "policy": version.name,
+            "when": timezone.localtime(version.history_date).strftime("%Y-%m-%d %H:%M"),
+        }
 
     @admin.display(description=_("return carrier"))
     def return_carrier_name(self, obj):

@@ -123,7 +123,8 @@ class VersionedAdmin(SimpleHistoryAdmin):
         )
         by_id = {str(v.history_id): v for v in versions}
         newer = by_id.get(request.GET.get("b")) or (versions[0] if versions else None)
-        older = by_id.get(request.GET.get("a")) or (versions[1] if len(versions) > 1 else newer)
+        before = versions[versions.index(newer) + 1] if newer in versions[:-1] else newer  # the version before it
+        older = by_id.get(request.GET.get("a")) or before
         if older is not None and newer is not None and older.history_date > newer.history_date:
             older, newer = newer, older
         context = {

@@ -47,7 +47,11 @@ class SlaPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_priority_display()}: {self.first_response_minutes} / {self.resolution_minutes} min"
+        return _("%(priority)s: first response %(first)s min / resolution %(resolution)s min") % {
+            "priority": self.get_priority_display(),
+            "first": self.first_response_minutes,
+            "resolution": self.resolution_minutes,
+        }
 
     def clean(self) -> None:
         if (

@@ -496,7 +496,7 @@ class CaseEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.case_id} {self.name or self.kind} @ {self.created_at:%Y-%m-%d %H:%M}"
+        return f"#{self.pk} · {self.get_kind_display()} · {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
     @property
     def actor_label(self) -> str:

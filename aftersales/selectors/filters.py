@@ -22,7 +22,7 @@ from aftersales.models import (
     Queue,
     RequestType,
 )
-from aftersales.permissions import working_staff
+from aftersales.permissions import StaffChoiceField, working_staff
 from aftersales.selectors.scope import DUE_SOON, my_queue_ids
 from config.periods import clamp
 from customers.models import Channel, Customer, ProductCategory
@@ -38,6 +38,13 @@ class CategoryChoiceField(forms.ModelChoiceField):
 @extend_schema_field(OpenApiTypes.INT)
 class CategoryFilter(django_filters.ModelChoiceFilter):
     field_class = CategoryChoiceField
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class StaffFilter(django_filters.ModelChoiceFilter):
+    """Chooses one of the staff, listed by name."""
+
+    field_class = StaffChoiceField
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -90,7 +97,7 @@ class CaseQueueFilter(django_filters.FilterSet):
     queue = django_filters.ModelChoiceFilter(
         label=_("queue"), queryset=Queue.objects.filter(active=True), empty_label=_("any")
     )
-    assignee = django_filters.ModelChoiceFilter(label=_("assignee"), queryset=working_staff(), empty_label=_("any"))
+    assignee = StaffFilter(label=_("assignee"), queryset=working_staff(), empty_label=_("any"))
     vip = django_filters.BooleanFilter(label=_("VIP only"), method="filter_vip", widget=forms.CheckboxInput)
     crisis = django_filters.BooleanFilter(label=_("crisis only"), method="filter_crisis", widget=forms.CheckboxInput)
     keyword = django_filters.CharFilter(label=_("keyword"), method="filter_keyword")

@@ -105,3 +105,12 @@ def percent(value, places: int = 1) -> str:
     if value in (None, ""):
         return "—"
     return f"{Decimal(str(value)) * 100:.{int(places)}f}%"
+
+
+@register.filter
+def field_label(opts, name: str) -> str:
+    """A model field's verbose name from its ``_meta`` (the name itself when it is not a field)."""
+    try:
+        return str(opts.get_field(name).verbose_name)
+    except Exception:
+        return name

@@ -24,7 +24,7 @@ from aftersales.models import (
     ProblemCategory,
     Queue,
 )
-from aftersales.permissions import may_reply_to_customers, working_staff
+from aftersales.permissions import StaffChoiceField, may_reply_to_customers, working_staff
 
 #: Triage fields a supervisor changes with ``case_update``.
 TRIAGE_FIELDS = ("urgency", "priority", "crisis", "category", "queue", "assignee")
@@ -213,9 +213,12 @@ class TriageForm(VersionedForm):
         label=_("problem category"),
         queryset=ProblemCategory.objects.filter(active=True).select_related("parent__parent"),
         required=False,
+        empty_label="—",
     )
-    queue = forms.ModelChoiceField(label=_("queue"), queryset=Queue.objects.filter(active=True), required=False)
-    assignee = forms.ModelChoiceField(label=_("assignee"), queryset=None, required=False)
+    queue = forms.ModelChoiceField(
+        label=_("queue"), queryset=Queue.objects.filter(active=True), required=False, empty_label="—"
+    )
+    assignee = StaffChoiceField(label=_("assignee"), queryset=None, required=False, empty_label=_("unassigned"))
     note = forms.CharField(label=_("Note"), required=False)
 
     def __init__(self, *args, **kwargs):

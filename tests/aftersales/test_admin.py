@@ -244,11 +244,24 @@ def test_staff_without_view_permission_cannot_open_a_case_page(client, case_in):
 
 
 def test_policy_history_page_lists_versions(sup_client, policy):
+    from aftersales.models import Policy
+
     policy.review_timeout_hours = 24
     policy.save()
     response = sup_client.get(reverse("admin:aftersales_policy_history", args=[policy.pk]))
     assert response.status_code == 200
     assert len(response.context["page_obj"].object_list) == 2
+    html = response.content.decode()
+    label = str(Policy._meta.get_field("review_timeout_hours").verbose_name)
+    assert f'<th scope="col">{label}</th>' in html  # the field's name, not its code
+    assert "review_timeout_hours" not in html
+    newest = response.context["page_obj"].object_list[0]
+    compare = reverse("admin:aftersales_policy_compare", args=[policy.pk]) + f"?b={newest.history_id}"
+    assert compare.replace("&", "&amp;") in html
+    diff = sup_client.get(compare)
+    changed = [row for row in diff.context["rows"] if row["changed"]]
+    assert diff.status_code == 200 and diff.context["newer"] == newest and diff.context["older"] != newest
+    assert [(str(row["label"]), row["new"]) for row in changed] == [(label, "24")]
 
 
 # -- personal data ----------------------------------------------------------------------

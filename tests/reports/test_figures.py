@@ -169,3 +169,5 @@ def test_the_complaints_row_is_shown_but_never_alerted_and_the_third_is_exact(no
     exactly = selectors.CostRow(date(2026, 11, 1), 1, "x", cost=D("100.00"), margin=D("300.00"))
     assert just_above.alert and not exactly.alert
     assert just_above.ratio == D("0.3334")
+    no_margin_yet = selectors.CostRow(date(2026, 12, 1), 1, "x", cost=D("99.00"), margin=D("0"))
+    assert no_margin_yet.ratio is None and not no_margin_yet.alert  # the month's first day: no orders yet

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from aftersales import services
 from aftersales.errors import NotAllowed
 from aftersales.models import Case, Priority
-from aftersales.permissions import working_staff
+from aftersales.permissions import StaffChoiceField, working_staff
 from aftersales.selectors import case_list_for, case_scope_for, deadline_of, status_board_for
 from aftersales.selectors.filters import CaseQueueFilter
 from aftersales.web.views._common import area_required, error_text, safe_next
@@ -132,7 +132,7 @@ class BulkForm(forms.Form):
     cases = forms.TypedMultipleChoiceField(
         coerce=int, choices=(), error_messages={"required": gettext_lazy("Select at least one case.")}
     )
-    assignee = forms.ModelChoiceField(queryset=None, required=False)
+    assignee = StaffChoiceField(queryset=None, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
