@@ -29,20 +29,27 @@ from aftersales.selectors.scope import (
     start_area,
 )
 from aftersales.selectors.work import (
+    AGE_BANDS,
+    PAYOUT_AGEING_DAYS,
     PAYOUT_TABS,
     active_returns_of,
+    approvals_by_age,
     offers_awaiting_approval,
     payables,
     payables_total,
+    payouts_by_age,
     qc_worklist_for,
     requesters_of,
+    with_offer_total,
 )
 
 __all__ = [
+    "AGE_BANDS",
     "AREAS",
     "DUE_SOON",
     "FINANCE_STATES",
     "LIST_RELATED",
+    "PAYOUT_AGEING_DAYS",
     "PAYOUT_TABS",
     "QC_STATES",
     "RECEIVABLE_STATES",
@@ -50,6 +57,7 @@ __all__ = [
     "Deadline",
     "actions_for",
     "active_returns_of",
+    "approvals_by_age",
     "case_for_page",
     "case_inspections",
     "case_list_for",
@@ -62,10 +70,12 @@ __all__ = [
     "offers_awaiting_approval",
     "payables",
     "payables_total",
+    "payouts_by_age",
     "photo_for",
     "qc_worklist_for",
     "recent_cases_of_customer",
     "requesters_of",
     "start_area",
     "status_board_for",
+    "with_offer_total",
 ]

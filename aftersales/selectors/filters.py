@@ -14,9 +14,11 @@ from drf_spectacular.utils import extend_schema_field
 
 from aftersales.models import (
     OPEN_STATES,
+    Case,
     CaseKeyword,
     CaseLine,
     CaseState,
+    Compensation,
     Priority,
     ProblemCategory,
     Queue,
@@ -220,3 +222,39 @@ def category_subtree(category: ProblemCategory):
 
 def _local_midnight(day) -> datetime:
     return timezone.make_aware(datetime.combine(clamp(day), time.min))
+
+
+class PayoutFilter(django_filters.FilterSet):
+    """Narrow a tab of the payouts page: a case or order number (or phone), the kind, the channel, how long it
+    has been payable."""
+
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="filter_search",
+        widget=forms.TextInput(attrs={"placeholder": _("Case no., order no. or phone")}),
+    )
+    kind = django_filters.ChoiceFilter(label=_("kind"), choices=Compensation.Kind.choices, empty_label=_("any"))
+    channel = django_filters.ChoiceFilter(
+        label=_("channel"), field_name="case__channel", choices=Channel.choices, empty_label=_("any")
+    )
+    age = django_filters.ChoiceFilter(
+        label=_("payable for"),
+        choices=[("1", _("over 1 day")), ("3", _("over 3 days")), ("7", _("over 7 days"))],
+        method="filter_age",
+        empty_label=_("any"),
+    )
+
+    class Meta:
+        model = Compensation
+        fields = ()
+
+    def __init__(self, *args, kinds=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kinds is not None:  # a tab offers only its own kinds
+            self.filters["kind"].extra["choices"] = [c for c in Compensation.Kind.choices if c[0] in kinds]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(case__in=Case.objects.search(value).values("pk"))
+
+    def filter_age(self, queryset, name, value):
+        return queryset.filter(payable_at__lte=timezone.now() - timedelta(days=int(value)))

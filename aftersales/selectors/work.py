@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import (
     LIVE_COMPENSATION_STATES,
@@ -18,6 +23,7 @@ from aftersales.models import (
     Shipment,
 )
 from aftersales.selectors.scope import case_list_for
+from aftersales.workflow.money import money
 
 S = CaseState
 CS = CompensationState
@@ -49,6 +55,70 @@ def offers_awaiting_approval() -> QuerySet[Case]:
         )
         .order_by(F("stage_due_at").asc(nulls_last=True), "id")
     )
+
+
+def with_offer_total(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Each case with ``offer_sum``: its live compensations' total, quick refunds excluded (what the authority
+    limit is compared with), as one subquery, so a list can be filtered by it."""
+    live = (
+        Compensation.objects.filter(case_id=OuterRef("pk"), state__in=LIVE_COMPENSATION_STATES, quick_refund=False)
+        .order_by()
+        .values("case_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=12, decimal_places=2)
+    return cases.annotate(
+        offer_sum=Coalesce(Subquery(live, output_field=money), Value(Decimal("0.00")), output_field=money)
+    )
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    key: str
+    label: str
+    low_days: int
+    high_days: int | None
+
+    def holds(self, since: datetime | None, at: datetime) -> bool:
+        if since is None:
+            return False
+        age = at - since
+        return age >= timedelta(days=self.low_days) and (self.high_days is None or age < timedelta(days=self.high_days))
+
+    def q(self, field: str, at: datetime) -> Q:
+        q = Q(**{f"{field}__lte": at - timedelta(days=self.low_days)})
+        if self.high_days is not None:
+            q &= Q(**{f"{field}__gt": at - timedelta(days=self.high_days)})
+        return q
+
+
+#: How long work has waited for a person, on the status board.
+AGE_BANDS = (
+    AgeBand("fresh", _("under 1 day"), 0, 1),
+    AgeBand("days", _("1 to 3 days"), 1, 3),
+    AgeBand("old", _("over 3 days"), 3, None),
+)
+#: A payout waiting longer than this many days is flagged on the payouts page.
+PAYOUT_AGEING_DAYS = 3
+
+
+def approvals_by_age(at: datetime | None = None) -> list[dict]:
+    """Offers waiting for a supervisor, counted by how long since they were sent for approval."""
+    at = at or timezone.now()
+    sent = list(offers_awaiting_approval().order_by().values_list("requested_at", flat=True))
+    return [{"band": band, "count": sum(1 for since in sent if band.holds(since, at))} for band in AGE_BANDS]
+
+
+def payouts_by_age(at: datetime | None = None) -> list[dict]:
+    """Money finance still has to pay (payable, not paid), by how long it has been payable: one query."""
+    at = at or timezone.now()
+    due = Compensation.objects.filter(payable=True, state__in=(CS.APPROVED, CS.FAILED)).filter(PAYOUT_TABS["cash"])
+    totals = due.order_by().aggregate(
+        **{f"{b.key}_n": Count("id", filter=b.q("payable_at", at)) for b in AGE_BANDS},
+        **{f"{b.key}_sum": Sum("amount", filter=b.q("payable_at", at)) for b in AGE_BANDS},
+    )
+    return [{"band": b, "count": totals[f"{b.key}_n"], "amount": money(totals[f"{b.key}_sum"] or 0)} for b in AGE_BANDS]
 
 
 def requesters_of(cases) -> dict[int, object]:

@@ -24,6 +24,7 @@ urlpatterns = [
     path("cases/<int:case_id>/evidence/<int:evidence_id>/", case.evidence_file, name="evidence"),
     path("qc/", work.qc, name="qc"),
     path("approvals/", work.approvals, name="approvals"),
+    path("approvals/bulk/", work.approvals_bulk, name="approvals_bulk"),
     path("finance/", work.finance, name="finance"),
     path("finance/batch/", work.finance_batch, name="finance_batch"),
     path("risk/claimants/", risk.claimants, name="claimants"),

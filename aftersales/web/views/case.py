@@ -334,7 +334,21 @@ def case_action(request, case_id: int, name: str):
         )
         if response is not None:
             return response
+    if request.POST.get("stay"):
+        return _back_with_errors(request, case, panel.form)
     return render_case_page(request, case, bound=panel, status=400)
+
+
+def _back_with_errors(request, case: Case, form) -> HttpResponseRedirect:
+    """An action sent from a list (approvals, payouts) that was refused: back to the list, the problem named
+    above it with its case and field, instead of the case page."""
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            values = {"number": case.number, "field": label, "error": error}
+            text = _("%(number)s · %(field)s: %(error)s") if label else _("%(number)s: %(error)s")
+            messages.error(request, text % values)
+    return HttpResponseRedirect(safe_next(request, _case_url(case.pk)))
 
 
 @require_POST
@@ -375,6 +389,8 @@ def compensation_action(request, case_id: int, comp_id: int, name: str):
         )
         if response is not None:
             return response
+    if request.POST.get("stay"):
+        return _back_with_errors(request, case, form)
     return render_case_page(request, case, comp_bound=(comp.pk, name, form), status=400)
 
 

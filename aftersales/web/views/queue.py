@@ -17,7 +17,15 @@ from aftersales import services
 from aftersales.errors import NotAllowed
 from aftersales.models import Case, Priority
 from aftersales.permissions import StaffChoiceField, working_staff
-from aftersales.selectors import case_list_for, case_scope_for, deadline_of, status_board_for
+from aftersales.selectors import (
+    approvals_by_age,
+    case_list_for,
+    case_scope_for,
+    deadline_of,
+    may_use,
+    payouts_by_age,
+    status_board_for,
+)
 from aftersales.selectors.filters import CaseQueueFilter
 from aftersales.web.views._common import area_required, error_text, safe_next
 from config.pagination import CappedCountPaginator
@@ -111,6 +119,7 @@ def board(request):
     """Open cases of the team by state and priority colour; every number links to the queue."""
     rows = status_board_for(request.user)
     colours = list(Priority.choices)
+    supervising = may_use(request.user, "approvals")
     totals = [(value, sum(row.counts[value] for row in rows)) for value, _label in colours]
     return render(
         request,
@@ -121,6 +130,8 @@ def board(request):
             "totals": totals,
             "grand_total": sum(row.total for row in rows),
             "breached_total": sum(row.breached for row in rows),
+            "approvals_by_age": approvals_by_age() if supervising else None,
+            "payouts_by_age": payouts_by_age() if supervising else None,
         },
     )
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+from decimal import Decimal
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,9 +21,10 @@ from django.views.decorators.http import require_POST
 
 from aftersales import services
 from aftersales.errors import NotAllowed
-from aftersales.models import CaseState
+from aftersales.models import CaseState, Compensation
 from aftersales.permissions import personal_authority
 from aftersales.selectors import (
+    PAYOUT_AGEING_DAYS,
     PAYOUT_TABS,
     QC_STATES,
     RECEIVABLE_STATES,
@@ -31,13 +36,19 @@ from aftersales.selectors import (
     qc_worklist_for,
     requesters_of,
     start_area,
+    with_offer_total,
 )
+from aftersales.selectors.filters import PayoutFilter
 from aftersales.services.compensations import offer_total
 from aftersales.web.views._common import area_required, error_text, safe_next
 from aftersales.web.views.queue import _page_size
 from aftersales.workflow.transitions import TRANSITIONS
 from config.pagination import CappedCountPaginator
 
+#: An offer up to this total is "small": supervisors may approve such offers together.
+SMALL_OFFER = Decimal("300.00")
+#: At most this many offers are approved in one go.
+BULK_APPROVALS = 50
 #: Which QC tab opens when none is asked for: the first of these with work in it.
 QC_BENCH_ORDER = (CaseState.RETURN_SHIPPED, CaseState.AWAITING_RETURN, CaseState.IN_QC, CaseState.AWAITING_DISPATCH)
 #: What a supervisor decides on the approvals page (the case page offers the rest).
@@ -106,10 +117,15 @@ def qc(request):
 @area_required("approvals")
 def approvals(request):
     """Offers above an agent's authority, waiting for a supervisor."""
-    paginator = CappedCountPaginator(offers_awaiting_approval(), _page_size(request))
+    offers = with_offer_total(offers_awaiting_approval())
+    small = request.GET.get("small") == "1"
+    if small:
+        offers = offers.filter(offer_sum__lte=SMALL_OFFER)
+    paginator = CappedCountPaginator(offers, _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     back = "?" + urlencode({"next": request.get_full_path()})
     requesters = requesters_of(page.object_list)
+    now = timezone.now()
     rows = []
     for case in page.object_list:
         requester = requesters.get(case.requested_by_id)
@@ -117,6 +133,7 @@ def approvals(request):
             {
                 "case": case,
                 "requester": requester,
+                "waited": now - case.requested_at if case.requested_at else None,
                 "authority": personal_authority(requester, case.policy_version) if requester else None,
                 "total": offer_total(case.live_compensations),
                 "forms": [
@@ -131,7 +148,76 @@ def approvals(request):
                 ],
             }
         )
-    return render(request, "aftersales/approvals.html", {"page": page, "paginator": paginator, "rows": rows})
+    return render(
+        request,
+        "aftersales/approvals.html",
+        {
+            "page": page,
+            "paginator": paginator,
+            "rows": rows,
+            "small": small,
+            "small_limit": SMALL_OFFER,
+            "bulk_limit": BULK_APPROVALS,
+        },
+    )
+
+
+class BulkApprovalForm(forms.Form):
+    """The offers a supervisor approves at once, each as "<case id>:<version the page showed>"."""
+
+    offers = forms.MultipleChoiceField(
+        choices=(), error_messages={"required": gettext_lazy("Select at least one offer.")}
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        values = [v for v in self.data.getlist("offers") if re.fullmatch(r"\d{1,18}:\d{1,9}", v)]
+        self.fields["offers"].choices = [(v, v) for v in values[: BULK_APPROVALS + 1]]
+
+    def clean_offers(self):
+        offers = self.cleaned_data["offers"]
+        if len(offers) > BULK_APPROVALS:
+            raise ValidationError(_("At most %(count)s offers at a time.") % {"count": BULK_APPROVALS})
+        return [tuple(int(part) for part in value.split(":")) for value in offers]
+
+
+@require_POST
+@area_required("approvals")
+def approvals_bulk(request):
+    """Approve the selected small offers: one confirmation, each offer its own service call (one refused does not
+    stop the others, and each is checked against the version the page showed)."""
+    back = safe_next(request, reverse("desk:approvals"))
+    form = BulkApprovalForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return HttpResponseRedirect(back)
+    numbers = dict(
+        offers_awaiting_approval()
+        .filter(pk__in=[pk for pk, _v in form.cleaned_data["offers"]])
+        .values_list("pk", "number")
+    )
+    done, failed = [], []
+    for case_id, version in form.cleaned_data["offers"]:
+        number = numbers.get(case_id)
+        if number is None:
+            failed.append(_("Case #%(id)s no longer waits for approval.") % {"id": case_id})
+            continue
+        try:
+            services.case_approve_offer(case_id=case_id, actor=request.user, expected_version=version)
+            done.append(number)
+        except (NotAllowed, PermissionDenied, ValidationError) as exc:
+            failed.append(f"{number}: {error_text(exc)}")
+    if done:
+        messages.success(
+            request,
+            _("%(count)s offer(s) approved and sent to the customers: %(numbers)s.")
+            % {"count": len(done), "numbers": ", ".join(done)},
+        )
+    for message in failed:
+        messages.error(request, message)
+    return HttpResponseRedirect(back)
 
 
 @area_required("finance")
@@ -141,18 +227,28 @@ def finance(request):
     tab = request.GET.get("tab")
     if tab not in PAYOUT_TABS:
         tab = "cash"
-    paginator = CappedCountPaginator(payables(tab), _page_size(request))
+    kinds = (
+        Compensation.CASH_KINDS
+        if tab != "issue"
+        else tuple(set(Compensation.Kind.values) - set(Compensation.CASH_KINDS))
+    )
+    filterset = PayoutFilter(request.GET, queryset=payables(tab), kinds=kinds)
+    paginator = CappedCountPaginator(filterset.qs, _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     back = "?" + urlencode({"next": request.get_full_path()})
+    now = timezone.now()
+    ageing = timedelta(days=PAYOUT_AGEING_DAYS)
     rows = [
         {
             "comp": comp,
+            "aged": comp.payable_at is not None and now - comp.payable_at > ageing,
+            "waited_days": (now - comp.payable_at).days if comp.payable_at else None,
             "forms": [
                 {
                     "name": action.name,
                     "label": action.label_on(comp),
                     "url": reverse("desk:compensation_action", args=[comp.case_id, comp.pk, action.name]) + back,
-                    "form": action.form(user=request.user),
+                    "form": action.form(user=request.user, auto_id=f"id_{comp.pk}_{action.name}_%s"),
                 }
                 for action in compensation_actions_for(comp, request.user)
             ],
@@ -171,7 +267,9 @@ def finance(request):
             "tabs": [(name, PAYOUT_TAB_LABELS[name], counts[name]) for name in PAYOUT_TABS],
             "cap": paginator.cap,
             "total": payables_total(tab),
-            "now": timezone.now(),
+            "now": now,
+            "filter": filterset,
+            "ageing_days": PAYOUT_AGEING_DAYS,
         },
     )
 
@@ -184,7 +282,7 @@ PAYOUT_TAB_LABELS = {
 }
 
 
-__all__ = ["approvals", "finance", "home", "qc"]
+__all__ = ["approvals", "approvals_bulk", "finance", "home", "qc"]
 
 
 class BatchPayoutForm(forms.Form):
