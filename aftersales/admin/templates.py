@@ -36,7 +36,10 @@ class ResponseTemplateAdmin(VersionedAdmin):
     history_list_display = ("title", "active")
     fieldsets = (
         (None, {"fields": ("code", "title", "active")}),
-        (_("When it fits"), {"fields": ("scenario", "request_type", "product_category", "segment", "channel", "tone")}),
+        (
+            _("When it fits"),
+            {"fields": ("scenario", "request_type", "product_category", "segment", "channel", "granted_kind", "tone")},
+        ),
         (_("Text"), {"fields": ("body",)}),
     )
     change_form_template = "admin/aftersales/responsetemplate/change_form.html"

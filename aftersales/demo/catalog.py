@@ -467,6 +467,8 @@ CHANNEL_ACCOUNTS = {"app": "App渠道", "mini_program": "小程序渠道", "live
 # Response templates (话术): (code, title, scenario, request type, product category code,
 # segment, tone, channel, body). Empty strings mean "any".
 # --------------------------------------------------------------------------
+#: Templates that speak of one kind of compensation (suggested only when the offer holds one).
+TEMPLATE_GRANTED_KIND = {"follow-baby": "replacement"}
 RESPONSE_TEMPLATES = [
     # acknowledge
     (

@@ -327,6 +327,7 @@ def _ensure_templates() -> None:
             segment=segment,
             tone=tone,
             channel=channel,
+            granted_kind=cat.TEMPLATE_GRANTED_KIND.get(code, ""),
             body=body,
         )
         template.full_clean()

@@ -17,6 +17,7 @@ from simple_history.models import HistoricalRecords
 
 from aftersales.models.cases import Case, CaseEvent
 from aftersales.models.choices import RequestType
+from aftersales.models.compensations import Compensation
 from customers.models import Channel, ProductCategory
 
 
@@ -64,6 +65,16 @@ class ResponseTemplate(models.Model):
     tone = models.CharField(_("tone"), max_length=20, choices=Tone.choices, default=Tone.EMPATHETIC)
     channel = models.CharField(
         _("channel"), max_length=20, choices=Channel.choices, blank=True, help_text=_("Empty: any.")
+    )
+    granted_kind = models.CharField(
+        _("speaks of"),
+        max_length=20,
+        choices=Compensation.Kind.choices,
+        blank=True,
+        help_text=_(
+            "The compensation the text speaks of (a replacement, a refund …): suggested only when the case's offer "
+            "holds one. Empty: any."
+        ),
     )
     active = models.BooleanField(_("active"), default=True)
     body = models.TextField(

@@ -15,7 +15,16 @@ from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.models import FINAL_STATES, Case, CaseEvent, CaseLine, CaseState, ResponseTemplate, TemplateUse
+from aftersales.models import (
+    FINAL_STATES,
+    LIVE_COMPENSATION_STATES,
+    Case,
+    CaseEvent,
+    CaseLine,
+    CaseState,
+    ResponseTemplate,
+    TemplateUse,
+)
 from aftersales.replies.rendering import render, values_for
 from aftersales.services._base import now
 
@@ -52,7 +61,11 @@ def segment_of(case: Case) -> str:
 
 
 def scenarios_for(case: Case) -> list[str]:
+    """The scenarios that fit the case now: by its state, and by what happened (a QC result only once the goods
+    were inspected)."""
     scenarios = list(SCENARIOS_BY_STATE.get(case.state, []))
+    if case.inspected_at is None and T.QC_RESULT in scenarios:
+        scenarios.remove(T.QC_RESULT)
     if case.crisis and T.CRISIS not in scenarios:
         scenarios.insert(0, T.CRISIS)
     return scenarios
@@ -67,16 +80,25 @@ class Suggestion:
     why: list[str]
 
 
-def templates_for(case: Case, *, agent=None, limit: int = 5) -> list[Suggestion]:
-    """The best templates for the case, ranked, rendered with its values (four queries)."""
+def templates_for(case: Case, *, agent=None, limit: int = 5, granted_kinds=None) -> list[Suggestion]:
+    """The best templates for the case, ranked, rendered with its values (four queries; five without
+    ``granted_kinds``, the kinds of compensation the case's offer holds, which the page already knows).
+
+    A template fits by scenario, request type, product category, segment and channel, and — when it speaks of a
+    compensation — only if the offer holds one of that kind (no "your new one" after a refund)."""
     scenarios = scenarios_for(case)
     if not scenarios:
         return []
+    if granted_kinds is None:
+        granted_kinds = set(
+            case.compensations.filter(state__in=LIVE_COMPENSATION_STATES).values_list("kind", flat=True)
+        )
     categories = set(CaseLine.objects.filter(case=case).values_list("order_line__category_id", flat=True))
     segment = segment_of(case)
     candidates = list(
         ResponseTemplate.objects.filter(active=True, scenario__in=scenarios)
         .filter(Q(request_type="") | Q(request_type=case.request_type))
+        .filter(Q(granted_kind="") | Q(granted_kind__in=granted_kinds))
         .filter(Q(product_category__isnull=True) | Q(product_category__in=categories))
         .filter(Q(segment="") | Q(segment=segment))
         .filter(Q(channel="") | Q(channel=case.channel))
@@ -100,6 +122,9 @@ def templates_for(case: Case, *, agent=None, limit: int = 5) -> list[Suggestion]
         if template.channel:
             score += 1
             why.append(str(template.get_channel_display()))
+        if template.granted_kind:
+            score += 2
+            why.append(str(template.get_granted_kind_display()))
         ranked.append((score, template, why))
     ranked.sort(key=lambda item: (-item[0], item[1].code))
     top = ranked[:limit]

@@ -91,6 +91,33 @@ def test_segment_and_channel_narrow_the_choice(open_case, order, agent):
     assert [s.template.code for s in templates_for(case, agent=agent)] == ["ack-vip", "ack-any"]
 
 
+def test_a_qc_result_is_suggested_only_once_the_goods_were_inspected(case_in, agent, order):
+    make("qc-any", scenario="qc_result", body="{case_number}质检完成。")
+    make("offer-any", scenario="compensation_offer", body="{case_number}的补偿方案。")
+    never_inspected = case_in("compensation", request_type="refund_only")
+    assert [s.template.code for s in templates_for(never_inspected, agent=agent)] == ["offer-any"]
+    inspected = case_in("compensation", lines=[(order.lines.get(sku="JK-002").pk, 1)])
+    assert inspected.inspected_at is not None
+    assert [s.template.code for s in templates_for(inspected, agent=agent)] == ["offer-any", "qc-any"]
+
+
+def test_a_template_that_speaks_of_a_replacement_is_not_suggested_after_a_refund(case_in, agent, users):
+    """A "how is your new one" follow-up fits a case that sent goods, not one that refunded."""
+    make("follow-any", scenario="follow_up", body="{case_number}已完成，满意吗？")
+    make("follow-new-one", scenario="follow_up", body="新换的{product_name}还习惯吗？", granted_kind="replacement")
+    refunded = case_in("closed")  # its offer is a refund
+    assert [s.template.code for s in templates_for(refunded, agent=agent)] == ["follow-any"]
+    exchanged = case_in("compensation", request_type="exchange", lines=[(refunded.order.lines.order_by("id")[1].pk, 1)])
+    services.compensation_add(case_id=exchanged.pk, actor=agent, kind="replacement", amount="1299.00")
+    suggestions = templates_for(Case.objects.get(pk=exchanged.pk), agent=agent, granted_kinds={"replacement"})
+    assert "follow-new-one" not in {s.template.code for s in suggestions}  # not a follow-up state yet
+    services.case_propose(case_id=exchanged.pk, actor=users["supervisor"])
+    confirmed = services.case_confirm(case_id=exchanged.pk, actor=users["channel"])
+    services.case_send_goods(case_id=confirmed.pk, actor=users["qc"], carrier="SF", tracking_number="SF1234567890123")
+    closed = services.case_confirm_receipt(case_id=confirmed.pk, actor=users["channel"])
+    assert [s.template.code for s in templates_for(closed, agent=agent)] == ["follow-new-one", "follow-any"]
+
+
 def test_the_case_page_offers_the_rendered_replies(login, agent, open_case):
     make("ack-any")
     case = open_case()

@@ -230,7 +230,8 @@ def render_case_page(
             ]
     panels = _arrange(panels, case)
     recent = recent_cases_of_customer(user, case)
-    replies = templates_for(case, agent=user) if may_reply_to_customers(user) else []
+    granted_kinds = {c.kind for c in comps if c.state in LIVE_COMPENSATION_STATES}
+    replies = templates_for(case, agent=user, granted_kinds=granted_kinds) if may_reply_to_customers(user) else []
     live_total = offer_total([c for c in comps if c.state in LIVE_COMPENSATION_STATES])
     authority = authority_of(user, case.policy_version) if user.has_perm("aftersales.propose_compensation") else None
 
