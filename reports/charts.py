@@ -1,21 +1,28 @@
-"""Server-rendered SVG charts: no CDN, no browser-side library, readable in Chinese.
+"""Charts: Apache ECharts (vendored under static/, never a CDN), drawn from options built here.
 
-Each function returns safe SVG markup (every label is escaped). Colours are a
-fixed, colour-blind-friendly palette; every chart carries a <title> for
-screen readers and tooltips on its marks.
+Each function returns a ``<div class="chart echart">`` whose ``data-option`` holds the ECharts option as JSON
+(every label escaped by the attribute); ``reports/static/…/charts.js`` draws it. Axes carry their units, labels
+are kept inside the chart (``containLabel``), value axes fit the data, and every mark has a tooltip in words.
+Every page that shows a chart shows the same numbers in a table too, so the figures read without JavaScript.
+The word cloud stays server-drawn SVG (each word is a link to its cases).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.utils.html import escape
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 FONT = "'WenQuanYi Micro Hei','PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif"
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"]
+#: The heatmap's colours, pale to dark (yellow → orange → dark red).
+HEAT = ["#fff7bc", "#fec44f", "#ec7014", "#993404"]
 
 
 def _svg(width: int, height: int, title: str, body: list[str], *, css_class: str = "chart") -> SafeString:
@@ -36,212 +43,233 @@ def _fmt(value) -> str:
     return f"{value:,}"
 
 
-def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1.0
-    exponent = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * exponent:
-            return step * exponent
-    return 10 * exponent
+def _chart(kind: str, title: str, option: dict, *, height: int) -> SafeString:
+    """The element ``charts.js`` draws ``option`` into (the title is also its accessible name)."""
+    option = {
+        "animation": False,
+        "color": PALETTE,
+        "textStyle": {"fontFamily": FONT},
+        "title": {"text": title, "left": 0, "textStyle": {"fontSize": 14, "fontWeight": 600}},
+        **option,
+    }
+    return format_html(
+        '<div class="chart echart" data-chart="{}" data-option="{}" role="img" aria-label="{}" style="height:{}px"></div>',
+        kind,
+        json.dumps(option, ensure_ascii=False, cls=DjangoJSONEncoder),
+        title,
+        height,
+    )
+
+
+def _tip(*parts) -> str:
+    return " · ".join(str(part) for part in parts if part not in (None, ""))
+
+
+def _money_text(value) -> str:
+    return f"¥{_fmt(Decimal(str(value or 0)))}"
 
 
 def stacked_bars(
     title: str, categories: Sequence[str], series: Sequence[tuple[str, Sequence]], *, unit: str = "¥"
 ) -> SafeString:
     """Vertical bars per category (e.g. days), stacked by series (e.g. kinds), with a legend."""
-    width, height, left, bottom, top = 760, 300, 64, 48, 30
-    n = max(1, len(categories))
-    plot_w, plot_h = width - left - 16, height - top - bottom
-    totals = [sum(_num(values[i]) for _name, values in series) for i in range(len(categories))]
-    peak = _nice_max(max(totals, default=0))
-    band = plot_w / n
-    bar = max(2.0, band * 0.7)
-    body = [f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#ccc"/>']
-    for tick in range(5):
-        value = peak * tick / 4
-        y = top + plot_h - plot_h * tick / 4
-        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#eee"/>')
-        body.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#555">{unit}{value:,.0f}</text>'
-        )
-    label_every = max(1, math.ceil(n / 15))
-    for i, category in enumerate(categories):
-        x = left + i * band + (band - bar) / 2
-        y = top + plot_h
-        for s, (name, values) in enumerate(series):
-            value = _num(values[i])
-            if value <= 0:
-                continue
-            h = plot_h * value / peak
-            y -= h
-            body.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}">'
-                f"<title>{escape(category)} · {escape(name)}: {unit}{_fmt(values[i])}</title></rect>"
-            )
-        if i % label_every == 0:
-            body.append(
-                f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle" fill="#555">{escape(category)}</text>'
-            )
-    lx = left
-    for s, (name, _values) in enumerate(series):
-        body.append(f'<rect x="{lx}" y="{height - 18}" width="12" height="12" fill="{PALETTE[s % len(PALETTE)]}"/>')
-        body.append(f'<text x="{lx + 16}" y="{height - 8}" font-size="12" fill="#333">{escape(name)}</text>')
-        lx += 24 + 13 * len(name) + 10
-    return _svg(width, height, title, body)
+    return _chart(
+        "stacked_bars",
+        title,
+        {
+            "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+            "legend": {"bottom": 0, "type": "scroll"},
+            "grid": {"left": 8, "right": 16, "top": 48, "bottom": 36, "containLabel": True},
+            "xAxis": {"type": "category", "data": list(categories), "axisLabel": {"hideOverlap": True}},
+            "yAxis": {
+                "type": "value",
+                "name": _("amount (CNY)") if unit == "¥" else unit,
+                "axisLabel": {"formatter": f"{unit}{{value}}" if unit == "¥" else "{value}"},
+            },
+            "series": [
+                {
+                    "name": name,
+                    "type": "bar",
+                    "stack": "total",
+                    "data": [
+                        {"value": _num(v), "tip": _tip(categories[i], name, _money_text(v) if unit == "¥" else v)}
+                        for i, v in enumerate(values)
+                    ],
+                }
+                for name, values in series
+            ],
+        },
+        height=320,
+    )
 
 
 def hbars(
-    title: str, rows: Sequence[tuple[str, float, str]], *, color: str = PALETTE[0], width: int = 520
+    title: str,
+    rows: Sequence[tuple[str, float, str]],
+    *,
+    color: str = PALETTE[0],
+    width: int = 520,
+    axis: str = "",
+    percent: bool = False,
 ) -> SafeString:
-    """Horizontal bars: ``(label, value, shown text)``."""
-    left, row_h = 120, 26
-    height = max(40, row_h * len(rows) + 10)
-    peak = max((_num(v) for _l, v, _t in rows), default=0) or 1
-    body = []
-    for i, (label, value, text) in enumerate(rows):
-        y = 5 + i * row_h
-        w = (width - left - 110) * _num(value) / peak
-        body.append(
-            f'<text x="{left - 8}" y="{y + 16}" font-size="12" text-anchor="end" fill="#333">{escape(label)}</text>'
-        )
-        body.append(
-            f'<rect x="{left}" y="{y + 4}" width="{max(w, 1):.1f}" height="16" rx="2" fill="{color}"><title>{escape(label)}: {escape(text)}</title></rect>'
-        )
-        body.append(f'<text x="{left + w + 6:.1f}" y="{y + 16}" font-size="12" fill="#333">{escape(text)}</text>')
-    return _svg(width, height, title, body)
+    """Horizontal bars: ``(label, value, shown text)``, first row on top; ``percent`` for shares (0–100)."""
+    return _chart(
+        "hbars",
+        title,
+        {
+            "tooltip": {"trigger": "item"},
+            "grid": {"left": 8, "right": 80, "top": 40, "bottom": 8, "containLabel": True},
+            "xAxis": {
+                "type": "value",
+                "name": axis,
+                "nameLocation": "middle",
+                "nameGap": 24,
+                "axisLabel": {"formatter": "{value}%" if percent else "{value}"},
+            },
+            "yAxis": {"type": "category", "inverse": True, "data": [label for label, _v, _t in rows]},
+            "series": [
+                {
+                    "type": "bar",
+                    "itemStyle": {"color": color},
+                    "label": {"show": True, "position": "right"},
+                    "data": [
+                        {"value": _num(value), "label": {"formatter": text}, "tip": _tip(label, text)}
+                        for label, value, text in rows
+                    ],
+                }
+            ],
+        },
+        height=max(120, 60 + 28 * len(rows)),
+    )
 
 
 def funnel(title: str, rows: Sequence[dict]) -> SafeString:
     """The cost funnel: per kind (ladder order), three bars — proposed, approved, paid."""
-    width, left, group_h = 720, 110, 64
-    height = max(60, group_h * len(rows) + 36)
-    peak = max((_num(stage["amount"]) for row in rows for stage in row["stages"]), default=0) or 1
-    body = []
-    for i, row in enumerate(rows):
-        y0 = 8 + i * group_h
-        body.append(
-            f'<text x="{left - 10}" y="{y0 + 30}" font-size="13" text-anchor="end" fill="#222">{escape(row["label"])}</text>'
-        )
-        for s, stage in enumerate(row["stages"]):
-            y = y0 + s * 19
-            w = (width - left - 170) * _num(stage["amount"]) / peak
-            body.append(
-                f'<rect x="{left}" y="{y}" width="{max(w, 1):.1f}" height="15" rx="2" fill="{PALETTE[s]}">'
-                f"<title>{escape(row['label'])} · {escape(stage['label'])}: ¥{_fmt(stage['amount'])} ({stage['count']})</title></rect>"
-            )
-            body.append(
-                f'<text x="{left + w + 6:.1f}" y="{y + 12}" font-size="11" fill="#333">{escape(stage["label"])} ¥{_fmt(stage["amount"])} · {stage["count"]}</text>'
-            )
-    return _svg(width, height, title, body)
+    stages = [stage["label"] for stage in rows[0]["stages"]] if rows else []
+    return _chart(
+        "funnel",
+        title,
+        {
+            "tooltip": {"trigger": "item"},
+            "legend": {"bottom": 0},
+            "grid": {"left": 8, "right": 90, "top": 40, "bottom": 36, "containLabel": True},
+            "xAxis": {"type": "value", "name": _("amount (CNY)"), "axisLabel": {"formatter": "¥{value}"}},
+            "yAxis": {"type": "category", "inverse": True, "data": [row["label"] for row in rows]},
+            "series": [
+                {
+                    "name": stage,
+                    "type": "bar",
+                    "label": {"show": True, "position": "right"},
+                    "data": [
+                        {
+                            "value": _num(row["stages"][s]["amount"]),
+                            "label": {"formatter": _money_text(row["stages"][s]["amount"])},
+                            "tip": _tip(
+                                row["label"],
+                                stage,
+                                _money_text(row["stages"][s]["amount"]),
+                                _("%(count)s item(s)") % {"count": row["stages"][s]["count"]},
+                            ),
+                        }
+                        for row in rows
+                    ],
+                }
+                for s, stage in enumerate(stages)
+            ],
+        },
+        height=max(140, 70 + 64 * len(rows)),
+    )
 
 
 def trend(
     title: str, labels: Sequence[str], values: Sequence, *, target=None, unit: str = "", better: str = "high"
 ) -> SafeString:
-    """A small line chart of weekly values, with the target as a dashed line; missing weeks are gaps."""
-    width, height, left, bottom, top = 300, 130, 36, 22, 10
-    plot_w, plot_h = width - left - 10, height - top - bottom
+    """Weekly values as a line, the target as a dashed line; missing weeks are gaps; the scale fits the data."""
     present = [_num(v) for v in values if v is not None] + ([_num(target)] if target is not None else [])
-    peak = _nice_max(max(present, default=0))
-    floor = -_nice_max(-min(present)) if present and min(present) < 0 else 0.0  # NPS can be negative
-    n = max(1, len(labels) - 1)
-
-    def xy(i, v):
-        return left + plot_w * i / n, top + plot_h - plot_h * (_num(v) - floor) / (peak - floor)
-
-    _x0, zero = xy(0, 0)
-    body = [f'<line x1="{left}" y1="{zero:.1f}" x2="{left + plot_w}" y2="{zero:.1f}" stroke="#ccc"/>']
-    body.append(f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end" fill="#666">{peak:g}</text>')
-    body.append(f'<text x="{left - 4}" y="{zero + 3:.1f}" font-size="10" text-anchor="end" fill="#666">0</text>')
-    if floor < 0:
-        body.append(
-            f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end" fill="#666">{floor:g}</text>'
-        )
+    low, high = (min(present), max(present)) if present else (0.0, 1.0)
+    pad = (high - low) * 0.15 or max(abs(high) * 0.1, 1.0)
+    suffix = unit if unit in ("%", "h", "/5") else ""
+    series = {
+        "type": "line",
+        "connectNulls": False,
+        "symbolSize": 6,
+        "data": [
+            None if v is None else {"value": _num(v), "tip": _tip(labels[i], f"{_fmt(v)}{suffix}")}
+            for i, v in enumerate(values)
+        ],
+    }
     if target is not None:
-        _x, ty = xy(0, target)
-        body.append(
-            f'<line x1="{left}" y1="{ty:.1f}" x2="{left + plot_w}" y2="{ty:.1f}" stroke="#d93025" stroke-dasharray="4 3"/>'
-        )
-    path, points = [], []
-    for i, value in enumerate(values):
-        if value is None:
-            path.append(None)
-            continue
-        x, y = xy(i, value)
-        path.append((x, y))
-        points.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{PALETTE[0]}"><title>{escape(labels[i])}: {_fmt(value)}{escape(unit)}</title></circle>'
-        )
-    segment = []
-    for point in [*path, None]:
-        if point is None:
-            if len(segment) > 1:
-                body.append(
-                    '<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>'.format(
-                        PALETTE[0], " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
-                    )
-                )
-            segment = []
-        else:
-            segment.append(point)
-    body += points
-    for i in (0, len(labels) - 1):
-        if labels:
-            x, _y = xy(i, 0)
-            body.append(
-                f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle" fill="#666">{escape(labels[i])}</text>'
-            )
-    return _svg(width, height, title, body, css_class="chart trend")
+        series["markLine"] = {
+            "symbol": "none",
+            "silent": True,
+            "lineStyle": {"type": "dashed", "color": "#d93025"},
+            "label": {
+                "formatter": _("target %(value)s") % {"value": f"{_num(target):g}{suffix}"},
+                "position": "insideEndTop",
+            },
+            "data": [{"yAxis": _num(target)}],
+        }
+    return _chart(
+        "trend",
+        title,
+        {
+            "title": {"show": False},
+            "tooltip": {"trigger": "axis"},
+            "grid": {"left": 4, "right": 12, "top": 18, "bottom": 4, "containLabel": True},
+            "xAxis": {"type": "category", "data": list(labels), "axisLabel": {"hideOverlap": True, "fontSize": 10}},
+            "yAxis": {
+                "type": "value",
+                "min": math.floor(low - pad) if low < 0 else max(0, math.floor(low - pad)),
+                "max": min(100, math.ceil(high + pad)) if suffix == "%" and high <= 100 else math.ceil(high + pad),
+                "splitNumber": 3,
+                "axisLabel": {"formatter": f"{{value}}{suffix}", "fontSize": 10},
+            },
+            "series": [series],
+        },
+        height=150,
+    )
 
 
 def heatmap(title: str, grid: dict, *, rows: Sequence[str], peak: float, fmt) -> SafeString:
-    """Weekday (rows 1–7) × hour (0–23) cells, coloured from pale to dark by value; empty cells grey."""
-    cell, left, top = 26, 44, 24
-    width, height = left + 24 * cell + 10, top + 7 * cell + 44
-    body = []
-    for hour in range(24):
-        body.append(
-            f'<text x="{left + hour * cell + cell / 2}" y="{top - 8}" font-size="10" text-anchor="middle" fill="#555">{hour}</text>'
-        )
-    for d, label in enumerate(rows, start=1):
-        y = top + (d - 1) * cell
-        body.append(
-            f'<text x="{left - 6}" y="{y + cell / 2 + 4}" font-size="12" text-anchor="end" fill="#333">{escape(label)}</text>'
-        )
-        for hour in range(24):
-            x = left + hour * cell
-            entry = grid.get((d, hour))
-            if entry is None:
-                body.append(
-                    f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="#f1f3f4"><title>{escape(label)} {hour}:00 —</title></rect>'
-                )
-                continue
-            share = entry["median"] / peak if peak else 0
-            body.append(
-                f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{_heat(share)}" data-dow="{d}" data-hour="{hour}">'
-                f"<title>{escape(label)} {hour}:00 · {escape(fmt(entry['median']))} ({entry['count']})</title></rect>"
-            )
-    # legend
-    ly = top + 7 * cell + 14
-    for i in range(10):
-        body.append(f'<rect x="{left + i * 22}" y="{ly}" width="22" height="10" fill="{_heat(i / 9)}"/>')
-    body.append(f'<text x="{left}" y="{ly + 24}" font-size="11" fill="#555">0</text>')
-    body.append(
-        f'<text x="{left + 220}" y="{ly + 24}" font-size="11" text-anchor="end" fill="#555">{escape(fmt(peak))}</text>'
+    """Weekday (rows 1–7) × hour (0–23) cells, coloured from pale to dark by value; empty cells stay blank."""
+    data = [
+        {
+            "value": [hour, d - 1, round(entry["median"], 1)],
+            "tip": _tip(
+                f"{rows[d - 1]} {hour}:00", fmt(entry["median"]), _("%(count)s wait(s)") % {"count": entry["count"]}
+            ),
+        }
+        for (d, hour), entry in sorted(grid.items())
+    ]
+    return _chart(
+        "heatmap",
+        title,
+        {
+            "tooltip": {"position": "top"},
+            "grid": {"left": 8, "right": 16, "top": 48, "bottom": 64, "containLabel": True},
+            "xAxis": {
+                "type": "category",
+                "name": _("hour"),
+                "nameLocation": "middle",
+                "nameGap": 26,
+                "data": [str(h) for h in range(24)],
+                "splitArea": {"show": True},
+            },
+            "yAxis": {"type": "category", "inverse": True, "data": list(rows), "splitArea": {"show": True}},
+            "visualMap": {
+                "min": 0,
+                "max": round(peak or 1, 1),
+                "calculable": False,
+                "orient": "horizontal",
+                "left": "center",
+                "bottom": 0,
+                "text": [fmt(peak or 0), "0"],
+                "inRange": {"color": HEAT},
+            },
+            "series": [{"type": "heatmap", "data": data, "label": {"show": False}}],
+        },
+        height=340,
     )
-    return _svg(width, height, title, body, css_class="chart heatmap")
-
-
-def _heat(share: float) -> str:
-    """Pale yellow → orange → dark red."""
-    share = max(0.0, min(1.0, share))
-    stops = [(255, 247, 188), (254, 196, 79), (236, 112, 20), (153, 52, 4)]
-    position = share * (len(stops) - 1)
-    i = min(int(position), len(stops) - 2)
-    t = position - i
-    r, g, b = (round(stops[i][c] + (stops[i + 1][c] - stops[i][c]) * t) for c in range(3))
-    return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def word_cloud(title: str, words: Sequence[dict], *, url) -> SafeString:

@@ -140,6 +140,8 @@ def costs(request):
                     for m in months
                 ],
                 color=charts.PALETTE[3],
+                axis=_("after-sales cost as a share of gross margin"),
+                percent=True,
             ),
             "alerts": alerts,
             "threshold": "33.3",
@@ -171,6 +173,9 @@ def dashboard(request):
                 "target": _fmt_kpi(kpi, kpi.target),
                 "status": selectors.kpi_status(kpi, value),
                 "better": kpi.better,
+                "weeks": [
+                    (label, _fmt_kpi(kpi, week[kpi.key])) for label, week in zip(labels, data["weeks"], strict=True)
+                ],
                 "chart": charts.trend(
                     str(kpi.label),
                     labels,
@@ -217,7 +222,20 @@ def heatmap(request):
         fmt=_duration,
     )
     cells = sum(cell["count"] for cell in data["grid"].values())
-    return render(request, "reports/heatmap.html", {"form": form, "period": period, "chart": chart, "waits": cells})
+    table = [
+        {
+            "day": str(day),
+            "hours": [
+                _duration(data["grid"][(d, hour)]["median"]) if (d, hour) in data["grid"] else "" for hour in range(24)
+            ],
+        }
+        for d, day in enumerate(WEEKDAYS, start=1)
+    ]
+    return render(
+        request,
+        "reports/heatmap.html",
+        {"form": form, "period": period, "chart": chart, "waits": cells, "table": table, "hours": range(24)},
+    )
 
 
 class WordsForm(PeriodForm):
@@ -265,6 +283,7 @@ def team(request):
         _("Cases per agent"),
         [(row["name"], row["cases"], str(row["cases"])) for row in rows[:20]],
         color=charts.PALETTE[0],
+        axis=_("cases opened in the period"),
     )
     return render(request, "reports/team.html", {"form": form, "period": period, "rows": rows, "chart": chart})
 

@@ -7,7 +7,9 @@ weight; the urgency it suggests is a fixed step function of the total weight.
 from __future__ import annotations
 
 import logging
+import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aftersales.models import LexiconWord
@@ -143,13 +145,38 @@ STOPWORDS = frozenset(
 )
 
 
-def keywords(text: str, *, top: int = 6) -> list[str]:
-    """The reason's keywords for the defect word cloud (jieba TF-IDF, without stopwords, digits and single characters)."""
+def catalogue_words(names: Iterable[str], skus: Iterable[str] = ()) -> frozenset[str]:
+    """Words that name the goods, not what is wrong with them: product and category names, their jieba words,
+    and the parts of SKUs (lower case)."""
+    jieba = _jieba()
+    words: set[str] = set()
+    for name in names:
+        name = (name or "").strip()
+        if name:
+            words.add(name)
+            words |= {word for word in jieba.lcut(name) if len(word) > 1}
+    for sku in skus:
+        words |= {part.lower() for part in re.split(r"[-_/.\s]+", sku or "") if len(part) > 1}
+    return frozenset(words)
+
+
+def keywords(text: str, *, top: int = 6, exclude: frozenset[str] = frozenset()) -> list[str]:
+    """The reason's keywords for the defect word cloud (jieba TF-IDF, without stopwords, digits, single characters
+    and the words of ``exclude``: the goods' own names, from ``catalogue_words``)."""
     _jieba()
     import jieba.analyse
 
     text = (text or "").strip()
     if not text:
         return []
-    words = jieba.analyse.extract_tags(text, topK=top + 6)
-    return [w for w in words if len(w) > 1 and not w.isdigit() and w not in STOPWORDS and len(w) <= 30][:top]
+    words = jieba.analyse.extract_tags(text, topK=top + 6 + len(exclude))
+    return [
+        w
+        for w in words
+        if len(w) > 1
+        and not w.isdigit()
+        and w not in STOPWORDS
+        and len(w) <= 30
+        and w not in exclude
+        and w.lower() not in exclude
+    ][:top]

@@ -35,7 +35,7 @@ from django.db.models import Max
 from django.db.models.functions import Length, Substr
 from django.utils import timezone
 
-from aftersales.automation.radar import keywords
+from aftersales.automation.radar import catalogue_words, keywords
 from aftersales.demo import catalog as cat
 from aftersales.demo.common import CS, DAY, HOUR, RT, YEAR, FastRandom, K, S, Weighted, cents, to_dt
 from aftersales.demo.reference import (
@@ -67,7 +67,7 @@ from aftersales.models import (
 )
 from aftersales.services.numbers import format_case_number
 from aftersales.workflow.transitions import stage_clock
-from customers.models import Channel, Customer, Order, OrderLine
+from customers.models import Channel, Customer, Order, OrderLine, ProductCategory
 
 DEFAULT_CASES = 400
 DEFAULT_SEED = 2026
@@ -157,6 +157,7 @@ class DemoGenerator:
         self.working_ids = {s.id for s in (*ref.agents, *ref.qc, *ref.supervisors)}
         self.order_counters = self._order_counters()
         self._keywords: dict[str, list[str]] = {}  # reasons repeat: segment each text once
+        self._category_names: list[str] | None = None
         #: acknowledge templates an agent may answer a new case with: (id, version id, code, title, rtype, category, channel, segment)
         versions = {}
         for template_id, history_id in ResponseTemplate.history.order_by(
@@ -189,10 +190,14 @@ class DemoGenerator:
         weights = [1 + 2 * bool(t[4]) + 2 * bool(t[5]) + bool(t[6]) + 2 * bool(t[7]) for t in fits]
         return rng.choices(fits, weights)[0]
 
-    def keywords_of(self, reason: str) -> list[str]:
+    def keywords_of(self, reason: str, *, product: str = "", sku: str = "") -> list[str]:
+        """The reason's defect keywords: the goods' own words (product, SKU, the product categories) left out."""
         words = self._keywords.get(reason)
         if words is None:
-            words = self._keywords[reason] = keywords(reason)
+            if self._category_names is None:
+                self._category_names = list(ProductCategory.objects.values_list("name", flat=True))
+            goods = catalogue_words([product, *self._category_names], [sku])
+            words = self._keywords[reason] = keywords(reason, exclude=goods)
         return words
 
     # -- numbers -----------------------------------------------------------

@@ -725,7 +725,8 @@ class Story:
         for line, qty in self.case_lines:
             chunk.case_lines.append({"case_id": case, "order_line_id": line, "quantity": qty})
         main_line = max(self.case_lines, key=lambda pair: pair[0]["_price"] * pair[1])[0] if self.case_lines else None
-        for word in gen.keywords_of(case["reason"]):
+        goods = {"product": main_line.get("_product", ""), "sku": main_line["sku"]} if main_line else {}
+        for word in gen.keywords_of(case["reason"], **goods):
             chunk.keywords.append(
                 {
                     "case_id": case,

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from aftersales.automation.radar import analyse, keywords
+from aftersales.automation.radar import analyse, catalogue_words, keywords
 from aftersales.automation.risk import crisis_reasons, customer_facts, is_high_value
 from aftersales.automation.routing import apply_sla, raise_crisis, route_new_case
 from aftersales.automation.rules import CaseContext, run_rules
@@ -41,7 +41,7 @@ from aftersales.services.numbers import case_number_next
 from aftersales.services.risk_flags import customer_flag_refresh
 from aftersales.workflow.policy import initial_priority
 from aftersales.workflow.transitions import stage_clock
-from customers.models import Channel, Order
+from customers.models import Channel, Order, ProductCategory
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -240,7 +240,7 @@ def case_open(
                 product_category_id=main_line.category_id if main_line else None,
                 sku=main_line.sku if main_line else "",
             )
-            for word in keywords(reason)
+            for word in keywords(reason, exclude=_goods_words(validated))
         ]
     )
     opened_event(
@@ -266,3 +266,10 @@ def case_open(
     customer_flag_refresh(customer_id=customer.pk, at=at, thresholds=thresholds)
     notify_customer(case, "open")
     return case
+
+
+def _goods_words(validated) -> frozenset[str]:
+    """The catalogue's words for goods (the case's products and SKUs, every product category): not defects."""
+    names = [line.product_name for line, _quantity in validated]
+    names += list(ProductCategory.objects.values_list("name", flat=True))
+    return catalogue_words(names, [line.sku for line, _quantity in validated])

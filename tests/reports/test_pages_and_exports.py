@@ -56,7 +56,21 @@ def test_the_page_shows_the_totals_by_day(login, users, november):
     assert response.context["totals"].total == Decimal("1042.00")
     html = response.content.decode()
     assert 'data-day="2026-11-10"' in html and 'data-day="2026-11-11"' in html and "¥1,042.00" in html
-    assert "<svg" in html and "按日期和类型的补偿金额" in html
+    option = chart_option(html, "stacked_bars")
+    assert option["title"]["text"] == "按日期和类型的补偿金额"
+    assert option["yAxis"]["name"] == "金额（元）" and option["yAxis"]["axisLabel"]["formatter"] == "¥{value}"
+    assert "echarts.min.js" in html  # the vendored library, from our own static files
+
+
+def chart_option(html: str, kind: str) -> dict:
+    """The ECharts option a page wrote for its chart of ``kind``."""
+    import json
+    import re
+    from html import unescape
+
+    found = re.search(rf'data-chart="{kind}" data-option="([^"]*)"', html)
+    assert found, f"no {kind} chart"
+    return json.loads(unescape(found.group(1)))
 
 
 def _csv(response) -> list[list[str]]:

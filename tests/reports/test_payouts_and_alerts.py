@@ -80,11 +80,12 @@ def test_dashboard_heatmap_and_word_cloud_in_a_browser(live_server, browser_page
     page.wait_for_load_state()
     month = "?date_from=2026-11-01&date_to=2026-11-30"
     for name, selector, shot in (
-        ("reports:dashboard", "[data-kpi=csat] svg", "report-dashboard.png"),
-        ("reports:heatmap", "svg.heatmap rect[data-dow='3'][data-hour='9']", "report-heatmap.png"),
+        ("reports:dashboard", "[data-kpi=csat] .echart[data-drawn] svg", "report-dashboard.png"),
+        ("reports:heatmap", ".echart[data-chart=heatmap][data-drawn] svg", "report-heatmap.png"),
         ("reports:words", "svg.cloud text[data-word='电池']", "report-words.png"),
     ):
         page.goto(base + reverse(name) + month)
+        page.wait_for_selector(selector)
         assert page.locator(selector).count() == 1, name
         page.screenshot(path=str(artifacts / shot), full_page=True)
     page.click("svg.cloud text[data-word='电池']")
