@@ -24,7 +24,12 @@ class CustomerAdmin(CappedCountAdminMixin, admin.ModelAdmin):
     search_help_text = _("Exact phone, email or channel customer id, or part of the name.")
     autocomplete_fields = ("dedicated_advisor",)
     ordering = ("-id",)
-    readonly_fields = ("annual_spend", "masked_phone", "masked_email")
+    readonly_fields = ("annual_spend", "masked_phone", "masked_email", "risk_flags_display")
+
+    @admin.display(description=_("risk flags"))
+    def risk_flags_display(self, obj: Customer) -> str:
+        # Raised and cleared on the claimant review (with reasons), never typed in here.
+        return "、".join(obj.risk_flag_labels) or "—"
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj: Customer) -> str:
@@ -53,7 +58,7 @@ class CustomerAdmin(CappedCountAdminMixin, admin.ModelAdmin):
             "annual_spend",
             "region",
             "dedicated_advisor",
-            "risk_flags",
+            "risk_flags_display",
             "channel",
             "external_id",
         ]

@@ -113,6 +113,12 @@ class Customer(models.Model):
         return f"{self.name} ({self.masked_phone})"
 
     @property
+    def risk_flag_labels(self) -> list[str]:
+        """The customer's risk flags in words (a flag of a kind no longer known keeps its code)."""
+        labels = dict(CustomerRiskFlag.Kind.choices)
+        return [str(labels.get(flag, flag)) for flag in self.risk_flags or []]
+
+    @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
 

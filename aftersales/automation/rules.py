@@ -186,7 +186,7 @@ def validate_actions(actions) -> None:
         elif kind == "set_priority" and value not in Priority.values:
             problems.append(
                 _("Action %(n)s: priority must be one of %(choices)s.")
-                % {"n": number, "choices": ", ".join(Priority.values)}
+                % {"n": number, "choices": ", ".join(f"{code} ({label})" for code, label in Priority.choices)}
             )
         elif kind == "route_to_queue" and value not in queues:
             problems.append(_("Action %(n)s: no active queue has the code “%(code)s”.") % {"n": number, "code": value})
@@ -281,11 +281,29 @@ class CaseContext:
     }
 
 
-def _shown(value) -> str:
+#: The words for the codes of the choice fields (a reason says "售后类型 退货退款", not "return_refund").
+CHOICE_LABELS: dict[str, dict] = {
+    "case.request_type": dict(RequestType.choices),
+    "case.channel": dict(Channel.choices),
+    "case.state": dict(CaseState.choices),
+    "case.priority": dict(Priority.choices),
+    "case.waiting_on": dict(WaitingOn.choices),
+    "case.attribution": dict(Attribution.choices),
+    "order.channel": dict(Channel.choices),
+    "customer.tier": dict(Customer.Tier.choices),
+}
+
+
+def _shown(value, labels: dict | None = None) -> str:
+    """A value as a reason says it: money in yuan, yes/no, a choice by its label, a list of them."""
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
     if isinstance(value, Decimal):
         return f"¥{value:,.2f}"
-    if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, list | tuple | set):
+        return "[" + ", ".join(_shown(v, labels) for v in value) + "]"
+    if labels and value in labels:
+        return str(labels[value])
     return str(value)
 
 
@@ -304,7 +322,8 @@ def evaluate(rule: AutomationRule, ctx: CaseContext) -> Verdict:
         actual = ctx[cond["field"]]
         symbol, test = OPS[cond["op"]]
         if test(actual, wanted):
-            held.append(f"{spec.label} {_shown(actual)} {symbol} {_shown(wanted)}")
+            labels = CHOICE_LABELS.get(cond["field"])
+            held.append(f"{spec.label} {_shown(actual, labels)} {symbol} {_shown(wanted, labels)}")
         else:
             failed += 1
     if not rule.conditions:

@@ -255,7 +255,8 @@ def case_receive(
 
 def _choice(value: str, choices, field: str) -> str:
     if value not in choices.values:
-        raise ValidationError({field: _("Choose one of: %(choices)s.") % {"choices": ", ".join(choices.values)}})
+        listed = ", ".join(f"{code} ({label})" for code, label in choices.choices)  # the API sends the code
+        raise ValidationError({field: _("Choose one of: %(choices)s.") % {"choices": listed}})
     return value
 
 

@@ -44,6 +44,8 @@ KEPT = {
 WORD = re.compile(r"(?<![\w.@/-])[A-Za-z][A-Za-z]+(?![\w.@/-])")  # dotted names (refund.requested) are codes
 #: Values of the test's data that are Latin by nature: the product category's code, as a merchant sets it.
 DATA = {"apparel"}
+#: A code as the program spells it (return_refund, professional_claimant).
+CODE = re.compile(r"(?<![\w.@/-])[a-z]+(?:_[a-z]+)+(?![\w@/-])")
 URL = re.compile(r"https?://\S+")
 
 
@@ -85,6 +87,7 @@ def foreign_words(html: str) -> list[str]:
         part = URL.sub("", part)
         if part == "None" or " None" in f" {part}":
             found.append(f"None in “{part}”")
+        found += [f"code {code} in “{part[:80]}”" for code in CODE.findall(part)]
         found += [f"{word} in “{part[:80]}”" for word in WORD.findall(part) if word not in KEPT | DATA | {"None"}]
     return found
 
@@ -114,6 +117,9 @@ def day(case_in, order, named):
     services.case_submit_offer(case_id=offer.pk, actor=users["agent"])
     shipped = case_in(S.RETURN_SHIPPED, request_type="exchange", lines=[(jacket.pk, 1)])
     complaint = case_in(S.PENDING_REVIEW, request_type="complaint", lines=[])
+    customer = complaint.customer
+    customer.risk_flags = ["professional_claimant"]  # shown in words on the case page and in the admin
+    customer.save(update_fields=["risk_flags"])
     return {"offer": offer, "shipped": shipped, "complaint": complaint}
 
 
@@ -159,6 +165,7 @@ def test_no_english_and_no_none_on_the_staff_pages(login, named, day, role):
 def test_the_check_finds_english_and_none():
     html = '<p>审核通过</p><button>Approve</button><td>None</td><script>var x = "ignored";</script><p>AS20261201-000001</p>'
     assert foreign_words(html) == ["Approve in “Approve”", "None in “None”"]
+    assert foreign_words("<td>return_refund</td>") == ["code return_refund in “return_refund”"]
 
 
 def admin_pages(day) -> list[str]:

@@ -142,6 +142,20 @@ def test_the_dry_run_reports_without_side_effects(policy, agent, vip_queue, qual
     assert before == after
 
 
+def test_reasons_say_choices_and_yes_or_no_in_words(policy, agent, vip_queue):
+    case = open_case_on(agent, price="99.00")
+    rule = make_rule(
+        active=False,
+        conditions=[
+            {"field": "case.request_type", "op": "eq", "value": "return_refund"},
+            {"field": "case.crisis", "op": "eq", "value": False},
+        ],
+    )
+    (row,) = [row for row in dry_run(rule, last=5) if row.case.pk == case.pk]
+    assert row.fired
+    assert row.reasons == ["售后类型 退货退款 = 退货退款", "危机 否 = 否"]
+
+
 def test_the_dry_run_page_in_the_admin(login, supervisor, policy, agent, vip_queue, quality):
     supervisor.is_staff = True
     supervisor.save()
