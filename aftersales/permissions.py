@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from aftersales.models import Policy
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
 AGENT, QC, SUPERVISOR, FINANCE, CHANNEL = "agent", "qc", "supervisor", "finance", "channel"
 STAFF_ROLES = (AGENT, QC, SUPERVISOR, FINANCE)
 ROLES = (*STAFF_ROLES, CHANNEL)
+#: What each role (group) is called.
+ROLE_LABELS = {
+    AGENT: _("after-sales agents"),
+    QC: _("QC and warehouse"),
+    SUPERVISOR: _("after-sales supervisors"),
+    FINANCE: _("finance"),
+    CHANNEL: _("channel systems"),
+}
 
 _READ_CASES = [
     "aftersales.view_case",

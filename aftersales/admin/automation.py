@@ -12,7 +12,17 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.admin.versions import VersionedAdmin
-from aftersales.automation.rules import ACTIONS, DRY_RUN_MAX, FIELDS, OPS_BY_TYPE, describe_action, dry_run
+from aftersales.automation.rules import (
+    ACTIONS,
+    CHOICE_LABELS,
+    DRY_RUN_MAX,
+    FIELDS,
+    OPS,
+    OPS_BY_TYPE,
+    describe_action,
+    describe_condition,
+    dry_run,
+)
 from aftersales.models import AutomationRule, LexiconWord, Notification, RiskThresholds, SlaPolicy, WebhookEndpoint
 from aftersales.notifications.delivery import retry_now
 from config.pagination import CappedCountAdminMixin
@@ -58,7 +68,7 @@ class AutomationRuleAdmin(VersionedAdmin):
 
     @admin.display(description=_("what it does"))
     def summary(self, obj):
-        conditions = "; ".join(f"{c.get('field')} {c.get('op')} {c.get('value')}" for c in obj.conditions) or "—"
+        conditions = "; ".join(describe_condition(c) for c in obj.conditions if isinstance(c, dict)) or "—"
         actions = "; ".join(describe_action(a) for a in obj.actions if isinstance(a, dict) and "type" in a)
         return f"{conditions} → {actions}"
 
@@ -67,8 +77,11 @@ class AutomationRuleAdmin(VersionedAdmin):
             {
                 "name": name,
                 "label": spec.label,
-                "ops": ", ".join(OPS_BY_TYPE[spec.kind]),
-                "choices": ", ".join(spec.choices),
+                "ops": ", ".join(f"{op} ({OPS[op][0]})" for op in OPS_BY_TYPE[spec.kind]),
+                "choices": ", ".join(
+                    f"{code} ({CHOICE_LABELS[name][code]})" if code in CHOICE_LABELS.get(name, {}) else code
+                    for code in spec.choices
+                ),
             }
             for name, spec in FIELDS.items()
         ]

@@ -31,7 +31,7 @@ from aftersales.models import (
     RequestType,
     WaitingOn,
 )
-from aftersales.permissions import STAFF_ROLES
+from aftersales.permissions import ROLE_LABELS, STAFF_ROLES
 from customers.models import Channel, Customer
 
 # --------------------------------------------------------------------------
@@ -332,9 +332,22 @@ def evaluate(rule: AutomationRule, ctx: CaseContext) -> Verdict:
     return Verdict(fired, held if fired else [])
 
 
+def describe_condition(cond: dict) -> str:
+    """A condition in words: "状态 = 升级处理" (a field no longer known keeps its code)."""
+    spec = FIELDS.get(cond.get("field"))
+    if spec is None:
+        return f"{cond.get('field')} {cond.get('op')} {cond.get('value')}"
+    symbol = OPS.get(cond.get("op"), (cond.get("op"),))[0]
+    return f"{spec.label} {symbol} {_shown(cond.get('value'), CHOICE_LABELS.get(cond['field']))}"
+
+
 def describe_action(action: dict) -> str:
     label = ACTIONS.get(action["type"], action["type"])
     value = action.get("value")
+    if action["type"] == "notify_group" and value in ROLE_LABELS:
+        value = ROLE_LABELS[value]
+    elif action["type"] == "set_priority" and value in Priority.values:
+        value = Priority(value).label
     return f"{label}: {value}" if value not in (None, True, "") else str(label)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from aftersales import services
 from aftersales.models import CaseState, Compensation
-from tests.aftersales.browser import Walk, sign_in, sign_out
+from tests.aftersales.browser import Walk, sign_in, sign_out, wait_for_change
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -137,3 +137,30 @@ def test_refund_only_within_authority_in_4_clicks(live_server, desk, users, poli
     print(f"refund only: {walk.clicks} clicks, {walk.loads} page loads", *walk.log, sep="\n")
     assert walk.clicks <= 4, walk.log
     assert Compensation.objects.get(case=case).payable
+
+
+def test_the_keyboard_moves_through_the_queue_and_opens_a_case(live_server, desk, users, policy, order):
+    page, base = desk, live_server.url
+    shirt, jacket = order.lines.get(sku="TS-001"), order.lines.get(sku="JK-002")
+    for line in (shirt, jacket):
+        services.case_open(
+            actor=users["channel"], order_id=order.pk, lines=[(line.pk, 1)], request_type="refund_only", reason="少发"
+        )
+    sign_in(page, base, "agent")
+    rows = page.locator("tr[data-case]")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    assert rows.nth(1).get_attribute("aria-selected") == "true"
+    page.keyboard.press("k")
+    assert rows.nth(0).get_attribute("aria-selected") == "true"
+    number = rows.nth(0).get_attribute("data-case")
+    before = page.evaluate("() => [performance.timeOrigin, Number(document.documentElement.dataset.swaps || 0)]")
+    page.keyboard.press("Enter")
+    wait_for_change(page, before)
+    assert page.locator("#case-number").inner_text() == number
+    page.keyboard.press("a")  # the next action's first field has the focus
+    assert page.evaluate("document.activeElement.closest('[data-primary]') !== null")
+    page.keyboard.press("Escape")
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("?")
+    assert page.locator("dialog#shortcuts").evaluate("el => el.open")

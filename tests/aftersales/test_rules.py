@@ -156,6 +156,15 @@ def test_reasons_say_choices_and_yes_or_no_in_words(policy, agent, vip_queue):
     assert row.reasons == ["售后类型 退货退款 = 退货退款", "危机 否 = 否"]
 
 
+def test_the_rule_list_says_what_a_rule_does_in_words():
+    from aftersales.automation.rules import describe_action, describe_condition
+
+    assert describe_condition({"field": "case.state", "op": "eq", "value": "escalated"}) == "状态 = 升级处理"
+    assert describe_condition({"field": "order.value", "op": "gte", "value": 1000}) == "订单金额 ≥ 1000"
+    assert describe_action({"type": "notify_group", "value": "supervisor"}) == "通知角色组: 售后主管"
+    assert describe_action({"type": "set_priority", "value": "red"}).endswith(": 红")
+
+
 def test_the_dry_run_page_in_the_admin(login, supervisor, policy, agent, vip_queue, quality):
     supervisor.is_staff = True
     supervisor.save()
