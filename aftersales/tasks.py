@@ -9,8 +9,11 @@ from aftersales.automation import jobs
 
 @shared_task(name="aftersales.tasks.run_job", ignore_result=False)
 def run_job(name: str) -> int:
-    """Run one job by name (beat schedules every job this way)."""
-    return jobs.run_job(name)
+    """Run one job by name (beat schedules every job this way); a full batch queues the next one at once."""
+    done = jobs.run_job(name)
+    if getattr(done, "full", False):
+        run_job.delay(name)
+    return int(done)
 
 
 @shared_task(name="aftersales.tasks.deliver_notifications")

@@ -56,21 +56,36 @@ S = CaseState
 BATCH = 200
 
 
+class Done(int):
+    """How many rows a job handled, and whether its batch came back full (more are due: run again at once)."""
+
+    full: bool = False
+
+    def __new__(cls, value: int = 0, *, full: bool = False):
+        done = super().__new__(cls, value)
+        done.full = full
+        return done
+
+    def __add__(self, other):
+        return Done(int(self) + int(other), full=self.full or getattr(other, "full", False))
+
+
 def _sweep(
     due: Q,
     service: Callable[..., object],
     *,
     at: datetime,
-    limit: int = BATCH,
+    limit: int | None = None,
     order: str = "stage_due_at",
     model=Case,
     key: str = "case_id",
-) -> int:
+) -> Done:
     """Run ``service(<key>=…, at=at)`` once for each row of ``model`` matching ``due``, each in its own transaction.
 
     The case row is locked first, as the services lock it (a compensation's sweep locks its case, not the
     compensation, so it never waits on a request that holds the case and wants the compensation).
     """
+    limit = limit or BATCH
     ids = list(
         model.objects.filter(due)
         .order_by(order, "id")
@@ -92,7 +107,9 @@ def _sweep(
             continue  # the service's own re-check: already handled
         except Exception:
             log.exception("%s failed on %s %s", getattr(service, "__name__", service), key, pk)
-    return done
+    # A full batch with progress: more may be due. (Without progress — every row failing or taken — the runner
+    # waits its interval instead of spinning on the same rows.)
+    return Done(done, full=len(ids) == limit and done > 0)
 
 
 def timeout_sweep(state: str, clock: StageClock) -> Callable[..., int]:

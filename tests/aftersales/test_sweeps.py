@@ -203,3 +203,53 @@ def test_celery_beat_schedules_every_job():
     schedule = _beat_schedule()
     assert {entry["args"][0] for entry in schedule.values()} == set(jobs.JOBS)
     assert all(entry["task"] == "aftersales.tasks.run_job" for entry in schedule.values())
+
+
+# -- draining: a full batch runs again at once ----------------------------------------------
+@pytest.fixture
+def five_timed_out(order, policy, users, monkeypatch):
+    """Five requests past their review deadline, with sweeps of two cases at a time."""
+    from tests.factories import OrderFactory, OrderLineFactory
+
+    monkeypatch.setattr(jobs, "BATCH", 2)
+    opened = timezone.now() - timedelta(hours=49)
+    cases = []
+    for _ in range(5):
+        line = OrderLineFactory(order=OrderFactory(customer=order.customer))
+        cases.append(
+            services.case_open(
+                actor=users["channel"],
+                order_id=line.order_id,
+                lines=[(line.pk, 1)],
+                request_type="refund_only",
+                at=opened,
+            )
+        )
+    return cases
+
+
+def test_a_full_batch_says_so_and_the_runner_drains_the_backlog(five_timed_out):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    first = jobs.run_job("review_timeouts")
+    assert first == 2 and first.full
+    out = StringIO()
+    call_command("run_jobs", "--once", "--only", "review_timeouts", stdout=out)
+    assert "review_timeouts: 3" in out.getvalue() and "2 batches" in out.getvalue()
+    assert not Case.objects.filter(pk__in=[c.pk for c in five_timed_out], state=S.PENDING_REVIEW).exists()
+    last = jobs.run_job("review_timeouts")
+    assert last == 0 and not last.full
+
+
+def test_the_celery_task_queues_the_next_batch_while_one_comes_back_full(five_timed_out, monkeypatch):
+    from aftersales import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.run_job, "delay", lambda name: queued.append(name))
+    assert tasks.run_job.run("review_timeouts") == 2
+    assert queued == ["review_timeouts"]
+    tasks.run_job.run("review_timeouts")
+    assert tasks.run_job.run("review_timeouts") == 1  # the last one: not a full batch
+    assert queued == ["review_timeouts", "review_timeouts"]

@@ -1,7 +1,8 @@
 """``manage.py run_jobs``: the background jobs in a loop, without a broker.
 
 Each job runs when its interval has passed (sweeps every minute, delivery every
-ten seconds …). Several runners may run at once — every job is idempotent and
+ten seconds …); a sweep whose batch came back full runs again at once, until
+what is due has drained. Several runners may run at once — every job is idempotent and
 locks its rows with SKIP LOCKED — but one is enough for most teams. ``--once``
 runs every job a single time (cron-friendly); ``--only`` picks jobs by name.
 """
@@ -47,14 +48,20 @@ class Command(BaseCommand):
                 if not connection.in_atomic_block:  # (a test's transaction must survive)
                     close_old_connections()
                 started = time.monotonic()
-                try:
-                    done = job.run()
-                except Exception as exc:
-                    self.stderr.write(f"{name}: {exc!r}")
-                    done = 0
+                done, runs = 0, 0
+                while True:  # a sweep whose batch came back full runs again at once, until it drains
+                    try:
+                        result = job.run()
+                    except Exception as exc:
+                        self.stderr.write(f"{name}: {exc!r}")
+                        break
+                    done, runs = done + result, runs + 1
+                    if not getattr(result, "full", False) or stopping:
+                        break
                 last[name] = time.monotonic()
                 if done or once:
-                    self.stdout.write(f"{name}: {done} ({time.monotonic() - started:.2f}s)")
+                    batches = f", {runs} batches" if runs > 1 else ""
+                    self.stdout.write(f"{name}: {done} ({time.monotonic() - started:.2f}s{batches})")
             if once:
                 return
             time.sleep(tick)
