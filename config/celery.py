@@ -15,7 +15,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("aftersales")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["aftersales"])
+app.autodiscover_tasks(["aftersales", "reports"])
 
 
 def _beat_schedule() -> dict:

@@ -128,6 +128,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 # through the views that check the case's scope: local files under MEDIA_ROOT, or a private bucket of an
 # S3-compatible store (MEDIA_STORAGE=s3; install the extra: pip install -e ".[s3]").
 MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "local")
+# An export of more rows than this is written in the background to a file (reports.background) instead of
+# streamed within the request.
+EXPORT_STREAM_MAX_ROWS = int(os.environ.get("EXPORT_STREAM_MAX_ROWS", "20000"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -18,6 +18,7 @@ from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import SUPERVISOR
 from aftersales.replies.health import health_report_generate, previous_month
 from config.periods import month_of
+from reports.background import write_queued_exports
 from reports.selectors import cost_ratio
 
 
@@ -60,6 +61,7 @@ def template_health(at: datetime | None = None) -> int:
 
 
 JOBS = [
+    register(Job("exports", write_queued_exports, 5)),
     register(Job("cost_ratio_alerts", cost_ratio_alerts, 3600)),
     register(Job("template_health", template_health, 3600)),
 ]

@@ -7,8 +7,9 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
-from django.http import Http404
-from django.shortcuts import render
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -17,13 +18,14 @@ from django.utils.translation import gettext_lazy
 from aftersales.models import CaseState, Compensation
 from aftersales.web.views._common import area_required
 from aftersales.web.views.queue import _page_size
-from config.exports import csv_response
+from config.exports import XLSX_CONTENT_TYPE, csv_response
 from config.pagination import CappedCountPaginator
 from config.periods import Period, month_of, parse_period, today
 from customers.masking import can_see_pii
 from customers.models import ProductCategory
-from reports import charts, exports, selectors
+from reports import background, charts, exports, selectors
 from reports.filters import CompensationReportFilter
+from reports.models import ExportJob
 
 WEEKDAYS = [
     gettext_lazy("Mon"),
@@ -86,6 +88,8 @@ def compensation_report(request):
             "show_pii": can_see_pii(request.user),
             "csv_url": f"{reverse('reports:compensation_export', args=['csv'])}?{query.urlencode()}",
             "xlsx_url": f"{reverse('reports:compensation_export', args=['xlsx'])}?{query.urlencode()}",
+            "stream_limit": background.stream_limit(),
+            "recent_exports": list(background.exports_of(request.user, limit=1)),
         },
     )
 
@@ -99,9 +103,52 @@ def compensation_export(request, fmt: str):
     filename = f"compensation_{basis}_{report.period.label()}"
     queryset = report.qs  # the exports read plain value rows: no related objects to load
     show_pii = can_see_pii(request.user)
+    limit = background.stream_limit()
+    counted = queryset.order_by()[: limit + 1].count()
+    if counted > limit:  # too many to write within one request: a background export, followed on its page
+        params = request.GET.copy()
+        job = background.export_request(
+            user=request.user,
+            report="compensation",
+            fmt=fmt,
+            params=params,
+            show_pii=show_pii,
+            filename=filename,
+            rows_total=queryset.order_by().count(),
+        )
+        return HttpResponseRedirect(reverse("reports:export", args=[job.pk]))
     if fmt == "csv":
         return exports.csv_response(queryset, filename=filename, show_pii=show_pii)
     return exports.xlsx_response(queryset, filename=filename, show_pii=show_pii, sheet_title=_("Compensation"))
+
+
+@area_required("money_reports")
+def export_status(request, job_id: int):
+    """One background export: its progress while it is written (the page refreshes itself), then the link."""
+    job = get_object_or_404(ExportJob, pk=job_id, requested_by=request.user)
+    return render(
+        request,
+        "reports/export.html",
+        {"job": job, "recent": background.exports_of(request.user), "runner": _runner_hint()},
+    )
+
+
+def _runner_hint() -> str:
+    if getattr(settings, "CELERY_BROKER_URL", ""):
+        return ""
+    return _("Exports are written by the background runner (manage.py run_jobs); if none runs, start one.")
+
+
+@area_required("money_reports")
+def export_download(request, job_id: int):
+    """The file of a finished export, for the person who asked for it."""
+    job = get_object_or_404(ExportJob, pk=job_id, requested_by=request.user, state=ExportJob.State.DONE)
+    try:
+        handle = job.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    content_type = XLSX_CONTENT_TYPE if job.fmt == "xlsx" else "text/csv; charset=utf-8"
+    return FileResponse(handle, as_attachment=True, filename=f"{job.filename}.{job.fmt}", content_type=content_type)
 
 
 # --------------------------------------------------------------------------
