@@ -13,7 +13,7 @@ def test_the_benchmark_requests_every_page_and_api_row_successfully():
     call_command("seed_demo", "--cases", "120", stdout=StringIO())
     call_command("create_demo_users", stdout=StringIO())
     out = StringIO()
-    call_command("benchmark", "--repeat", "1", "--no-write", "--orders", stdout=out)
+    call_command("benchmark", "--repeat", "2", "--no-write", "--orders", "--transitions", stdout=out)
     printed = out.getvalue()
     from customers.models import Order
 
@@ -28,3 +28,31 @@ def test_the_benchmark_requests_every_page_and_api_row_successfully():
     ):
         assert label in printed
     assert "queries" in printed
+    assert "export csv (streamed)" in printed and "export xlsx (streamed)" in printed
+    assert "transition approve" in printed and "transition confirm" in printed
+
+
+@pytest.mark.django_db
+def test_the_benchmark_times_a_large_export_through_the_background_path(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.EXPORT_STREAM_MAX_ROWS = 5
+    call_command("seed_demo", "--cases", "60", stdout=StringIO())
+    call_command("create_demo_users", stdout=StringIO())
+    out = StringIO()
+    call_command("benchmark", "--repeat", "1", "--no-write", stdout=out)
+    from reports.models import ExportJob
+
+    assert "export csv (background)" in out.getvalue() and "export xlsx (background)" in out.getvalue()
+    assert ExportJob.objects.filter(state="done").count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_benchmark_serves_the_pages_through_gunicorn_with_concurrent_clients():
+    call_command("seed_demo", "--cases", "60", stdout=StringIO())
+    call_command("create_demo_users", stdout=StringIO())
+    out = StringIO()
+    call_command("benchmark", "--repeat", "1", "--no-write", "--http", "2", "--http-workers", "1", stdout=out)
+    http = [line for line in out.getvalue().splitlines() if line.startswith("http ")]
+    assert any("queue (default" in line for line in http) and any("case page" in line for line in http)
+    assert all("req/s" in line and "p95" in line for line in http)

@@ -63,12 +63,26 @@ class Command(BaseCommand):
             help="Also time one run of each background job. It ACTS on the due rows (a benchmark database only).",
         )
         parser.add_argument(
+            "--http",
+            type=int,
+            metavar="CLIENTS",
+            default=0,
+            help="Also serve the app with gunicorn and time the main pages over HTTP with this many concurrent "
+            "clients (req/s, p50, p95).",
+        )
+        parser.add_argument("--http-workers", type=int, default=2, help="gunicorn workers (default %(default)s).")
+        parser.add_argument(
+            "--transitions",
+            action="store_true",
+            help="Also time transitions through their services (approve, send the offer, confirm). It ACTS on cases.",
+        )
+        parser.add_argument(
             "--orders",
             action="store_true",
             help="Also time batches of 500 orders through the channel API. It WRITES them (a benchmark database only).",
         )
 
-    def handle(self, *args, repeat, no_write, jobs, orders=False, **options):
+    def handle(self, *args, repeat, no_write, jobs, orders=False, transitions=False, http=0, http_workers=2, **options):
         User = get_user_model()
         users = {name: User.objects.filter(username=name).first() for name in ("agent", "qc", "supervisor", "finance")}
         if not all(users.values()):
@@ -171,6 +185,8 @@ class Command(BaseCommand):
             )
 
         export_rows = [self._time_export(clients["finance"], fmt, days) for fmt, days in (("csv", 365), ("xlsx", 365))]
+        http_rows = self._time_http(pages, users, clients=http, workers=http_workers, repeat=repeat) if http else []
+        transition_rows = self._time_transitions(repeat) if transitions else []
         job_rows = self._time_jobs() if jobs else []
         order_rows = self._time_orders(clients["channel"]) if orders else []
 
@@ -192,14 +208,46 @@ class Command(BaseCommand):
                 for label, who, median, worst, queries in rows
             ],
             "",
-            "Exports of the compensation report (approved in the last 365 days), streamed to the end:",
+            "Exports of the compensation report (approved in the last 365 days), to the end: streamed within the "
+            "request, or (beyond `EXPORT_STREAM_MAX_ROWS`) asked for and written by the background path:",
             "",
             "| export | rows | time | growth of the process's peak memory |",
             "|---|---:|---:|---:|",
             *[
-                f"| {fmt.upper()} | {count:,} | {seconds:.1f} s | {peak / 1e6:.1f} MB |"
+                f"| {fmt} | {count:,} | {seconds:.1f} s | {peak / 1e6:.1f} MB |"
                 for fmt, count, seconds, peak in export_rows
             ],
+            *(
+                [
+                    "",
+                    f"Over HTTP: gunicorn with {http_workers} sync workers on this machine, {http} concurrent "
+                    f"clients, {max(repeat, 5) * http} requests per page (signed-in sessions, keep-alive off):",
+                    "",
+                    "| page | as | req/s | p50 | p95 |",
+                    "|---|---|---:|---:|---:|",
+                    *[
+                        f"| {label} | {who} | {rate:.1f} | {p50:.0f} ms | {p95:.0f} ms |"
+                        for label, who, rate, p50, p95 in http_rows
+                    ],
+                ]
+                if http_rows
+                else []
+            ),
+            *(
+                [
+                    "",
+                    "One transition through its service (lock, checks, transition, event, message, rules):",
+                    "",
+                    "| transition | median | worst | queries |",
+                    "|---|---:|---:|---:|",
+                    *[
+                        f"| {label} | {median:.1f} ms | {worst:.1f} ms | {queries} |"
+                        for label, median, worst, queries in transition_rows
+                    ],
+                ]
+                if transition_rows
+                else []
+            ),
             *(
                 [
                     "",
@@ -239,33 +287,165 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Written to {DOC.relative_to(settings.BASE_DIR)}"))
 
     def _time_export(self, client, fmt: str, days: int) -> tuple:
-        """Stream an export to the end, counting its rows: time, and how far the process's peak memory grew."""
+        """Export to the end — streamed, or written in the background when it is too large to stream — counting its
+        rows: the path taken, time (request and writing), and how far the process's peak memory grew."""
         import resource
 
+        from reports.background import export_write
+        from reports.models import ExportJob
+
         url = reverse("reports:compensation_export", args=[fmt])
+        params = {"basis": "approved", "date_from": _days_ago(days - 1)}
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         started = time.perf_counter()
-        response = client.get(url, {"basis": "approved", "date_from": _days_ago(days - 1)})
-        size, lines = 0, 0
-        for chunk in response.streaming_content:
-            size += len(chunk)
-            if fmt == "csv":
-                lines += chunk.count(b"\n") if isinstance(chunk, bytes) else chunk.count("\n")
-        seconds = time.perf_counter() - started
-        peak = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before)
-        if fmt == "xlsx":
-            from openpyxl import load_workbook
-
-            response = client.get(url, {"basis": "approved", "date_from": _days_ago(days - 1)})
-            with tempfile.TemporaryFile() as handle:
+        response = client.get(url, params)
+        with tempfile.TemporaryFile() as handle:
+            if response.status_code == 302:  # the background path: the job the request recorded, written here
+                path = "background"
+                job = ExportJob.objects.order_by("-id").first()
+                if not export_write(job.pk):
+                    raise CommandError(f"export {fmt}: the background export was not written")
+                job.refresh_from_db()
+                with job.file.open("rb") as written:
+                    for chunk in iter(lambda: written.read(1 << 20), b""):
+                        handle.write(chunk)
+            else:
+                path = "streamed"
                 for chunk in response.streaming_content:
-                    handle.write(chunk)
-                handle.seek(0)
+                    handle.write(chunk if isinstance(chunk, bytes) else chunk.encode())
+            seconds = time.perf_counter() - started
+            peak = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before)
+            size = handle.tell()
+            handle.seek(0)
+            if fmt == "csv":
+                lines = sum(1 for _line in handle)
+            else:
+                from openpyxl import load_workbook
+
                 lines = sum(1 for _row in load_workbook(handle, read_only=True).worksheets[0].iter_rows())
         self.stdout.write(
-            f"export {fmt}: {lines - 1:,} rows, {size / 1e6:.1f} MB in {seconds:.1f} s, peak memory +{peak / 1e6:.1f} MB"
+            f"export {fmt} ({path}): {lines - 1:,} rows, {size / 1e6:.1f} MB in {seconds:.1f} s, "
+            f"peak memory +{peak / 1e6:.1f} MB"
         )
-        return fmt, lines - 1, seconds, peak
+        return f"{fmt.upper()} ({path})", lines - 1, seconds, peak
+
+    def _time_http(self, pages, users, *, clients: int, workers: int, repeat: int) -> list[tuple]:
+        """The main pages through gunicorn on a free local port, ``clients`` at once; each client signs in with a
+        session of its user (written to the session store the server reads)."""
+        import os
+        import socket
+        import subprocess
+        import sys
+        import urllib.request
+        from concurrent.futures import ThreadPoolExecutor
+        from urllib.parse import urlencode
+
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+        from django.contrib.sessions.backends.db import SessionStore
+
+        main = [page for page in pages if page[0] != "channel" and not page[1].startswith(("report:", "API:"))]
+        sessions = {}
+        for name, user in users.items():
+            store = SessionStore()
+            store[SESSION_KEY], store[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
+            store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            store.save()
+            sessions[name] = store.session_key
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        db = connection.settings_dict
+        env = dict(os.environ)
+        if connection.vendor == "postgresql":
+            env["DATABASE_URL"] = (
+                f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+            )
+        else:
+            env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        server = subprocess.Popen(
+            [str(gunicorn), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--timeout", "120"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):  # up within 10 s
+                try:
+                    urllib.request.urlopen(base + reverse("login"), timeout=2).read()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                raise CommandError("gunicorn did not start")
+            rows = []
+            count = max(repeat, 5) * clients
+            for who, label, url, params in main:
+                if url is None:
+                    continue
+                target = base + url + (f"?{urlencode(params)}" if params else "")
+                cookie = f"{settings.SESSION_COOKIE_NAME}={sessions[who]}"
+
+                def fetch(_n, target=target, cookie=cookie, label=label):
+                    request = urllib.request.Request(target, headers={"Cookie": cookie, "Connection": "close"})
+                    started = time.perf_counter()
+                    with urllib.request.urlopen(request, timeout=120) as response:
+                        response.read()
+                        if response.status != 200 or response.geturl() != target:  # not sent to the sign-in page
+                            raise CommandError(f"{label}: HTTP {response.status} at {response.geturl()}")
+                    return (time.perf_counter() - started) * 1000
+
+                fetch(0)  # warm up every worker's templates
+                started = time.perf_counter()
+                with ThreadPoolExecutor(clients) as pool:
+                    times = sorted(pool.map(fetch, range(count)))
+                wall = time.perf_counter() - started
+                p50, p95 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.95))]
+                rows.append((label, who, count / wall, p50, p95))
+                self.stdout.write(
+                    f"http {label:45} {who:10} {count / wall:6.1f} req/s  p50 {p50:6.0f} ms  p95 {p95:6.0f} ms"
+                )
+            return rows
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    def _time_transitions(self, repeat: int) -> list[tuple]:
+        """One transition through its service, on cases in the state it starts from (it ACTS on them)."""
+        from aftersales import services
+
+        supervisor = get_user_model().objects.get(username="supervisor")
+        runs = [
+            ("approve", CaseState.PENDING_REVIEW, lambda pk: services.case_approve(case_id=pk, actor=supervisor)),
+            (
+                "send the offer (a coupon, then propose)",
+                CaseState.COMPENSATION,
+                lambda pk: services.case_send_offer(case_id=pk, actor=supervisor, kind="coupon", amount="5.00"),
+            ),
+            (
+                "confirm",
+                CaseState.AWAITING_CONFIRMATION,
+                lambda pk: services.case_confirm(case_id=pk, actor=supervisor),
+            ),
+        ]
+        rows = []
+        for label, state, run in runs:
+            ids = list(Case.objects.filter(state=state).order_by("-id").values_list("pk", flat=True)[: repeat + 1])
+            if len(ids) < 2:
+                continue
+            run(ids.pop())  # warm up
+            times, queries = [], 0
+            for pk in ids:
+                with _counting() as ctx:
+                    started = time.perf_counter()
+                    run(pk)
+                    times.append((time.perf_counter() - started) * 1000)
+                queries = _count(ctx)
+            rows.append((label, statistics.median(times), max(times), queries))
+            self.stdout.write(f"transition {label:40} median {statistics.median(times):7.1f} ms  {queries} queries")
+        return rows
 
     def _time_orders(self, client) -> list[tuple]:
         """Batches of 500 orders through the channel API: new, the same again, then each one shipped."""
