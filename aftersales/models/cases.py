@@ -194,6 +194,13 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["stage_due_at", "id"], name="case_due_id"),
             # The QC bench: QC-priority cases first, then by deadline.
             models.Index(fields=["state", "-qc_priority", "stage_due_at", "id"], name="case_qc_worklist"),
+            # The status board: open cases by state × colour and how many are late, from the index alone.
+            models.Index(
+                fields=["state", "priority", "stage_due_at"],
+                name="case_open_board",
+                condition=Q(state__in=OPEN_STATES),
+                include=["queue", "assignee"],  # an agent's scope is read from the index too (PostgreSQL)
+            ),
             # SLA sweeps: open cases whose targets may have passed.
             models.Index(
                 fields=["first_response_due_at"],

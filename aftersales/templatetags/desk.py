@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from aftersales.models import EventName
@@ -61,21 +66,55 @@ def _countdown_text(remaining: timedelta) -> str:
     return _("%(time)s left") % {"time": duration(remaining)}
 
 
-@register.inclusion_tag("partials/deadline.html")
-def deadline(case, now=None):
-    """The stage deadline as a coloured countdown: time left, or time overdue (kept ticking by countdown.js)."""
+@lru_cache(maxsize=16)
+def _countdown_formats(language: str) -> tuple[str, ...]:
+    """The countdown's text patterns for countdown.js, once per language (not once per row of a list)."""
+    return (
+        _("%(time)s left") % {"time": "{t}"},
+        _("%(time)s overdue") % {"time": "{t}"},
+        _("%(days)sd %(hours)sh") % {"days": "{d}", "hours": "{h}"},
+        _("%(hours)sh %(minutes)sm") % {"hours": "{h}", "minutes": "{m}"},
+        _("%(minutes)sm") % {"minutes": "{m}"},
+    )
+
+
+_DEADLINE = (
+    '<span class="due {}" title="{}" data-due="{}" data-left="{}" data-over="{}" data-fmt-days="{}" '
+    'data-fmt-hours="{}" data-fmt-minutes="{}"><span class="due-text">{}</span></span>'
+)
+
+
+@register.simple_tag
+def deadline(case, now=None) -> SafeString:
+    """The stage deadline as a coloured countdown: time left, or time overdue (kept ticking by countdown.js).
+
+    Built in Python (a list shows one per row: no template per row)."""
     info = deadline_of(case, now)
-    if info.remaining is None:
-        return {"info": info}
-    return {
-        "info": info,
-        "text": _countdown_text(info.remaining),
-        "left": _("%(time)s left") % {"time": "{t}"},
-        "over": _("%(time)s overdue") % {"time": "{t}"},
-        "fmt_days": _("%(days)sd %(hours)sh") % {"days": "{d}", "hours": "{h}"},
-        "fmt_hours": _("%(hours)sh %(minutes)sm") % {"hours": "{h}", "minutes": "{m}"},
-        "fmt_minutes": _("%(minutes)sm") % {"minutes": "{m}"},
-    }
+    if info.due_at is None or info.remaining is None:
+        return mark_safe('<span class="quiet">—</span>')
+    due = timezone.localtime(info.due_at)
+    left, over, days, hours, minutes = _countdown_formats(get_language() or "")
+    return format_html(
+        _DEADLINE,
+        info.status,
+        due.strftime("%Y-%m-%d %H:%M"),
+        due.isoformat(),
+        left,
+        over,
+        days,
+        hours,
+        minutes,
+        _countdown_text(info.remaining),
+    )
+
+
+@register.simple_tag
+def priority(case) -> SafeString:
+    """The colour badge of a case, and the crisis badge."""
+    badge = format_html('<span class="badge {}">{}</span>', case.priority, case.get_priority_display())
+    if case.crisis:
+        badge += format_html(' <span class="badge crisis">{}</span>', _("crisis"))
+    return badge
 
 
 @register.simple_tag(takes_context=True)
