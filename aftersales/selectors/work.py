@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -80,12 +81,6 @@ class AgeBand:
     low_days: int
     high_days: int | None
 
-    def holds(self, since: datetime | None, at: datetime) -> bool:
-        if since is None:
-            return False
-        age = at - since
-        return age >= timedelta(days=self.low_days) and (self.high_days is None or age < timedelta(days=self.high_days))
-
     def q(self, field: str, at: datetime) -> Q:
         q = Q(**{f"{field}__lte": at - timedelta(days=self.low_days)})
         if self.high_days is not None:
@@ -103,16 +98,46 @@ AGE_BANDS = (
 PAYOUT_AGEING_DAYS = 3
 
 
+#: Offers waiting for approval, against their approval deadline (the policy's ``approval_timeout_hours``).
+APPROVAL_BANDS = (
+    AgeBand("fresh", _("within the approval time"), 0, 0),
+    AgeBand("days", _("overdue, under a day"), 0, 1),
+    AgeBand("old", _("overdue a day or more"), 1, None),
+)
+
+
 def approvals_by_age(at: datetime | None = None) -> list[dict]:
-    """Offers waiting for a supervisor, counted by how long since they were sent for approval."""
+    """Offers waiting for a supervisor: within their approval deadline, overdue under a day, overdue longer
+    (one index-only count over the waiting cases' stage deadlines)."""
     at = at or timezone.now()
-    sent = list(offers_awaiting_approval().order_by().values_list("requested_at", flat=True))
-    return [{"band": band, "count": sum(1 for since in sent if band.holds(since, at))} for band in AGE_BANDS]
+    day = timedelta(days=1)
+    counts = (
+        Case.objects.filter(state=S.AWAITING_APPROVAL)
+        .order_by()
+        .aggregate(
+            fresh=Count("stage_due_at", filter=Q(stage_due_at__gt=at)),
+            days=Count("stage_due_at", filter=Q(stage_due_at__lte=at, stage_due_at__gt=at - day)),
+            old=Count("stage_due_at", filter=Q(stage_due_at__lte=at - day)),
+        )
+    )
+    return [{"band": band, "count": counts[band.key]} for band in APPROVAL_BANDS]
+
+
+#: The board's payout ages are recounted at most this often (they move by days, not seconds).
+PAYOUT_AGES_CACHE_SECONDS = 60
 
 
 def payouts_by_age(at: datetime | None = None) -> list[dict]:
-    """Money finance still has to pay (payable, not paid), by how long it has been payable: one query."""
-    at = at or timezone.now()
+    """Money finance still has to pay (payable, not paid), by how long it has been payable: one query, its
+    result kept for a minute for the status board (``at`` given: counted now, not cached)."""
+    if at is None:
+        return cache.get_or_set(
+            "board:payouts_by_age", lambda: _payouts_by_age(timezone.now()), PAYOUT_AGES_CACHE_SECONDS
+        )
+    return _payouts_by_age(at)
+
+
+def _payouts_by_age(at: datetime) -> list[dict]:
     due = Compensation.objects.filter(payable=True, state__in=(CS.APPROVED, CS.FAILED)).filter(PAYOUT_TABS["cash"])
     totals = due.order_by().aggregate(
         **{f"{b.key}_n": Count("id", filter=b.q("payable_at", at)) for b in AGE_BANDS},

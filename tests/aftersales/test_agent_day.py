@@ -261,3 +261,16 @@ def test_a_scan_finds_the_tab_of_its_case(login, qc, case_in):
     case = case_in(S.IN_QC)
     response = login(qc).get(reverse("desk:qc"), {"q": "SF1234567890"})
     assert response.context["tab"] == S.IN_QC and [r["case"] for r in response.context["rows"]] == [case]
+
+
+def test_a_longer_bench_links_each_row_to_its_receive_and_inspect_form(login, qc, case_in, order):
+    first = case_in(S.RETURN_SHIPPED)
+    second = case_in(S.RETURN_SHIPPED, lines=[(order.lines.get(sku="JK-002").pk, 1)])
+    response = login(qc).get(reverse("desk:qc"), {"tab": "return_shipped"})
+    rows = response.context["rows"]
+    assert {row["case"].pk for row in rows} == {first.pk, second.pk}
+    assert all(row["inspect_form"] is None and row["inspect_link"] for row in rows)  # no fifty forms on one page
+    html = response.content.decode()
+    assert f"/cases/{first.pk}/#action-receive_inspect" in html
+    case_page = login(qc).get(page(first))
+    assert case_page.context["panels"][0].name == "receive_inspect" and case_page.context["panels"][0].open

@@ -89,10 +89,12 @@ def qc(request):
             "case": case,
             "form": action.form(case=case, user=request.user, auto_id=f"id_{case.pk}_%s"),
             "parcel": parcels.get(case.pk),
-            # The parcel at hand (a scanned number finds one case): receive and inspect it in one form, open.
+            # The parcel at hand (a scanned number finds one case): receive and inspect it in one form, open;
+            # in a longer list each row links to that form on its case page (fifty forms would weigh the page).
             "inspect_form": both.form(case=case, user=request.user, auto_id=f"id_{case.pk}_ri_%s")
-            if receivable
+            if receivable and single
             else None,
+            "inspect_link": receivable and not single,
             "inspect_open": single,
         }
         for case in page.object_list
