@@ -34,7 +34,8 @@ class ActionForm(forms.Form):
     """An action's input: built for a case and a user; its cleaned data are the service's keyword arguments."""
 
     def __init__(self, data=None, files=None, *, case=None, user=None, **kwargs):
-        kwargs.setdefault("initial", self.initial_for(case) if case is not None else {})
+        if case is not None:  # the case's values, with what the caller gives on top (a suggestion)
+            kwargs["initial"] = {**self.initial_for(case), **(kwargs.get("initial") or {})}
         super().__init__(data, files, **kwargs)
         self.user = user
 

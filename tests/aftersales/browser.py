@@ -35,6 +35,11 @@ def sign_out(page) -> None:
     page.wait_for_url(re.compile(r".*/accounts/login/.*"))
 
 
+def state_of(page) -> str:
+    """The state of the case the page shows."""
+    return page.locator("#case-state").get_attribute("data-state")
+
+
 def wait_for_change(page, before) -> None:
     page.wait_for_function(_CHANGED, arg=before)
     page.wait_for_load_state()

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from aftersales import services
 from aftersales.models import Case, CaseState, Compensation, InspectionPhoto
-from tests.aftersales.browser import click, sign_in, sign_out
+from tests.aftersales.browser import click, sign_in, sign_out, state_of
 from tests.aftersales.test_case_page import png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,10 +27,6 @@ def do(page, name: str) -> None:
     if panel.evaluate("el => el.tagName === 'DETAILS' && !el.open"):
         panel.locator("summary").click()
     click(page, panel.locator("button[type=submit]"))
-
-
-def state_of(page) -> str:
-    return page.locator("#case-state").get_attribute("data-state")
 
 
 def test_return_and_refund_from_review_to_closed_through_the_pages(

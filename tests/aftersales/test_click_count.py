@@ -12,7 +12,7 @@ import pytest
 
 from aftersales import services
 from aftersales.models import CaseState, Compensation
-from tests.aftersales.browser import Walk, sign_in, sign_out, wait_for_change
+from tests.aftersales.browser import Walk, sign_in, sign_out, state_of, wait_for_change
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,10 +26,6 @@ def desk(chromium):
     page = context.new_page()
     yield page
     context.close()
-
-
-def state_of(page) -> str:
-    return page.locator("#case-state").get_attribute("data-state")
 
 
 def open_from_the_queue(walk: Walk, number: str) -> None:

@@ -91,9 +91,8 @@ def _case_url(case_id: int) -> str:
 
 
 def _panel(action: Action, case: Case, user, data=None, files=None, *, open: bool = False, initial=None) -> Panel:
-    kwargs = {"initial": {**action.form(case=case, user=user).initial, **initial}} if initial else {}
     # Each panel's fields get ids of their own (labels point at their own field; names stay the service's).
-    form = action.form(data, files, case=case, user=user, auto_id=f"id_{action.name}_%s", **kwargs)
+    form = action.form(data, files, case=case, user=user, auto_id=f"id_{action.name}_%s", initial=initial)
     return Panel(action, form, reverse("desk:case_action", args=[case.pk, action.name]), open=open)
 
 
@@ -191,13 +190,6 @@ def render_case_page(
     if case.state == CaseState.AWAITING_APPROVAL:
         submitted = next((event for event in reversed(events) if event.name == "submit_offer"), None)
 
-    panels = [
-        bound if bound is not None and bound.name == action.name else _panel(action, case, user)
-        for action in actions_for(case, user)
-    ]
-    if any(c.state in LIVE_COMPENSATION_STATES for c in comps):
-        panels = [panel for panel in panels if panel.name != "send_offer"]
-
     may_add = case.state in OFFER_STATES and user.has_perm("aftersales.propose_compensation")
     suggestions = []
     if may_add:
@@ -216,19 +208,24 @@ def render_case_page(
             is_vip=case.customer.is_vip,
             vip_upgrade=case.vip_upgrade,
         )
-        first = suggestions[0] if suggestions else None
         if add_form is None:
+            first = suggestions[0] if suggestions else None
             add_form = CompensationAddForm(
                 initial={"kind": first.kind, "amount": first.amount, "note": first.basis} if first else {}
             )
-        if first is not None:  # the one-step offer starts from the first suggestion
-            panels = [
-                _panel(panel.action, case, user, initial=_suggested(first))
-                if panel.name == "send_offer" and panel is not bound
-                else panel
-                for panel in panels
-            ]
-    panels = _arrange(panels, case)
+    # The one-step offer starts from the first suggestion, while the offer is still empty.
+    offer_started = any(c.state in LIVE_COMPENSATION_STATES for c in comps)
+    suggested = _suggested(suggestions[0]) if suggestions else None
+    panels = _arrange(
+        [
+            bound
+            if bound is not None and bound.name == action.name
+            else _panel(action, case, user, initial=suggested if action.name == "send_offer" else None)
+            for action in actions_for(case, user)
+            if not (action.name == "send_offer" and offer_started)
+        ],
+        case,
+    )
     recent = recent_cases_of_customer(user, case)
     granted_kinds = {c.kind for c in comps if c.state in LIVE_COMPENSATION_STATES}
     replies = templates_for(case, agent=user, granted_kinds=granted_kinds) if may_reply_to_customers(user) else []

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales import services
 from aftersales.errors import NotAllowed
-from aftersales.models import CaseState, Compensation
+from aftersales.models import Case, CaseState, Compensation
 from aftersales.permissions import personal_authority
 from aftersales.selectors import (
     PAYOUT_AGEING_DAYS,
@@ -196,9 +196,9 @@ def approvals_bulk(request):
                 messages.error(request, error)
         return HttpResponseRedirect(back)
     numbers = dict(
-        offers_awaiting_approval()
-        .filter(pk__in=[pk for pk, _v in form.cleaned_data["offers"]])
-        .values_list("pk", "number")
+        Case.objects.filter(
+            state=CaseState.AWAITING_APPROVAL, pk__in=[pk for pk, _v in form.cleaned_data["offers"]]
+        ).values_list("pk", "number")
     )
     done, failed = [], []
     for case_id, version in form.cleaned_data["offers"]:
