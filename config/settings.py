@@ -86,6 +86,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form templates, with the simplest widgets written in Python (the case page's dozen forms).
+FORM_RENDERER = "config.forms.FastRenderer"
+
 WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {

@@ -153,7 +153,7 @@ class Order(models.Model):
     source_updated_at = models.DateTimeField(
         _("changed in the channel at"), null=True, blank=True, help_text=_("When the channel last changed the order.")
     )
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
 
     class Meta:
         verbose_name = _("order")

@@ -19,6 +19,7 @@ from aftersales.permissions import SUPERVISOR
 from aftersales.replies.health import health_report_generate, previous_month
 from config.periods import month_of
 from reports.background import write_queued_exports
+from reports.rollups import rollups_job
 from reports.selectors import cost_ratio
 
 
@@ -62,6 +63,7 @@ def template_health(at: datetime | None = None) -> int:
 
 JOBS = [
     register(Job("exports", write_queued_exports, 5)),
+    register(Job("rollups", rollups_job, 60)),
     register(Job("cost_ratio_alerts", cost_ratio_alerts, 3600)),
     register(Job("template_health", template_health, 3600)),
 ]

@@ -1,9 +1,8 @@
 """Report figures, computed by the database: each report is a handful of grouped queries on indexed
 columns, whatever the number of cases. Days and weeks are local (Asia/Shanghai).
 
-A little over 500 lines: one reader per report (compensation, cost funnel and ratio, KPIs, heatmap, word cloud,
-team) sharing the period, category and weekly-grouping helpers at the top; the rollups of the performance work
-will split it by report."""
+The KPIs, the cost funnel and the cost ratio read the daily rollups (``reports.rollups``), refreshed before they
+read; the heatmap reads the waits stored on the transitions' events."""
 
 from __future__ import annotations
 
@@ -13,18 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
-    Avg,
+    Aggregate,
     Count,
     DecimalField,
-    DurationField,
     Exists,
-    ExpressionWrapper,
-    F,
+    FloatField,
     OuterRef,
-    Q,
     QuerySet,
     Sum,
 )
@@ -33,7 +28,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import (
-    FINAL_STATES,
     GRANTED_COMPENSATION_STATES,
     Case,
     CaseEvent,
@@ -41,11 +35,12 @@ from aftersales.models import (
     CaseState,
     Compensation,
     CompensationState,
-    RequestType,
 )
 from aftersales.permissions import display_name
 from config.periods import Period
-from customers.models import Order, OrderLine, ProductCategory
+from customers.models import Order, ProductCategory
+from reports.models import DailyCompensation, DailyFigures, DailyTeam
+from reports.rollups import refresh
 
 CS = CompensationState
 S = CaseState
@@ -127,12 +122,16 @@ FUNNEL_STAGES = (
 
 
 def cost_funnel(period: Period) -> list[dict]:
-    """For each kind, in ladder order: amount and count proposed, approved and paid (proposed in the period)."""
+    """For each kind, in ladder order: amount and count proposed, approved and paid (proposed in the period).
+    Read from the daily rollups."""
+    refresh()
     grouped = (
-        Compensation.objects.filter(proposed_at__gte=period.since, proposed_at__lt=period.until)
+        DailyCompensation.objects.filter(
+            basis=DailyCompensation.Basis.PROPOSED, day__gte=period.start, day__lte=period.end
+        )
         .order_by()
         .values("kind", "state")
-        .annotate(total=Sum("amount"), n=Count("id"))
+        .annotate(total=Sum("amount"), n=Sum("count"))
     )
     cells: dict[str, dict[str, list]] = defaultdict(lambda: {key: [ZERO, 0] for key, _l, _s in FUNNEL_STAGES})
     for row in grouped:
@@ -186,20 +185,22 @@ def over_a_third(cost: Decimal, margin: Decimal) -> bool:
 
 def cost_ratio(period: Period) -> list[CostRow]:
     """After-sales cost (granted compensation, by approval month) over gross margin (order lines placed that month),
-    by local month and product category (two queries)."""
+    by local month and product category (two queries of the daily rollups)."""
+    refresh()
+    days = {"day__gte": period.start, "day__lte": period.end}
     costs = (
-        Compensation.objects.filter(state__in=GRANTED, approved_at__gte=period.since, approved_at__lt=period.until)
+        DailyCompensation.objects.filter(basis=DailyCompensation.Basis.APPROVED, state__in=GRANTED, **days)
         .order_by()
-        .annotate(month=TruncMonth("approved_at", tzinfo=tz()), category=F("case__main_category_id"))
+        .annotate(month=TruncMonth("day"))
         .values("month", "category")
         .annotate(total=Sum("amount"))
     )
     margins = (
-        OrderLine.objects.filter(order__placed_at__gte=period.since, order__placed_at__lt=period.until)
+        DailyFigures.objects.filter(order_lines__gt=0, **days)
         .order_by()
-        .annotate(month=TruncMonth("order__placed_at", tzinfo=tz()))
+        .annotate(month=TruncMonth("day"))
         .values("month", "category")
-        .annotate(total=Sum((F("unit_price") - F("unit_cost")) * F("quantity"), output_field=MONEY))
+        .annotate(total=Sum("margin"))
     )
     names = dict(ProductCategory.objects.values_list("pk", "name"))
     rows: dict[tuple, CostRow] = {}
@@ -259,77 +260,50 @@ def _to_date(value) -> date:
     return value
 
 
+#: The rollup columns the KPIs add up, per week and over the period.
+KPI_COLUMNS = (
+    "opened", "finished", "closed", "one_pass", "returns", "complaints", "responded", "response_us",
+    "rated", "csat_sum", "nps_n", "promoters", "detractors", "orders",
+)  # fmt: skip
+
+
+def _kpi_data(sums: dict) -> dict:
+    """The figures' inputs from summed rollup columns."""
+    responded, rated = sums.get("responded", 0), sums.get("rated", 0)
+    return {
+        "n": sums.get("opened", 0),
+        **{key: sums.get(key, 0) for key in ("finished", "closed", "one_pass", "returns", "complaints", "orders")},
+        "responded": responded,
+        "response": timedelta(microseconds=sums["response_us"] / responded) if responded else None,
+        "rated": {
+            "n": rated,
+            "csat_avg": Decimal(sums["csat_sum"]) / rated if rated else None,
+            **{key: sums.get(key, 0) for key in ("promoters", "detractors", "nps_n")},
+        },
+    }
+
+
 def kpis(period: Period) -> dict:
-    """Each KPI for the whole period and per local week (weeks start on Monday). Seven grouped queries."""
+    """Each KPI for the whole period and per local week (weeks start on Monday), from the daily rollups; the
+    repurchase rate (customers counted once over the period) from the closed cases' index. Four queries."""
     local = tz()
-    opened = Case.objects.filter(opened_at__gte=period.since, opened_at__lt=period.until).order_by()
+    refresh()
+    daily = (
+        DailyFigures.objects.filter(day__gte=period.start, day__lte=period.end)
+        .order_by()
+        .values("day")
+        .annotate(**{column: Sum(column) for column in KPI_COLUMNS})
+    )
+    by_week: dict[date, dict] = defaultdict(lambda: defaultdict(int))
+    totals: dict[str, int] = defaultdict(int)
+    for row in daily:
+        week = by_week[_week_start(row["day"])]
+        for column in KPI_COLUMNS:
+            week[column] += row[column] or 0
+            totals[column] += row[column] or 0
     weekly: dict[date, dict] = defaultdict(dict)
-    overall: dict[str, Decimal | None] = {}
-
-    response = ExpressionWrapper(F("first_response_at") - F("opened_at"), output_field=DurationField())
-    by_week = (
-        opened.annotate(week=TruncWeek("opened_at", tzinfo=local))
-        .values("week")
-        .annotate(
-            n=Count("id"),
-            finished=Count("id", filter=Q(state__in=FINAL_STATES)),
-            closed=Count("id", filter=Q(state=S.CLOSED)),
-            one_pass=Count(
-                "id",
-                filter=Q(state=S.CLOSED, escalated_at__isnull=True)
-                & ~Q(Exists(CaseEvent.objects.filter(case_id=OuterRef("pk"), name="decline"))),
-            ),
-            returns=Count("id", filter=Q(request_type__in=(RequestType.RETURN_REFUND, RequestType.REFUND_ONLY))),
-            complaints=Count("id", filter=Q(request_type=RequestType.COMPLAINT)),
-            responded=Count("id", filter=Q(first_response_at__isnull=False)),
-            response=Avg(response, filter=Q(first_response_at__isnull=False)),
-        )
-    )
-    totals = defaultdict(lambda: 0)
-    response_sum = timedelta(0)
-    for row in by_week:
-        week = _to_date(row["week"])
-        weekly[week].update(row)
-        for key in ("n", "finished", "closed", "one_pass", "returns", "complaints", "responded"):
-            totals[key] += row[key]
-        if row["response"] is not None:
-            response_sum += row["response"] * row["responded"]
-
-    rated = (
-        Case.objects.filter(rated_at__gte=period.since, rated_at__lt=period.until)
-        .filter(Q(csat__isnull=False) | Q(nps__isnull=False))
-        .order_by()
-        .annotate(week=TruncWeek("rated_at", tzinfo=local))
-        .values("week")
-        .annotate(
-            n=Count("csat"),
-            csat_avg=Avg("csat"),
-            promoters=Count("id", filter=Q(nps__gte=9)),
-            detractors=Count("id", filter=Q(nps__lte=6)),
-            nps_n=Count("id", filter=Q(nps__isnull=False)),
-        )
-    )
-    csat_sum = Decimal(0)
-    for row in rated:
-        week = _to_date(row["week"])
-        weekly[week]["rated"] = row
-        totals["rated"] += row["n"]
-        totals["promoters"] += row["promoters"]
-        totals["detractors"] += row["detractors"]
-        totals["nps_n"] += row["nps_n"]
-        if row["csat_avg"] is not None:
-            csat_sum += Decimal(str(row["csat_avg"])) * row["n"]
-
-    orders = (
-        Order.objects.filter(placed_at__gte=period.since, placed_at__lt=period.until)
-        .order_by()
-        .annotate(week=TruncWeek("placed_at", tzinfo=local))
-        .values("week")
-        .annotate(n=Count("id"))
-    )
-    for row in orders:
-        weekly[_to_date(row["week"])]["orders"] = row["n"]
-        totals["orders"] += row["n"]
+    for week, sums in by_week.items():
+        weekly[week] = _kpi_data(sums)
 
     closed_cases = (
         Case.objects.filter(state=S.CLOSED, closed_at__gte=period.since, closed_at__lt=period.until)
@@ -338,17 +312,14 @@ def kpis(period: Period) -> dict:
             again=Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("closed_at")))
         )
     )
-    repurchase = (
-        closed_cases.annotate(week=TruncWeek("closed_at", tzinfo=local))
-        .values("week")
-        .annotate(n=Count("customer_id", distinct=True), back=Count("customer_id", distinct=True, filter=Q(again=True)))
-    )
-    for row in repurchase:
-        weekly[_to_date(row["week"])]["repurchase"] = row
-    # The whole period in one query: a customer with cases closed in two weeks counts once.
-    whole = closed_cases.aggregate(
-        n=Count("customer_id", distinct=True), back=Count("customer_id", distinct=True, filter=Q(again=True))
-    )
+    # Per week and for the whole period (a customer with cases closed in two weeks counts once there) in one pass.
+    for week, n, back in _distinct_by_week(
+        closed_cases.annotate(week=TruncWeek("closed_at", tzinfo=local)).values("week", "customer_id", "again")
+    ):
+        if week is None:
+            whole = {"n": n, "back": back}
+        else:
+            weekly[week]["repurchase"] = {"n": n, "back": back}
     totals["closed_customers"], totals["came_back"] = whole["n"], whole["back"]
 
     def figures(data: dict, *, response=None, csat=None) -> dict:
@@ -383,18 +354,32 @@ def kpis(period: Period) -> dict:
             }
         )
         start += timedelta(days=7)
-    overall_data = {
-        **totals,
-        "rated": {"promoters": totals["promoters"], "detractors": totals["detractors"], "nps_n": totals["nps_n"]},
-        "repurchase": {"n": totals["closed_customers"], "back": totals["came_back"]},
-    }
+    overall_data = _kpi_data(totals)
+    overall_data["repurchase"] = {"n": totals["closed_customers"], "back": totals["came_back"]}
     overall = figures(
-        overall_data,
-        response=(response_sum / totals["responded"]) if totals["responded"] else None,
-        # (``response`` may be exactly zero: answered at once)
-        csat=(csat_sum / totals["rated"]) if totals["rated"] else None,
-    )
+        overall_data, response=overall_data["response"], csat=overall_data["rated"]["csat_avg"]
+    )  # (``response`` may be exactly zero: answered at once)
     return {"overall": overall, "weeks": weeks, "counts": dict(totals)}
+
+
+def _distinct_by_week(rows: QuerySet) -> list[tuple[date | None, int, int]]:
+    """Distinct customers, and those who came ``again``, per week and (week ``None``) over all the rows: one
+    statement, the rows computed once."""
+    sql, params = rows.query.sql_with_params()
+    counts = "COUNT(DISTINCT customer_id), COUNT(DISTINCT CASE WHEN again THEN customer_id END)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH closed AS ({sql}) SELECT week, {counts} FROM closed GROUP BY week "
+            f"UNION ALL SELECT NULL, {counts} FROM closed",
+            params,
+        )
+        found = cursor.fetchall()
+    return [(None if week is None else _week_date(week), n, back) for week, n, back in found]
+
+
+def _week_date(value) -> date:
+    """A truncated week as the database hands it back in raw SQL (a naive local timestamp, or SQLite's text)."""
+    return value.date() if isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
 
 
 def kpi_status(kpi: Kpi, value) -> str:
@@ -412,67 +397,47 @@ def kpi_status(kpi: Kpi, value) -> str:
 WAITING_NODES = (S.PENDING_REVIEW, S.IN_QC, S.COMPENSATION, S.ESCALATED)
 
 
+#: Sort memory for the heatmap's medians (a busy month's waits; PostgreSQL's default of 4 MB sorts them on disk).
+HEATMAP_WORK_MEM = "96MB"
+
+
+class Median(Aggregate):
+    """The median (PostgreSQL's ``percentile_cont``)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
 def waiting_heatmap(period: Period, node: str | None = None) -> dict:
     """Median time the customer waited at a node, by local weekday × hour the wait began.
 
-    A wait is the time from entering a node (the previous transition, or the opening) to leaving it
-    (a transition out of it), for transitions in the period. One query (a window function); on
-    PostgreSQL the medians are computed by the database (``percentile_cont``).
+    A wait is the time from entering a node (the previous transition, or the opening) to leaving it (a
+    transition out of it), for transitions in the period: each transition's event stores its wait and the
+    local weekday and hour it began (``aftersales.services.events.wait_before``), so this is one GROUP BY over
+    a partial index of the period's transitions. On PostgreSQL the database computes the medians.
     """
     nodes = [node] if node in WAITING_NODES else list(WAITING_NODES)
-    offset = timezone.localtime(period.since).utcoffset() or timedelta(0)
-    adapt = connection.ops.adapt_datetimefield_value  # SQLite compares datetimes as UTC text
-    since, until = adapt(period.since), adapt(period.until)
-    params = [since, until, until, since, until, *nodes]
-    placeholders = ", ".join(["%s"] * len(nodes))
-    events = CaseEvent._meta.db_table
-    # Only the cases with a transition in the period, but all their earlier events: a wait that began
-    # long before the period still has its start.
-    base = f"""
-        WITH touched AS (
-            SELECT DISTINCT case_id FROM {events}
-            WHERE kind = 'transition' AND created_at >= %s AND created_at < %s
-        ),
-        moves AS (
-            SELECT e.created_at AS left_at, e.from_state, e.kind,
-                   LAG(e.created_at) OVER (PARTITION BY e.case_id ORDER BY e.created_at, e.id) AS entered_at
-            FROM {events} e JOIN touched t ON t.case_id = e.case_id
-            WHERE e.kind IN ('opened', 'transition') AND e.created_at < %s
-        )
-        SELECT {{dow}} AS dow, {{hour}} AS hour, {{wait}} AS wait
-        FROM moves
-        WHERE kind = 'transition' AND entered_at IS NOT NULL AND left_at >= %s AND left_at < %s
-          AND from_state IN ({placeholders})
-    """
+    waits = CaseEvent.objects.filter(
+        kind=CaseEvent.Kind.TRANSITION,
+        wait_seconds__isnull=False,
+        created_at__gte=period.since,
+        created_at__lt=period.until,
+        from_state__in=nodes,
+    ).order_by()
     grid: dict[tuple[int, int], dict] = {}
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            sql = base.format(
-                dow="EXTRACT(ISODOW FROM entered_at AT TIME ZONE %s)",
-                hour="EXTRACT(HOUR FROM entered_at AT TIME ZONE %s)",
-                wait="EXTRACT(EPOCH FROM left_at - entered_at)",
-            )
-            zone = settings.TIME_ZONE
-            cursor.execute(
-                f"SELECT dow, hour, percentile_cont(0.5) WITHIN GROUP (ORDER BY wait), COUNT(*) FROM ({sql}) w GROUP BY dow, hour",
-                [*params[:3], zone, zone, *params[3:]],
-            )
-            for dow, hour, median, count in cursor.fetchall():
-                grid[(int(dow), int(hour))] = {"median": float(median), "count": count}
-        else:
-            hours = offset.total_seconds() / 3600
-            shift = f"'{hours:+.0f} hours'"
-            sql = base.format(
-                dow=f"((CAST(strftime('%%w', entered_at, {shift}) AS INTEGER) + 6) %% 7) + 1",
-                hour=f"CAST(strftime('%%H', entered_at, {shift}) AS INTEGER)",
-                wait="(julianday(left_at) - julianday(entered_at)) * 86400.0",
-            )
-            cursor.execute(sql, params)
-            waits: dict[tuple[int, int], list[float]] = defaultdict(list)
-            for dow, hour, wait in cursor.fetchall():
-                waits[(int(dow), int(hour))].append(float(wait))
-            for key, values in waits.items():
-                grid[key] = {"median": statistics.median(values), "count": len(values)}
+    if connection.vendor == "postgresql":
+        cells = waits.values("wait_weekday", "wait_hour").annotate(median=Median("wait_seconds"), n=Count("id"))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = %s", [HEATMAP_WORK_MEM])  # the waits sorted in memory, not on disk
+            for cell in cells:
+                grid[(cell["wait_weekday"], cell["wait_hour"])] = {"median": cell["median"], "count": cell["n"]}
+    else:
+        by_cell: dict[tuple[int, int], list[float]] = defaultdict(list)
+        for weekday, hour, wait in waits.values_list("wait_weekday", "wait_hour", "wait_seconds"):
+            by_cell[(weekday, hour)].append(wait)
+        for key, values in by_cell.items():
+            grid[key] = {"median": statistics.median(values), "count": len(values)}
     return {"grid": grid, "nodes": nodes, "max": max((cell["median"] for cell in grid.values()), default=0.0)}
 
 
@@ -494,52 +459,36 @@ def word_cloud(period: Period, *, category: int | None = None, sku: str = "", to
 # Team performance
 # --------------------------------------------------------------------------
 def team_performance(period: Period) -> list[dict]:
-    """Per agent (assignee of cases opened in the period): workload, times, CSAT, compensation granted. Three queries."""
+    """Per agent (assignee of cases opened in the period): workload, times, CSAT, compensation granted. From the
+    daily rollups: one query, and one for the names."""
     from django.contrib.auth import get_user_model
 
-    resolution = ExpressionWrapper(F("closed_at") - F("opened_at"), output_field=DurationField())
-    response = ExpressionWrapper(F("first_response_at") - F("opened_at"), output_field=DurationField())
-    cases = (
-        Case.objects.filter(opened_at__gte=period.since, opened_at__lt=period.until, assignee__isnull=False)
+    refresh()
+    columns = ("cases", "open", "closed", "responded", "response_us", "resolved_us", "rated", "csat_sum", "granted")
+    rows = {
+        row["user"]: row
+        for row in DailyTeam.objects.filter(day__gte=period.start, day__lte=period.end)
         .order_by()
-        .values("assignee")
-        .annotate(
-            n=Count("id"),
-            open=Count("id", filter=~Q(state__in=FINAL_STATES)),
-            closed=Count("id", filter=Q(state=S.CLOSED)),
-            response=Avg(response, filter=Q(first_response_at__isnull=False)),
-            resolution=Avg(resolution, filter=Q(state=S.CLOSED)),
-            csat_avg=Avg("csat"),
-            rated=Count("csat"),
-        )
-    )
-    granted = dict(
-        Compensation.objects.filter(state__in=GRANTED, approved_at__gte=period.since, approved_at__lt=period.until)
-        .order_by()
-        .values_list("proposed_by")
-        .annotate(total=Sum("amount"))
-    )
-    rows = {row["assignee"]: row for row in cases}
-    ids = set(rows) | {pk for pk in granted if pk is not None}
-    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=ids)}
+        .values("user")
+        .annotate(**{column: Sum(column) for column in columns})
+    }
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=rows)}
     out = []
-    for pk in ids:
-        row = rows.get(pk, {})
+    for pk, row in rows.items():
         user = users.get(pk)
+        responded, closed, rated = row["responded"], row["closed"], row["rated"]
         out.append(
             {
                 "user": user,
                 "name": display_name(user, "—"),
-                "cases": row.get("n", 0),
-                "open": row.get("open", 0),
-                "closed": row.get("closed", 0),
-                "response_hours": _hours(row.get("response")),
-                "resolution_hours": _hours(row.get("resolution")),
-                "csat": Decimal(str(row["csat_avg"])).quantize(Decimal("0.01"))
-                if row.get("csat_avg") is not None
-                else None,
-                "rated": row.get("rated", 0),
-                "granted": granted.get(pk) or ZERO,
+                "cases": row["cases"],
+                "open": row["open"],
+                "closed": closed,
+                "response_hours": _hours(timedelta(microseconds=row["response_us"] / responded) if responded else None),
+                "resolution_hours": _hours(timedelta(microseconds=row["resolved_us"] / closed) if closed else None),
+                "csat": (Decimal(row["csat_sum"]) / rated).quantize(Decimal("0.01")) if rated else None,
+                "rated": rated,
+                "granted": row["granted"] or ZERO,
             }
         )
     return sorted(out, key=lambda r: (-r["cases"], r["name"]))

@@ -134,6 +134,7 @@ class DemoGenerator:
         self.now_ts = int(self.now.timestamp())
         self.tz = timezone.get_current_timezone()
         self._days: dict = {}
+        self._weekday_hours: dict = {}
         self.pick_state = Weighted(STATE_WEIGHTS)
         self.pick_type = Weighted(TYPE_WEIGHTS)
         self.pick_goods_type = Weighted(GOODS_TYPE_WEIGHTS)
@@ -226,6 +227,15 @@ class DemoGenerator:
             date = datetime.fromtimestamp(hour * HOUR, self.tz).date()
             day = self._days[hour] = (date, f"{date:%Y%m%d}")
         return day
+
+    def local_weekday_hour(self, ts: int) -> tuple[int, int]:
+        """(ISO weekday, hour) of an epoch second in local time, cached per hour."""
+        hour = ts // HOUR
+        cell = self._weekday_hours.get(hour)
+        if cell is None:
+            local = datetime.fromtimestamp(hour * HOUR, self.tz)
+            cell = self._weekday_hours[hour] = (local.isoweekday(), local.hour)
+        return cell
 
     def _order_number(self, placed_ts: int) -> str:
         day = self._local_day(placed_ts)[1]

@@ -777,6 +777,7 @@ class Story:
                 "note": case["reason"],
                 "data": claim,
                 "created_at": case["opened_at"],
+                **NO_WAIT,
             }
         )
         if self.working and rng.random() < 0.5:
@@ -791,6 +792,7 @@ class Story:
                     [min(self.working), CaseEvent.Kind.REPLY, EventName.REPLY, "", "", self.agent().id, note, data]
                 )
         self.events.sort(key=_first)  # stable: same-time events keep the services' order
+        entered = 0  # when the case entered its state (the opening, then each transition), as the service stores it
         for t, kind, name, before, after, actor_id, note, data in self.events:
             if kind == CaseEvent.Kind.REPLY and "_use" in data:
                 template = data.pop("_use")
@@ -804,6 +806,7 @@ class Story:
                     "note": note,
                     "data": data,
                     "created_at": to_dt(opened + t),
+                    **NO_WAIT,
                 }
                 events.append(event)
                 chunk.template_uses.append(
@@ -824,19 +827,27 @@ class Story:
                 chunk.patches.append((data, "compensation", comp))
                 if note is None:
                     note = comp  # replaced by its payout reference once numbered
-            events.append(
-                {
-                    "case_id": case,
-                    "kind": kind,
-                    "name": name,
-                    "from_state": before,
-                    "to_state": after,
-                    "actor_id": actor_id,
-                    "note": note,
-                    "data": data,
-                    "created_at": to_dt(opened + t),
-                }
-            )
+            event = {
+                "case_id": case,
+                "kind": kind,
+                "name": name,
+                "from_state": before,
+                "to_state": after,
+                "actor_id": actor_id,
+                "note": note,
+                "data": data,
+                "created_at": to_dt(opened + t),
+                **NO_WAIT,
+            }
+            if kind == CaseEvent.Kind.TRANSITION:
+                event["wait_seconds"] = float(t - entered)
+                event["wait_weekday"], event["wait_hour"] = gen.local_weekday_hour(opened + entered)
+                entered = t
+            events.append(event)
+
+
+#: The wait fields of an event that is not a transition (every row of a COPY has the same columns).
+NO_WAIT = {"wait_seconds": None, "wait_weekday": None, "wait_hour": None}
 
 
 def _first(item):

@@ -90,6 +90,7 @@ class CopyWriter:
         "text": "text",
         "varchar": "text",
         "numeric": "numeric",
+        "double precision": "float8",
         "timestamp with time zone": "timestamptz",
         "date": "date",
         "jsonb": "bytea",

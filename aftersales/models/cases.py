@@ -36,6 +36,17 @@ from aftersales.models.configuration import Policy, ProblemCategory, Queue
 from customers.models import Channel, Customer, Order, OrderLine, ProductCategory
 
 
+class TouchedOnSave:
+    """A partial save (``update_fields``) still moves ``updated_at``: the report rollups (``reports.rollups``) find
+    the rows changed since their last run by it."""
+
+    def save(self, *args, **kwargs):
+        fields = kwargs.get("update_fields")
+        if fields is not None:
+            kwargs["update_fields"] = {*fields, "updated_at"}
+        super().save(*args, **kwargs)
+
+
 def _system_only(instance, user) -> bool:
     """Permission of transitions only the system (sweeps, rules) performs."""
     return False
@@ -66,7 +77,7 @@ class CaseQuerySet(models.QuerySet):
         return self.filter(condition)
 
 
-class Case(ConcurrentTransitionMixin, models.Model):
+class Case(TouchedOnSave, ConcurrentTransitionMixin, models.Model):
     number = models.CharField(_("case number"), max_length=20, unique=True)
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="cases")
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="cases")
@@ -157,7 +168,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     )
     emotion_score = models.PositiveSmallIntegerField(_("emotion score"), default=0)
     emotion_words = models.JSONField(_("emotion words"), default=list, blank=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
     version = models.PositiveIntegerField(
         _("version"), default=1, help_text=_("Bumped on every change; pages send it back to detect conflicts.")
     )
@@ -201,6 +212,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 condition=Q(state__in=OPEN_STATES),
                 include=["queue", "assignee"],  # an agent's scope is read from the index too (PostgreSQL)
             ),
+            # Repurchase after after-sales: the customers of a period's closed cases.
+            models.Index(fields=["closed_at"], name="case_closed", condition=Q(state="closed"), include=["customer"]),
             # SLA sweeps: open cases whose targets may have passed.
             models.Index(
                 fields=["first_response_due_at"],
@@ -491,6 +504,11 @@ class CaseEvent(models.Model):
     note = models.TextField(_("note"), blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
+    # A transition's wait, written with it: how long the case was in ``from_state`` (since the opening or the
+    # transition before), and the local weekday (1 = Monday) and hour that wait began (the waiting-time heatmap).
+    wait_seconds = models.FloatField(_("wait (seconds)"), null=True, blank=True)
+    wait_weekday = models.PositiveSmallIntegerField(_("wait began on weekday"), null=True, blank=True)
+    wait_hour = models.PositiveSmallIntegerField(_("wait began at hour"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("case event")
@@ -498,8 +516,17 @@ class CaseEvent(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["case", "created_at"], name="caseevent_case_time"),
-            # Reports over a period (the waiting-time heatmap).
+            # Reports over a period.
             models.Index(fields=["created_at"], name="caseevent_time"),
+            # The waiting-time heatmap: a period's transitions and their waits, from the index alone (PostgreSQL).
+            models.Index(
+                fields=["from_state", "created_at"],
+                name="caseevent_waits",
+                condition=Q(kind="transition", wait_seconds__isnull=False),
+                include=["wait_weekday", "wait_hour", "wait_seconds"],
+            ),
+            # First-contact resolution: was the case's offer ever declined?
+            models.Index(fields=["case"], name="caseevent_declines", condition=Q(name="decline")),
         ]
 
     def __str__(self) -> str:

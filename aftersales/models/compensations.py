@@ -9,11 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from aftersales.models.cases import Case
+from aftersales.models.cases import Case, TouchedOnSave
 from aftersales.models.choices import CS, LIVE_COMPENSATION_STATES, MONEY, Settlement
 
 
-class Compensation(ConcurrentTransitionMixin, models.Model):
+class Compensation(TouchedOnSave, ConcurrentTransitionMixin, models.Model):
     class Kind(models.TextChoices):
         REFUND = "refund", _("Refund")
         RETURN_SHIPPING = "return_shipping", _("Return shipping")
@@ -70,6 +70,7 @@ class Compensation(ConcurrentTransitionMixin, models.Model):
     settlement_alerted_at = models.DateTimeField(_("late settlement alert sent at"), null=True, blank=True)
     payout_reference = models.CharField(_("payout reference"), max_length=64, null=True, blank=True, unique=True)
     decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
 
     class Meta:
         verbose_name = _("compensation")

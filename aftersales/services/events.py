@@ -31,6 +31,7 @@ def _record(
     note: str = "",
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
+    **extra: Any,
 ) -> CaseEvent:
     return CaseEvent.objects.create(
         case=case,
@@ -42,7 +43,24 @@ def _record(
         note=note,
         data=data or {},
         created_at=at or timezone.now(),
+        **extra,
     )
+
+
+def wait_before(case: Case, at: datetime) -> dict[str, Any]:
+    """How long the case waited in its state before a transition at ``at``: since its opening or the transition
+    before (the event fields ``wait_seconds``, ``wait_weekday``, ``wait_hour``; the weekday and hour are local,
+    of the time the wait began)."""
+    entered = (
+        CaseEvent.objects.filter(case=case, kind__in=(Kind.OPENED, Kind.TRANSITION), created_at__lte=at)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if entered is None:
+        return {}
+    began = timezone.localtime(entered, timezone.get_default_timezone())
+    return {"wait_seconds": (at - entered).total_seconds(), "wait_weekday": began.isoweekday(), "wait_hour": began.hour}
 
 
 def transition_event(
@@ -53,7 +71,16 @@ def transition_event(
     if entry is None or not entry.is_transition:
         raise ValueError(f"{name!r} is not a transition of the registry")
     return _record(
-        case, Kind.TRANSITION, name, actor=actor, before=before, after=case.state, note=note, data=data, at=at
+        case,
+        Kind.TRANSITION,
+        name,
+        actor=actor,
+        before=before,
+        after=case.state,
+        note=note,
+        data=data,
+        at=at,
+        **wait_before(case, at),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from aftersales.demo import generator as demo
@@ -55,7 +57,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, cases, if_empty, seed, batch, no_copy, row_fk_checks, **options):
         try:
-            demo.seed(
+            counts = demo.seed(
                 cases=cases,
                 seed=seed,
                 batch=batch,
@@ -66,3 +68,6 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        if counts and apps.is_installed("reports"):
+            # The reports' daily rollups, counted once for the new history (the reports would on their first read).
+            call_command("backfill_rollups", stdout=self.stdout)

@@ -1,0 +1,362 @@
+"""Daily rollups: the figures of each local day, counted once and kept, so a report over a month reads thirty
+days' rows instead of a month's cases.
+
+``refresh`` recounts the days that rows changed since its last run touched: every case, compensation and order
+carries an indexed ``updated_at`` (a partial save moves it too, ``aftersales.models.cases.TouchedOnSave``), and a
+changed row makes dirty the days it is counted on (a case's opening and rating days, a compensation's proposal and
+approval days, an order's placing day). A day is always recounted whole, from the source rows, so a refresh is
+idempotent and can run as often as wanted: the ``rollups`` job runs it every minute, and the reports run it
+before they read (nothing to do when nothing changed: a few empty index range scans). The first refresh, or
+``manage.py backfill_rollups``, counts every day.
+
+A reader's refresh reads the rows stamped since the last refresh; the job reads back ``LAG`` before its own last
+run, so a transaction that stamped ``updated_at`` before a refresh but committed after it is counted within a
+minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import (
+    Count,
+    DecimalField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Sum,
+)
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from aftersales.models import (
+    FINAL_STATES,
+    GRANTED_COMPENSATION_STATES,
+    Case,
+    CaseEvent,
+    CaseState,
+    Compensation,
+    RequestType,
+)
+from config.periods import Period
+from customers.models import Order, OrderLine
+from reports.models import DailyCompensation, DailyFigures, DailyTeam, RollupState
+
+S = CaseState
+LAG = timedelta(minutes=5)
+#: Before any refresh: every row is newer than this.
+BEGINNING = datetime(2000, 1, 1, tzinfo=timezone.get_fixed_timezone(0))
+#: Dirty days closer than this are recounted as one range (fewer, larger queries).
+GAP = 7
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+ZERO = Decimal("0.00")
+
+
+def _zone():
+    return timezone.get_default_timezone()
+
+
+def _day(field: str) -> TruncDate:
+    return TruncDate(field, tzinfo=_zone())
+
+
+def _us(value: timedelta | None) -> int:
+    return 0 if value is None else value // timedelta(microseconds=1)
+
+
+# --------------------------------------------------------------------------
+# Counting days
+# --------------------------------------------------------------------------
+def _figures(since: datetime, until: datetime) -> Iterable[DailyFigures]:
+    rows: dict[tuple, DailyFigures] = {}
+
+    def row(day, channel, category) -> DailyFigures:
+        key = (day, channel, category)
+        if key not in rows:
+            rows[key] = DailyFigures(day=day, channel=channel, category_id=category)
+        return rows[key]
+
+    response = ExpressionWrapper(F("first_response_at") - F("opened_at"), output_field=DurationField())
+    resolution = ExpressionWrapper(F("closed_at") - F("opened_at"), output_field=DurationField())
+    declined = CaseEvent.objects.filter(case_id=OuterRef("pk"), name="decline")
+    opened = (
+        Case.objects.filter(opened_at__gte=since, opened_at__lt=until)
+        .order_by()
+        .annotate(d=_day("opened_at"), cat=F("main_category_id"))
+        .values("d", "channel", "cat")
+        .annotate(
+            opened=Count("id"),
+            finished=Count("id", filter=Q(state__in=FINAL_STATES)),
+            closed=Count("id", filter=Q(state=S.CLOSED)),
+            one_pass=Count("id", filter=Q(state=S.CLOSED, escalated_at__isnull=True) & ~Q(Exists(declined))),
+            returns=Count("id", filter=Q(request_type__in=(RequestType.RETURN_REFUND, RequestType.REFUND_ONLY))),
+            complaints=Count("id", filter=Q(request_type=RequestType.COMPLAINT)),
+            responded=Count("id", filter=Q(first_response_at__isnull=False)),
+            response=Sum(response, filter=Q(first_response_at__isnull=False)),
+            resolved=Sum(resolution, filter=Q(state=S.CLOSED)),
+        )
+    )
+    for item in opened:
+        entry = row(item["d"], item["channel"], item["cat"])
+        for name in ("opened", "finished", "closed", "one_pass", "returns", "complaints", "responded"):
+            setattr(entry, name, item[name])
+        entry.response_us, entry.resolved_us = _us(item["response"]), _us(item["resolved"])
+
+    rated = (
+        Case.objects.filter(rated_at__gte=since, rated_at__lt=until)
+        .filter(Q(csat__isnull=False) | Q(nps__isnull=False))
+        .order_by()
+        .annotate(d=_day("rated_at"), cat=F("main_category_id"))
+        .values("d", "channel", "cat")
+        .annotate(
+            rated=Count("csat"),
+            csat_sum=Sum("csat"),
+            nps_n=Count("nps"),
+            promoters=Count("id", filter=Q(nps__gte=9)),
+            detractors=Count("id", filter=Q(nps__lte=6)),
+        )
+    )
+    for item in rated:
+        entry = row(item["d"], item["channel"], item["cat"])
+        entry.rated, entry.csat_sum = item["rated"], item["csat_sum"] or 0
+        entry.nps_n, entry.promoters, entry.detractors = item["nps_n"], item["promoters"], item["detractors"]
+
+    orders = (
+        Order.objects.filter(placed_at__gte=since, placed_at__lt=until)
+        .order_by()
+        .annotate(d=_day("placed_at"))
+        .values("d", "channel")
+        .annotate(n=Count("id"))
+    )
+    for item in orders:
+        row(item["d"], item["channel"], None).orders = item["n"]
+
+    lines = (
+        OrderLine.objects.filter(order__placed_at__gte=since, order__placed_at__lt=until)
+        .order_by()
+        .annotate(d=_day("order__placed_at"), ch=F("order__channel"), cat=F("category_id"))
+        .values("d", "ch", "cat")
+        .annotate(
+            n=Count("id"),
+            revenue=Sum(F("unit_price") * F("quantity"), output_field=MONEY),
+            margin=Sum((F("unit_price") - F("unit_cost")) * F("quantity"), output_field=MONEY),
+        )
+    )
+    for item in lines:
+        entry = row(item["d"], item["ch"], item["cat"])
+        entry.order_lines, entry.revenue, entry.margin = item["n"], item["revenue"] or ZERO, item["margin"] or ZERO
+    return rows.values()
+
+
+def _compensation(since: datetime, until: datetime) -> list[DailyCompensation]:
+    out = []
+    for basis, field in (
+        (DailyCompensation.Basis.PROPOSED, "proposed_at"),
+        (DailyCompensation.Basis.APPROVED, "approved_at"),
+    ):
+        grouped = (
+            Compensation.objects.filter(**{f"{field}__gte": since, f"{field}__lt": until})
+            .order_by()
+            .annotate(d=_day(field), ch=F("case__channel"), cat=F("case__main_category_id"))
+            .values("d", "ch", "cat", "kind", "state")
+            .annotate(n=Count("id"), total=Sum("amount"))
+        )
+        out += [
+            DailyCompensation(
+                day=item["d"],
+                basis=basis,
+                channel=item["ch"],
+                category_id=item["cat"],
+                kind=item["kind"],
+                state=item["state"],
+                count=item["n"],
+                amount=item["total"] or ZERO,
+            )
+            for item in grouped
+        ]
+    return out
+
+
+def _team(since: datetime, until: datetime) -> Iterable[DailyTeam]:
+    rows: dict[tuple, DailyTeam] = {}
+
+    def row(day, user) -> DailyTeam:
+        if (day, user) not in rows:
+            rows[(day, user)] = DailyTeam(day=day, user_id=user)
+        return rows[(day, user)]
+
+    response = ExpressionWrapper(F("first_response_at") - F("opened_at"), output_field=DurationField())
+    resolution = ExpressionWrapper(F("closed_at") - F("opened_at"), output_field=DurationField())
+    assigned = (
+        Case.objects.filter(opened_at__gte=since, opened_at__lt=until, assignee__isnull=False)
+        .order_by()
+        .annotate(d=_day("opened_at"))
+        .values("d", "assignee")
+        .annotate(
+            n=Count("id"),
+            still=Count("id", filter=~Q(state__in=FINAL_STATES)),
+            done=Count("id", filter=Q(state=S.CLOSED)),
+            answered=Count("id", filter=Q(first_response_at__isnull=False)),
+            response=Sum(response, filter=Q(first_response_at__isnull=False)),
+            resolved=Sum(resolution, filter=Q(state=S.CLOSED)),
+            ratings=Count("csat"),
+            csat_total=Sum("csat"),
+        )
+    )
+    for item in assigned:
+        entry = row(item["d"], item["assignee"])
+        entry.cases, entry.open, entry.closed, entry.responded = (
+            item["n"],
+            item["still"],
+            item["done"],
+            item["answered"],
+        )
+        entry.response_us, entry.resolved_us = _us(item["response"]), _us(item["resolved"])
+        entry.rated, entry.csat_sum = item["ratings"], item["csat_total"] or 0
+    granted = (
+        Compensation.objects.filter(
+            state__in=GRANTED_COMPENSATION_STATES,
+            approved_at__gte=since,
+            approved_at__lt=until,
+            proposed_by__isnull=False,
+        )
+        .order_by()
+        .annotate(d=_day("approved_at"))
+        .values("d", "proposed_by")
+        .annotate(total=Sum("amount"))
+    )
+    for item in granted:
+        row(item["d"], item["proposed_by"]).granted = item["total"] or ZERO
+    return rows.values()
+
+
+def recount(first: date, last: date) -> int:
+    """Count the local days ``first`` to ``last`` again from the source rows (in the caller's transaction)."""
+    period = Period(first, last)
+    DailyFigures.objects.filter(day__gte=first, day__lte=last).delete()
+    DailyCompensation.objects.filter(day__gte=first, day__lte=last).delete()
+    DailyTeam.objects.filter(day__gte=first, day__lte=last).delete()
+    DailyFigures.objects.bulk_create(_figures(period.since, period.until), batch_size=2000)
+    DailyCompensation.objects.bulk_create(_compensation(period.since, period.until), batch_size=2000)
+    DailyTeam.objects.bulk_create(_team(period.since, period.until), batch_size=2000)
+    return period.days
+
+
+# --------------------------------------------------------------------------
+# Which days changed
+# --------------------------------------------------------------------------
+def dirty_days(since: datetime) -> set[date]:
+    """The local days counted on by the cases, compensations and orders changed at or after ``since``."""
+    days: set[date] = set()
+    sources = (
+        (Case, ("opened_at", "rated_at")),
+        (Compensation, ("proposed_at", "approved_at")),
+        (Order, ("placed_at",)),
+    )
+    for model, fields in sources:
+        changed = model.objects.filter(updated_at__gte=since).order_by()
+        for field in fields:
+            days.update(
+                changed.filter(**{f"{field}__isnull": False})
+                .annotate(d=_day(field))
+                .values_list("d", flat=True)
+                .distinct()
+            )
+    return {_as_date(day) for day in days}
+
+
+def _as_date(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def ranges(days: Iterable[date], *, gap: int = GAP) -> list[tuple[date, date]]:
+    """Sorted days as inclusive ranges, days less than ``gap`` apart merged."""
+    out: list[list[date]] = []
+    for day in sorted(days):
+        if out and (day - out[-1][1]).days <= gap:
+            out[-1][1] = day
+        else:
+            out.append([day, day])
+    return [(a, b) for a, b in out]
+
+
+def refresh(*, full: bool = False, settle: bool = False) -> int:
+    """Recount the days changed since the last refresh (every day with ``full``, or the first time); returns how
+    many days were recounted. Two refreshes at once wait for each other (the state row is locked).
+
+    A reader's refresh looks at the rows stamped since the last refresh; the job's (``settle``) looks ``LAG``
+    further back than its own last run, for rows stamped before a refresh and committed after it."""
+    RollupState.objects.get_or_create(
+        name="rollups", defaults={"watermark": BEGINNING, "settled": BEGINNING, "refreshed_at": timezone.now()}
+    )
+    with transaction.atomic():
+        state = RollupState.objects.select_for_update().get(name="rollups")
+        started = timezone.now()
+        first_time = state.settled <= BEGINNING
+        if full or first_time:
+            fill_waits()
+            since = BEGINNING
+        elif settle:
+            since = min(state.settled, state.watermark) - LAG
+        else:
+            since = state.watermark
+        counted = sum(recount(a, b) for a, b in ranges(dirty_days(since)))
+        state.watermark, state.refreshed_at, state.days_refreshed = started, started, counted
+        if full or first_time or settle:
+            state.settled = started
+        state.save()
+    return counted
+
+
+def rollups_job(at: datetime | None = None) -> int:
+    """The ``rollups`` background job: a settling refresh."""
+    return refresh(settle=True)
+
+
+# --------------------------------------------------------------------------
+# Waits on events written before they were stored
+# --------------------------------------------------------------------------
+def fill_waits() -> int:
+    """Give each transition without a stored wait the one it would have had (``transition_event`` stores it on
+    new ones): the time since the case's event before it (its opening or its previous transition), and the
+    local weekday and hour that wait began. One statement, over the cases that lack a wait."""
+    events = CaseEvent._meta.db_table
+    zone = str(_zone())
+    todo = f"SELECT DISTINCT case_id FROM {events} WHERE kind = 'transition' AND wait_seconds IS NULL"
+    moves = f"""
+        SELECT e.id, e.kind, e.created_at,
+               LAG(e.created_at) OVER (PARTITION BY e.case_id ORDER BY e.created_at, e.id) AS entered_at
+        FROM {events} e WHERE e.kind IN ('opened', 'transition') AND e.case_id IN ({todo})
+    """
+    if connection.vendor == "postgresql":
+        sql = f"""
+            UPDATE {events} AS t SET
+                wait_seconds = EXTRACT(EPOCH FROM m.created_at - m.entered_at),
+                wait_weekday = EXTRACT(ISODOW FROM m.entered_at AT TIME ZONE %s),
+                wait_hour = EXTRACT(HOUR FROM m.entered_at AT TIME ZONE %s)
+            FROM ({moves}) AS m
+            WHERE t.id = m.id AND m.kind = 'transition' AND m.entered_at IS NOT NULL AND t.wait_seconds IS NULL
+        """
+        params = [zone, zone]
+    else:
+        # SQLite keeps UTC text; the zone's offset is fixed (Asia/Shanghai has no summer time).
+        offset = timezone.now().astimezone(_zone()).utcoffset() or timedelta(0)
+        shift = f"'{offset.total_seconds() / 3600:+.0f} hours'"
+        sql = f"""
+            UPDATE {events} AS t SET
+                wait_seconds = (julianday(m.created_at) - julianday(m.entered_at)) * 86400.0,
+                wait_weekday = ((CAST(strftime('%%w', m.entered_at, {shift}) AS INTEGER) + 6) %% 7) + 1,
+                wait_hour = CAST(strftime('%%H', m.entered_at, {shift}) AS INTEGER)
+            FROM ({moves}) AS m
+            WHERE t.id = m.id AND m.kind = 'transition' AND m.entered_at IS NOT NULL AND t.wait_seconds IS NULL
+        """
+        params = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

@@ -1,0 +1,144 @@
+"""The daily rollups the KPI dashboard, the cost funnel and the cost ratio read, and the waits stored on
+transitions for the heatmap: written once, kept current, equal to a recount from the source rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal as D
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from aftersales import services
+from aftersales.automation.jobs import JOBS
+from aftersales.demo import generator as demo
+from aftersales.models import Case, CaseEvent
+from reports import selectors
+from reports.models import DailyCompensation, DailyFigures, RollupState
+from reports.rollups import fill_waits, ranges, refresh
+from tests.reports.conftest import local
+from tests.reports.test_figures import NOV
+
+WAIT_FIELDS = ("wait_seconds", "wait_weekday", "wait_hour")
+
+
+def _figures() -> list[tuple]:
+    fields = [f.attname for f in DailyFigures._meta.concrete_fields if f.name != "id"]
+    return sorted(DailyFigures.objects.values_list(*fields), key=repr)
+
+
+def _compensation() -> list[tuple]:
+    fields = [f.attname for f in DailyCompensation._meta.concrete_fields if f.name != "id"]
+    return sorted(DailyCompensation.objects.values_list(*fields), key=repr)
+
+
+def _waits() -> dict[int, tuple]:
+    return {
+        pk: (round(wait, 3) if wait is not None else None, weekday, hour)
+        for pk, wait, weekday, hour in CaseEvent.objects.filter(kind="transition").values_list("pk", *WAIT_FIELDS)
+    }
+
+
+@pytest.fixture
+def demo_data(db, users):
+    demo.seed(cases=120, seed=11, batch=50, log=lambda _: None)
+    return Case.objects.all()
+
+
+def test_the_services_store_each_transitions_wait_with_its_local_weekday_and_hour(november):
+    c2 = november["cases"][1]
+    approve = CaseEvent.objects.get(case=c2, name="approve")
+    # C2 opened Thu 11-05 22:00 local and was approved at 06:00: eight hours, begun on a Thursday at 22
+    assert (approve.wait_seconds, approve.wait_weekday, approve.wait_hour) == (8 * 3600.0, 4, 22)
+    propose = CaseEvent.objects.get(case=c2, name="propose")
+    assert (propose.wait_seconds, propose.wait_weekday, propose.wait_hour) == (3 * 3600.0, 5, 6)
+    assert not CaseEvent.objects.filter(kind="transition", wait_seconds__isnull=True).exists()
+    assert not CaseEvent.objects.exclude(kind="transition").filter(wait_seconds__isnull=False).exists()
+
+
+@pytest.mark.parametrize("written_by", ["seed", "services"])
+def test_stored_waits_equal_the_recount_from_the_timeline(request, written_by):
+    request.getfixturevalue("demo_data" if written_by == "seed" else "november")
+    stored = _waits()
+    assert len(stored) >= (200 if written_by == "seed" else 9)
+    assert all(wait is not None for wait, _d, _h in stored.values())
+    CaseEvent.objects.update(wait_seconds=None, wait_weekday=None, wait_hour=None)
+    assert fill_waits() == len(stored)
+    assert _waits() == stored  # what was stored is what the timeline says
+
+
+def test_the_first_read_counts_every_day_and_later_reads_only_the_changed_ones(
+    november, users, django_assert_max_num_queries
+):
+    assert not RollupState.objects.exists()
+    assert selectors.kpis(NOV)["overall"]["resolution_rate"] == D("66.7")  # 2 of 3: C3 is open
+    first = RollupState.objects.get()
+    assert first.days_refreshed >= 10 and DailyFigures.objects.exists()
+
+    # nothing changed: the next read recounts nothing
+    with django_assert_max_num_queries(13):  # the lock, five empty index scans, the state; three reads
+        selectors.kpis(NOV)
+    assert RollupState.objects.get().days_refreshed == 0
+
+    # C3 (opened 11-10) is offered a coupon and the customer accepts: the next read sees it, recounting few days
+    c3 = november["cases"][2]
+    services.compensation_add(case_id=c3.pk, actor=users["supervisor"], kind="coupon", amount="10", at=local(11, 16, 9))
+    services.case_propose(case_id=c3.pk, actor=users["supervisor"], at=local(11, 16, 10))
+    services.case_confirm(case_id=c3.pk, actor=users["channel"], at=local(11, 17, 10))
+    overall = selectors.kpis(NOV)["overall"]
+    assert overall["resolution_rate"] == D("100.0")
+    state = RollupState.objects.get()
+    assert 1 <= state.days_refreshed <= 8  # 11-10 (the opening) to 11-16 (the coupon's proposal), one range
+    funnel = {row["kind"]: row["stages"] for row in selectors.cost_funnel(NOV)}
+    assert funnel["coupon"][1]["amount"] == D("10")  # approved: the coupon proposed on the 16th
+
+
+def test_an_incremental_refresh_equals_a_full_recount(demo_data, users):
+    refresh()
+    case = Case.objects.filter(state="pending_review").order_by("pk").first()
+    services.case_approve(case_id=case.pk, actor=users["agent"])
+    closed = Case.objects.filter(state="closed", rated_at__isnull=True).order_by("pk").first()
+    services.case_rate(case_id=closed.pk, actor=users["channel"], csat=2, nps=3)
+    assert refresh() >= 1
+    incremental = (_figures(), _compensation())
+    assert refresh(full=True) > 30
+    assert (_figures(), _compensation()) == incremental
+
+
+def test_a_row_committed_after_a_refresh_is_counted_by_the_job(november):
+    refresh()
+    state = RollupState.objects.get()
+    c3 = november["cases"][2]
+    # As if a transaction stamped C3 before the refresh and committed after it: a reader's refresh cannot see it
+    Case.objects.filter(pk=c3.pk).update(
+        csat=1, nps=0, rated_at=local(11, 12, 9), updated_at=state.watermark - timedelta(seconds=30)
+    )
+    refresh()
+    assert selectors.kpis(NOV)["overall"]["csat"] == D("4.00")  # still C1's 5 and C2's 3
+    assert "rollups" in JOBS
+    JOBS["rollups"].run(timezone.now())  # the job looks back further than its last run
+    assert selectors.kpis(NOV)["overall"]["csat"] == D("3.00")  # (5 + 3 + 1) / 3
+
+
+def test_the_backfill_command_and_the_seed_count_every_day(db, capsys):
+    call_command("seed_demo", "--cases", "40", "--seed", "3")
+    out = capsys.readouterr().out
+    assert "Rollups:" in out and "days counted" in out
+    seeded = (_figures(), _compensation())
+    assert seeded[0] and seeded[1]
+    DailyFigures.objects.all().delete()
+    call_command("backfill_rollups")
+    assert (_figures(), _compensation()) == seeded
+
+
+def test_dirty_days_are_merged_into_few_ranges():
+    from datetime import date
+
+    days = [date(2026, 11, d) for d in (1, 2, 5, 20, 21)] + [date(2026, 12, 30)]
+    assert ranges(days) == [
+        (date(2026, 11, 1), date(2026, 11, 5)),
+        (date(2026, 11, 20), date(2026, 11, 21)),
+        (date(2026, 12, 30), date(2026, 12, 30)),
+    ]
+    assert ranges([]) == []
