@@ -135,3 +135,15 @@ def test_propose_racing_a_void_never_sends_a_voided_offer(case_in, users):
     else:
         assert final.state == S.COMPENSATION and comp.state == "voided"
     assert sum(isinstance(r, Exception) for r in results) == 1, results
+
+
+def test_two_rollup_refreshes_at_once_count_each_day_once(case_in, users):
+    from reports.models import DailyFigures
+    from reports.rollups import refresh
+
+    case_in(S.CLOSED)
+    results = race(lambda: refresh(full=True), lambda: refresh(full=True), refresh)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    rows = list(DailyFigures.objects.values_list("day", "channel", "category_id"))
+    assert rows and len(rows) == len(set(rows))  # no day counted twice
+    assert sum(DailyFigures.objects.values_list("opened", flat=True)) == 1
