@@ -166,6 +166,22 @@ class DailyTeam(models.Model):
         return f"{self.day} · {self.user_id}"
 
 
+class DailyWords(models.Model):
+    """How many cases opened on a local day use each keyword of their reason (the defect word cloud)."""
+
+    day = models.DateField(_("day"))
+    word = models.CharField(_("word"), max_length=30)
+    cases = models.PositiveIntegerField(_("cases"), default=0)
+
+    class Meta:
+        verbose_name = _("daily keywords")
+        verbose_name_plural = _("daily keywords")
+        indexes = [models.Index(fields=["day"], name="dailywords_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.word}"
+
+
 class RollupState(models.Model):
     """How far the rollups are: rows of cases, compensations and orders stamped before ``watermark`` are counted
     (``settled``: and committed, as the job saw them). One row; a refresh locks it, so two refreshes never write

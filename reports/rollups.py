@@ -40,13 +40,14 @@ from aftersales.models import (
     GRANTED_COMPENSATION_STATES,
     Case,
     CaseEvent,
+    CaseKeyword,
     CaseState,
     Compensation,
     RequestType,
 )
 from config.periods import Period
 from customers.models import Order, OrderLine
-from reports.models import DailyCompensation, DailyFigures, DailyTeam, RollupState
+from reports.models import DailyCompensation, DailyFigures, DailyTeam, DailyWords, RollupState
 
 S = CaseState
 LAG = timedelta(minutes=5)
@@ -236,15 +237,31 @@ def _team(since: datetime, until: datetime) -> Iterable[DailyTeam]:
     return rows.values()
 
 
+def _words(since: datetime, until: datetime) -> Iterable[DailyWords]:
+    counted = (
+        CaseKeyword.objects.filter(opened_at__gte=since, opened_at__lt=until)
+        .order_by()
+        .annotate(d=_day("opened_at"))
+        .values("d", "word")
+        .annotate(n=Count("case_id"))
+    )
+    return (DailyWords(day=item["d"], word=item["word"], cases=item["n"]) for item in counted)
+
+
+ROLLUPS = (
+    (DailyFigures, _figures),
+    (DailyCompensation, _compensation),
+    (DailyTeam, _team),
+    (DailyWords, _words),
+)
+
+
 def recount(first: date, last: date) -> int:
     """Count the local days ``first`` to ``last`` again from the source rows (in the caller's transaction)."""
     period = Period(first, last)
-    DailyFigures.objects.filter(day__gte=first, day__lte=last).delete()
-    DailyCompensation.objects.filter(day__gte=first, day__lte=last).delete()
-    DailyTeam.objects.filter(day__gte=first, day__lte=last).delete()
-    DailyFigures.objects.bulk_create(_figures(period.since, period.until), batch_size=2000)
-    DailyCompensation.objects.bulk_create(_compensation(period.since, period.until), batch_size=2000)
-    DailyTeam.objects.bulk_create(_team(period.since, period.until), batch_size=2000)
+    for model, count in ROLLUPS:
+        model.objects.filter(day__gte=first, day__lte=last).delete()
+        model.objects.bulk_create(count(period.since, period.until), batch_size=5000)
     return period.days
 
 

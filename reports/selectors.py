@@ -39,7 +39,7 @@ from aftersales.models import (
 from aftersales.permissions import display_name
 from config.periods import Period
 from customers.models import Order, ProductCategory
-from reports.models import DailyCompensation, DailyFigures, DailyTeam
+from reports.models import DailyCompensation, DailyFigures, DailyTeam, DailyWords
 from reports.rollups import refresh
 
 CS = CompensationState
@@ -427,7 +427,9 @@ def waiting_heatmap(period: Period, node: str | None = None) -> dict:
     ).order_by()
     grid: dict[tuple[int, int], dict] = {}
     if connection.vendor == "postgresql":
-        cells = waits.values("wait_weekday", "wait_hour").annotate(median=Median("wait_seconds"), n=Count("id"))
+        cells = waits.values("wait_weekday", "wait_hour").annotate(
+            median=Median("wait_seconds"), n=Count("wait_seconds")
+        )  # (in the index)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = %s", [HEATMAP_WORK_MEM])  # the waits sorted in memory, not on disk
             for cell in cells:
@@ -445,14 +447,24 @@ def waiting_heatmap(period: Period, node: str | None = None) -> dict:
 # Defect word cloud
 # --------------------------------------------------------------------------
 def word_cloud(period: Period, *, category: int | None = None, sku: str = "", top: int = 60) -> list[dict]:
-    """The most frequent keywords of customers' reasons in the period (one indexed GROUP BY)."""
-    rows = CaseKeyword.objects.filter(opened_at__gte=period.since, opened_at__lt=period.until)
-    if category:
-        rows = rows.filter(product_category_id=category)
-    if sku:
-        rows = rows.filter(sku=sku)
-    counted = rows.order_by().values("word").annotate(n=Count("case_id")).order_by("-n", "word")[:top]
-    return [{"word": row["word"], "count": row["n"]} for row in counted]
+    """The most frequent keywords of customers' reasons in the period: from the daily rollup, or for one product
+    category or SKU from the keywords' own indexes (one GROUP BY either way)."""
+    if category or sku:
+        rows = CaseKeyword.objects.filter(opened_at__gte=period.since, opened_at__lt=period.until)
+        if category:
+            rows = rows.filter(product_category_id=category)
+        if sku:
+            rows = rows.filter(sku=sku)
+        counted = rows.order_by().values("word").annotate(n=Count("case_id"))
+    else:
+        refresh()
+        counted = (
+            DailyWords.objects.filter(day__gte=period.start, day__lte=period.end)
+            .order_by()
+            .values("word")
+            .annotate(n=Sum("cases"))
+        )
+    return [{"word": row["word"], "count": row["n"]} for row in counted.order_by("-n", "word")[:top]]
 
 
 # --------------------------------------------------------------------------
