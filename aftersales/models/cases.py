@@ -17,6 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
@@ -34,6 +35,25 @@ from aftersales.models.choices import (
 )
 from aftersales.models.configuration import Policy, ProblemCategory, Queue
 from customers.models import Channel, Customer, Order, OrderLine, ProductCategory
+
+
+class QuickDisplay:
+    """``get_<field>_display`` from a dictionary built once per field (Django builds it, through
+    ``make_hashable``, on every call: a list of fifty cases calls it hundreds of times). The labels stay lazy, so
+    each call is in the active language."""
+
+    _display_labels: dict = {}
+
+    def _get_FIELD_display(self, field):
+        labels = QuickDisplay._display_labels.get(field)
+        if labels is None:
+            labels = QuickDisplay._display_labels[field] = dict(field.flatchoices)
+        value = getattr(self, field.attname)
+        try:
+            label = labels.get(value, value)
+        except TypeError:  # an unhashable value: Django's own way
+            return super()._get_FIELD_display(field)
+        return force_str(label, strings_only=True)
 
 
 class TouchedOnSave:
@@ -77,7 +97,7 @@ class CaseQuerySet(models.QuerySet):
         return self.filter(condition)
 
 
-class Case(TouchedOnSave, ConcurrentTransitionMixin, models.Model):
+class Case(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model):
     number = models.CharField(_("case number"), max_length=20, unique=True)
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="cases")
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="cases")
@@ -476,7 +496,7 @@ class CaseLine(models.Model):
         return self.order_line.unit_price * self.quantity
 
 
-class CaseEvent(models.Model):
+class CaseEvent(QuickDisplay, models.Model):
     class Kind(models.TextChoices):
         OPENED = "opened", _("Opened")
         TRANSITION = "transition", _("Transition")

@@ -9,11 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from aftersales.models.cases import Case, TouchedOnSave
+from aftersales.models.cases import Case, QuickDisplay, TouchedOnSave
 from aftersales.models.choices import CS, LIVE_COMPENSATION_STATES, MONEY, Settlement
 
 
-class Compensation(TouchedOnSave, ConcurrentTransitionMixin, models.Model):
+class Compensation(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model):
     class Kind(models.TextChoices):
         REFUND = "refund", _("Refund")
         RETURN_SHIPPING = "return_shipping", _("Return shipping")

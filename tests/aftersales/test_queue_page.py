@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("policy")
 
 
 def numbers(response) -> list[str]:
-    return [row["case"].number for row in response.context["rows"]]
+    return [row["number"] for row in response.context["rows"]]
 
 
 @pytest.fixture

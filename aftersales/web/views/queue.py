@@ -9,6 +9,7 @@ from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -27,6 +28,8 @@ from aftersales.selectors import (
     status_board_for,
 )
 from aftersales.selectors.filters import CaseQueueFilter
+from aftersales.templatetags.desk import deadline as deadline_badge
+from aftersales.templatetags.desk import priority as priority_badge
 from aftersales.web.views._common import area_required, error_text, safe_next
 from config.pagination import CappedCountPaginator
 
@@ -58,6 +61,51 @@ def queue_filter(request, params) -> CaseQueueFilter:
     return CaseQueueFilter(params, queryset=case_list_for(request.user), user=request.user)
 
 
+#: The columns a queue row reads (``queue_rows``): a case has fifty, and building them all was a third of the page.
+QUEUE_ROW_FIELDS = (
+    "number", "request_type", "state", "priority", "crisis", "urgency", "stage_due_at", "waiting_on", "opened_at",
+    "order__number", "customer__name", "customer__tier", "queue__name",
+    "assignee__first_name", "assignee__last_name", "assignee__username",
+    "category__name", "category__parent__name", "category__parent__parent__name", "category__parent__parent__parent",
+)  # fmt: skip
+
+
+def queue_rows(cases, *, now, may_claim: bool, back: str) -> list[dict]:
+    """What each row of the queue shows, worked out once here (no template tag or lookup chain per cell)."""
+    claim_next = "?" + urlencode({"next": back})
+    rows = []
+    for case in cases:
+        info = deadline_of(case, now)
+        assignee = case.assignee
+        rows.append(
+            {
+                "pk": case.pk,
+                "number": case.number,
+                "url": reverse("desk:case", args=[case.pk]),
+                "order": case.order.number,
+                "customer": case.customer.name,
+                "vip": case.customer.is_vip,
+                "request_type": case.get_request_type_display(),
+                "category": case.category.full_name if case.category_id else "—",
+                "state": case.get_state_display(),
+                "priority": priority_badge(case),
+                "urgency": case.urgency,
+                "deadline": deadline_badge(case, now),
+                "breached": info.status == "breached",
+                "waiting": _("waiting on %(party)s") % {"party": case.get_waiting_on_display()}
+                if case.waiting_on
+                else "",
+                "queue": str(case.queue) if case.queue_id else "—",
+                "assignee": (assignee.get_full_name() or assignee.get_username()) if assignee else "",
+                "claim": reverse("desk:case_action", args=[case.pk, "claim"]) + claim_next
+                if may_claim and not assignee and case.is_open
+                else "",
+                "opened": timezone.localtime(case.opened_at).strftime("%Y-%m-%d %H:%M"),
+            }
+        )
+    return rows
+
+
 @area_required("queue")
 def queue(request):
     """Cases in the user's scope, filtered, deadline first, a fixed number of queries per page.
@@ -71,11 +119,12 @@ def queue(request):
         view.pop(key, None)
     request.session[QUEUE_VIEW] = view.urlencode()
     filterset = queue_filter(request, request.GET)
-    paginator = CappedCountPaginator(filterset.qs, _page_size(request))
+    paginator = CappedCountPaginator(filterset.qs.only(*QUEUE_ROW_FIELDS), _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     request.session[QUEUE_CASES] = [case.pk for case in page.object_list]
     now = timezone.now()
-    rows = [{"case": case, "deadline": deadline_of(case, now)} for case in page.object_list]
+    may_claim = request.user.has_perm("aftersales.claim_case")
+    rows = queue_rows(page.object_list, now=now, may_claim=may_claim, back=request.get_full_path())
     may_assign = request.user.has_perm("aftersales.change_case")
     return render(
         request,
@@ -86,7 +135,7 @@ def queue(request):
             "paginator": paginator,
             "rows": rows,
             "now": now,
-            "may_claim": request.user.has_perm("aftersales.claim_case"),
+            "may_claim": may_claim,
             "may_assign": may_assign,
             "assignees": list(working_staff()) if may_assign else [],
             "bulk_limit": BULK_LIMIT,
