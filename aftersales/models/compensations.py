@@ -88,6 +88,8 @@ class Compensation(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, model
                 fields=["payable_at", "id"],
                 name="compensation_to_pay",
                 condition=Q(payable=True, state__in=["approved", "failed"]),
+                # the tabs' counts and the total to pay from the index alone (PostgreSQL)
+                include=["kind", "settlement", "state", "amount"],
             ),
             # The late-settlement sweep: refunds the channel has not settled yet, by their due time.
             models.Index(

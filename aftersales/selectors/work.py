@@ -154,9 +154,7 @@ def requesters_of(cases) -> dict[int, object]:
 
 def qc_worklist_for(user, state: str) -> QuerySet[Case]:
     """Goods coming back (``awaiting_return``) or on the bench (``in_qc``): QC-priority cases first, then by deadline."""
-    return (
-        case_list_for(user).filter(state=state).order_by("-qc_priority", F("stage_due_at").asc(nulls_last=True), "id")
-    )
+    return case_list_for(user, state=state).order_by("-qc_priority", F("stage_due_at").asc(nulls_last=True), "id")
 
 
 def active_returns_of(cases) -> dict[int, Shipment]:

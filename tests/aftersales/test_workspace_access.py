@@ -88,7 +88,7 @@ def test_joining_the_queue_opens_both_the_list_and_the_page(login, agent, vip_qu
     vip_queue_case.queue.members.add(agent)
     client = login(agent)
     listed = client.get(PAGES["queue"]).context["rows"]
-    assert vip_queue_case.pk in [row["case"].pk for row in listed]
+    assert vip_queue_case.pk in [row["pk"] for row in listed]
     assert client.get(reverse("desk:case", args=[vip_queue_case.pk])).status_code == 200
 
 
