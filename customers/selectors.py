@@ -13,6 +13,7 @@ from customers.models import Customer, OrderLine
 
 ANNUAL_WINDOW = timedelta(days=365)
 _MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Decimal("0.00")
 
 
 def _spend_since(since: datetime) -> Subquery:
@@ -35,8 +36,19 @@ def customers_with_annual_spend(queryset: QuerySet[Customer] | None = None, *, a
 
 
 def customer_annual_spend(customer: Customer, *, as_of: datetime | None = None) -> Decimal:
+    return annual_spend_by_customer([customer.pk], as_of=as_of).get(customer.pk, ZERO)
+
+
+def annual_spend_by_customer(customer_ids, *, as_of: datetime | None = None) -> dict[int, Decimal]:
+    """The annual spend of each of ``customer_ids`` that bought anything in the window (one grouped query)."""
     since = (as_of or timezone.now()) - ANNUAL_WINDOW
-    return OrderLine.objects.filter(order__customer=customer, order__placed_at__gte=since).totals()["amount"]
+    return dict(
+        OrderLine.objects.filter(order__customer_id__in=list(customer_ids), order__placed_at__gte=since)
+        .order_by()
+        .values("order__customer_id")
+        .annotate(amount=Sum(F("unit_price") * F("quantity"), output_field=_MONEY_FIELD))
+        .values_list("order__customer_id", "amount")
+    )
 
 
 def order_totals(order_id: int) -> dict[str, Decimal]:

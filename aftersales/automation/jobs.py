@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from aftersales import services
 from aftersales.automation.deadlines import case_first_response_missed, case_sla_breach, case_stage_overdue
+from aftersales.automation.risk import claimant_reasons, customers_facts
 from aftersales.errors import NotAllowed
 from aftersales.models import (
     OPEN_STATES,
@@ -50,6 +51,7 @@ from aftersales.services.shipments import PARCEL_STATES
 from aftersales.tracking.providers import TrackingError
 from aftersales.tracking.providers import provider as tracking_provider
 from aftersales.workflow.transitions import ALERT, STAGE_CLOCKS, TRANSITIONS, StageClock
+from customers.models import CustomerRiskFlag
 
 log = logging.getLogger(__name__)
 S = CaseState
@@ -187,9 +189,21 @@ def sweep_claimant_flags(at: datetime | None = None, *, since: timedelta = timed
         .values_list("customer_id", flat=True)
         .distinct()
     )
-    flagged = 0
     thresholds = RiskThresholds.current()
-    for customer_id in list(customer_ids[:5000]):
+    ids = list(customer_ids[:5000])
+    # Screened together first: a customer who reaches no threshold is left as they are by the refresh (it never
+    # lowers a flag), so only the others are refreshed one by one, under their lock, with their facts read again.
+    facts = customers_facts(ids, at=at)
+    reasons = {pk: claimant_reasons(facts[pk], thresholds) for pk in ids}
+    active = dict(
+        CustomerRiskFlag.objects.filter(
+            customer_id__in=ids, kind=CustomerRiskFlag.Kind.PROFESSIONAL_CLAIMANT, active=True
+        ).values_list("customer_id", "reasons")
+    )
+    # Nothing to raise or update: no threshold reached, or flagged already for the same reasons.
+    settled = [pk for pk in ids if not reasons[pk] or active.get(pk) == reasons[pk]]
+    flagged = sum(1 for pk in settled if pk in active)
+    for customer_id in sorted(set(ids) - set(settled)):
         try:
             if customer_flag_refresh(customer_id=customer_id, at=at, thresholds=thresholds) is not None:
                 flagged += 1

@@ -111,6 +111,32 @@ def test_a_cleared_customer_is_flagged_again_only_after_a_new_claim(policy, orde
     assert CustomerRiskFlag.objects.filter(active=True, customer=order.customer).count() == 1
 
 
+def test_the_sweep_screens_customers_together_and_refreshes_only_those_reaching_a_threshold(
+    policy, agent, django_assert_max_num_queries
+):
+    from aftersales.automation.risk import customers_facts
+    from tests.factories import CustomerFactory
+
+    busy, quiet = CustomerFactory(), [CustomerFactory() for _ in range(6)]
+    for _ in range(3):
+        claim(agent, busy)
+    for customer in quiet:
+        claim(agent, customer)
+    assert not CustomerRiskFlag.objects.exists()  # the thresholds are raised only now
+    row = RiskThresholds.current()
+    row.claims_90d = 3
+    row.save()
+    at = timezone.now()
+    together = customers_facts([busy.pk, *(c.pk for c in quiet)], at=at)
+    assert together == {pk: customer_facts(pk, at=at) for pk in together}  # the same facts, one at a time
+    assert together[busy.pk].claims_90d == 3 and together[quiet[0].pk].claims_90d == 1
+    with django_assert_max_num_queries(40):  # six quiet customers more cost nothing one by one
+        assert jobs.sweep_claimant_flags(at) == 1
+    assert list(CustomerRiskFlag.objects.values_list("customer_id", flat=True)) == [busy.pk]
+    assert jobs.sweep_claimant_flags(at) == 1  # already flagged: counted, not raised again
+    assert CustomerRiskFlag.objects.count() == 1
+
+
 def test_the_ratio_is_compared_exactly_not_after_rounding(db):
     from aftersales.automation.risk import CustomerFacts
 
