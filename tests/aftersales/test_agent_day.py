@@ -234,7 +234,7 @@ def test_next_case_follows_the_queue_order_and_skips_cases_that_left_the_view(lo
     second = open_case(lines=[(jacket.pk, 1)])
     third = open_case(request_type="complaint", lines=[])
     client = login(agent)
-    shown = [row["case"].pk for row in client.get(reverse("desk:queue"), {"state": "pending_review"}).context["rows"]]
+    shown = [row["pk"] for row in client.get(reverse("desk:queue"), {"state": "pending_review"}).context["rows"]]
     assert set(shown) == {first.pk, second.pk, third.pk}
     services.case_approve(case_id=shown[1], actor=agent)  # the next one leaves the view
     response = client.get(reverse("desk:next_case", args=[shown[0]]))
