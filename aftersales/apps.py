@@ -16,3 +16,19 @@ class AftersalesConfig(AppConfig):
         # People are named by their full name wherever a user is shown (admin lists, choices, history), the
         # username only for someone without one.
         get_user_model().__str__ = display_name
+
+        from django.db.models.signals import post_save
+
+        from customers.models import Customer
+
+        post_save.connect(_customer_tier_to_cases, sender=Customer, dispatch_uid="aftersales_customer_tier")
+
+
+def _customer_tier_to_cases(sender, instance, created: bool, **kwargs) -> None:
+    """A customer's tier is copied on their cases (the queue's VIP filter reads it there): keep it in step when the
+    tier changes (in the admin)."""
+    if created:
+        return
+    from aftersales.models import Case
+
+    Case.objects.filter(customer_id=instance.pk).exclude(vip=instance.is_vip).update(vip=instance.is_vip)

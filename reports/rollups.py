@@ -55,6 +55,8 @@ LAG = timedelta(minutes=5)
 BEGINNING = datetime(2000, 1, 1, tzinfo=timezone.get_fixed_timezone(0))
 #: Dirty days closer than this are recounted as one range (fewer, larger queries).
 GAP = 7
+#: A report page recounts at most this many changed days itself; more are left to the job.
+READER_DAYS = 14
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 ZERO = Decimal("0.00")
 
@@ -307,13 +309,20 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
     """Recount the days changed since the last refresh (every day with ``full``, or the first time); returns how
     many days were recounted. Two refreshes at once wait for each other (the state row is locked).
 
-    A reader's refresh looks at the rows stamped since the last refresh; the job's (``settle``) looks ``LAG``
+    A reader's refresh looks at the rows stamped since the last refresh, and leaves the work to the job when the
+    job is at it already (the lock is taken) or when more than ``READER_DAYS`` days changed (a sweep or an import
+    across many days): a page never waits seconds for a recount. The job's refresh (``settle``) looks ``LAG``
     further back than its own last run, for rows stamped before a refresh and committed after it."""
+    reader = not (full or settle)
     RollupState.objects.get_or_create(
         name="rollups", defaults={"watermark": BEGINNING, "settled": BEGINNING, "refreshed_at": timezone.now()}
     )
     with transaction.atomic():
-        state = RollupState.objects.select_for_update().get(name="rollups")
+        state = RollupState.objects.select_for_update(skip_locked=reader).filter(name="rollups").first()
+        if state is None:
+            if RollupState.objects.filter(name="rollups", settled__gt=BEGINNING).exists():
+                return 0  # the job is counting: read what is there
+            state = RollupState.objects.select_for_update().get(name="rollups")  # never counted: wait for it
         started = timezone.now()
         first_time = state.settled <= BEGINNING
         if full or first_time:
@@ -323,7 +332,10 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
             since = min(state.settled, state.watermark) - LAG
         else:
             since = state.watermark
-        counted = sum(recount(a, b) for a, b in ranges(dirty_days(since)))
+        days = dirty_days(since)
+        if reader and not first_time and len(days) > READER_DAYS:
+            return 0  # many days changed: the job recounts them within a minute
+        counted = sum(recount(a, b) for a, b in ranges(days))
         state.watermark, state.refreshed_at, state.days_refreshed = started, started, counted
         if full or first_time or settle:
             state.settled = started

@@ -686,6 +686,7 @@ class Story:
             "channel": self.channel,
             "urgency": self.urgency,
             "priority": priority,
+            "vip": self.is_vip,
             "queue_id": self.queue.pk,
             "assignee_id": self.assignee.id if self.assignee else None,
             "state": self.state,

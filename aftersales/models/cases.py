@@ -181,6 +181,11 @@ class Case(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model)
     first_response_breached_at = models.DateTimeField(_("first response target missed at"), null=True, blank=True)
     sla_breached_at = models.DateTimeField(_("resolution target missed at"), null=True, blank=True)
     qc_priority = models.BooleanField(_("QC priority"), default=False, help_text=_("Inspect before the others."))
+    vip = models.BooleanField(
+        _("VIP customer"),
+        default=False,
+        help_text=_("The customer's tier, kept on the case so the queue's VIP filter reads it from the index."),
+    )
     vip_upgrade = models.BooleanField(
         _("VIP compensation upgrade"),
         default=False,
@@ -230,8 +235,11 @@ class Case(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model)
                 fields=["state", "priority", "stage_due_at"],
                 name="case_open_board",
                 condition=Q(state__in=OPEN_STATES),
-                include=["queue", "assignee"],  # an agent's scope is read from the index too (PostgreSQL)
+                # an agent's scope and the queue's VIP filter are read from the index too (PostgreSQL)
+                include=["queue", "assignee", "vip"],
             ),
+            # The rollups' recount of the ratings given on a day.
+            models.Index(fields=["rated_at"], name="case_rated", condition=Q(rated_at__isnull=False)),
             # Repurchase after after-sales: the customers of a period's closed cases.
             models.Index(fields=["closed_at"], name="case_closed", condition=Q(state="closed"), include=["customer"]),
             # SLA sweeps: open cases whose targets may have passed.

@@ -27,7 +27,7 @@ from aftersales.models import (
 from aftersales.permissions import StaffChoiceField, working_staff
 from aftersales.selectors.scope import DUE_SOON, my_queue_ids
 from config.periods import clamp
-from customers.models import Channel, Customer, ProductCategory
+from customers.models import Channel, ProductCategory
 
 OPEN, ANY = "open", "any"
 
@@ -169,7 +169,7 @@ class CaseQueueFilter(django_filters.FilterSet):
         return queryset
 
     def filter_vip(self, queryset, name, value):
-        return queryset.filter(customer__tier=Customer.Tier.VIP) if value else queryset
+        return queryset.filter(vip=True) if value else queryset
 
     def filter_crisis(self, queryset, name, value):
         return queryset.filter(Q(crisis=True) | Q(queue__purpose=Queue.Purpose.CRISIS)) if value else queryset

@@ -207,6 +207,7 @@ def case_open(
         evidence=list(evidence),
         channel=channel,
         urgency=urgency,
+        vip=customer.is_vip,
         priority=initial_priority(
             urgency=urgency, is_vip=customer.is_vip or high_value, claim_value=claim_value, request_type=request_type
         ),

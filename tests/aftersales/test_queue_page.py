@@ -57,13 +57,26 @@ def test_search_by_case_number_order_number_phone_or_tracking_number(agent_clien
 def test_filters_by_priority_type_channel_vip_and_crisis(agent_client, agent, supervisor):
     red, vip, crisis, _plain = open_many(agent, 4)
     services.case_update(case_id=red.pk, actor=supervisor, changes={"priority": "red"})
-    Customer.objects.filter(pk=vip.customer_id).update(tier=Customer.Tier.VIP)
+    customer = vip.customer
+    customer.tier = Customer.Tier.VIP
+    customer.save()  # as the admin saves it: the tier is copied on the customer's cases
     services.case_update(case_id=crisis.pk, actor=supervisor, changes={"crisis": True})
     assert numbers(agent_client.get(QUEUE, {"priority": "red"})) == [red.number]
     assert numbers(agent_client.get(QUEUE, {"vip": "on"})) == [vip.number]
     assert numbers(agent_client.get(QUEUE, {"crisis": "on"})) == [crisis.number]
     assert numbers(agent_client.get(QUEUE, {"request_type": "exchange"})) == []
     assert len(numbers(agent_client.get(QUEUE, {"channel": "app"}))) == 4
+    customer.tier = Customer.Tier.REGULAR
+    customer.save()
+    assert numbers(agent_client.get(QUEUE, {"vip": "on"})) == []
+
+
+def test_a_case_opened_for_a_vip_customer_is_a_vip_case(agent, policy):
+    from tests.factories import CustomerFactory, OrderFactory, OrderLineFactory
+
+    line = OrderLineFactory(order=OrderFactory(customer=CustomerFactory(tier=Customer.Tier.VIP)))
+    case = services.case_open(actor=agent, order_id=line.order_id, lines=[(line.pk, 1)], request_type="refund_only")
+    assert case.vip and Case.objects.filter(pk=case.pk, vip=True).exists()
 
 
 def test_category_filter_includes_the_levels_below(agent_client, agent, supervisor):

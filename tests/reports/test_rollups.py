@@ -142,3 +142,25 @@ def test_dirty_days_are_merged_into_few_ranges():
         (date(2026, 12, 30), date(2026, 12, 30)),
     ]
     assert ranges([]) == []
+
+
+def test_a_page_leaves_many_changed_days_to_the_job(demo_data):
+    from django.db.models import Sum
+
+    from reports.rollups import READER_DAYS
+
+    refresh()
+    chosen, days = [], set()
+    for case in Case.objects.exclude(request_type="complaint").order_by("opened_at"):
+        day = timezone.localtime(case.opened_at).date()
+        if day not in days:
+            days.add(day)
+            chosen.append(case.pk)
+    assert len(chosen) > READER_DAYS
+    before = DailyFigures.objects.aggregate(n=Sum("complaints"))["n"]
+    # A change across many days at once (as a sweep or an import makes): the page does not recount them itself
+    Case.objects.filter(pk__in=chosen).update(request_type="complaint", updated_at=timezone.now())
+    assert refresh() == 0
+    assert DailyFigures.objects.aggregate(n=Sum("complaints"))["n"] == before
+    JOBS["rollups"].run(timezone.now())  # the job does, within a minute
+    assert DailyFigures.objects.aggregate(n=Sum("complaints"))["n"] == before + len(chosen)
