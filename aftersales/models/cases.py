@@ -238,6 +238,8 @@ class Case(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model)
                 # an agent's scope and the queue's VIP filter are read from the index too (PostgreSQL)
                 include=["queue", "assignee", "vip"],
             ),
+            # The queue's category and channel filters over the open cases (their count from the index alone).
+            models.Index(fields=["category", "channel"], name="case_open_category", condition=Q(state__in=OPEN_STATES)),
             # The rollups' recount of the ratings given on a day.
             models.Index(fields=["rated_at"], name="case_rated", condition=Q(rated_at__isnull=False)),
             # Repurchase after after-sales: the customers of a period's closed cases.
