@@ -65,7 +65,7 @@ def _select(context: dict) -> str | None:
 def _label(context: dict) -> str:
     label = escape(context["label"])
     if not context["use_tag"]:
-        return label
+        return label.strip()  # (Django's renderer strips what its template writes)
     tag = context["tag"]
     return f"<{tag}{_attrs(context['attrs'] or {})}>{label}</{tag}>"
 

@@ -6,12 +6,14 @@ Annual spend and gross margin are derived from order lines (see
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -188,6 +190,48 @@ class Order(models.Model):
     def total(self) -> Decimal:
         """Order value; uses prefetched lines when present."""
         return sum((line.amount for line in self.lines.all()), Decimal("0.00"))
+
+
+class OrderDayChange(models.Model):
+    """A local day whose orders changed in a way their rows no longer show: an order moved to another day, or
+    deleted. The reports' rollups recount these days (the day an order is on now is found from the order)."""
+
+    day = models.DateField(_("day"))
+    noted_at = models.DateTimeField(_("noted at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order day change")
+        verbose_name_plural = _("order day changes")
+
+    def __str__(self) -> str:
+        return str(self.day)
+
+    @classmethod
+    def note(cls, *placed: datetime | None) -> None:
+        """The local days of these placing times need recounting."""
+        days = {timezone.localtime(at, timezone.get_default_timezone()).date() for at in placed if at is not None}
+        cls.objects.bulk_create([cls(day=day) for day in sorted(days)])
+
+
+# (read through ``__dict__``: an order loaded without its placing time must not load it here)
+def _remember_placed_at(sender, instance, **kwargs) -> None:
+    instance._placed_at_loaded = instance.__dict__.get("placed_at")
+
+
+def _note_moved_day(sender, instance, raw=False, **kwargs) -> None:
+    loaded, now = getattr(instance, "_placed_at_loaded", None), instance.__dict__.get("placed_at")
+    if not raw and instance.pk is not None and loaded is not None and now is not None and loaded != now:
+        OrderDayChange.note(loaded)
+    instance._placed_at_loaded = now
+
+
+def _note_deleted_day(sender, instance, **kwargs) -> None:
+    OrderDayChange.note(instance.placed_at)
+
+
+models.signals.post_init.connect(_remember_placed_at, sender=Order, dispatch_uid="order_placed_at_loaded")
+models.signals.pre_save.connect(_note_moved_day, sender=Order, dispatch_uid="order_day_moved")
+models.signals.post_delete.connect(_note_deleted_day, sender=Order, dispatch_uid="order_day_deleted")
 
 
 class OrderLineQuerySet(models.QuerySet):

@@ -73,8 +73,11 @@ def whole_result_plans():
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET cursor_tuple_fraction")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET cursor_tuple_fraction")
+        except Exception:  # a broken connection: it is closed anyway, and the export's own error is the one to keep
+            log.warning("could not reset cursor_tuple_fraction", exc_info=True)
 
 
 def stream_limit() -> int:

@@ -46,7 +46,7 @@ from aftersales.models import (
     RequestType,
 )
 from config.periods import Period
-from customers.models import Order, OrderLine
+from customers.models import Order, OrderDayChange, OrderLine
 from reports.models import DailyCompensation, DailyFigures, DailyTeam, DailyWords, RollupState
 
 S = CaseState
@@ -311,7 +311,7 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
 
     A reader's refresh looks at the rows stamped since the last refresh, and leaves the work to the job when the
     job is at it already (the lock is taken) or when more than ``READER_DAYS`` days changed (a sweep or an import
-    across many days): a page never waits seconds for a recount. The job's refresh (``settle``) looks ``LAG``
+    across many days, or a database never counted): a page never waits seconds for a recount. The job's refresh (``settle``) looks ``LAG``
     further back than its own last run, for rows stamped before a refresh and committed after it."""
     reader = not (full or settle)
     RollupState.objects.get_or_create(
@@ -320,22 +320,25 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
     with transaction.atomic():
         state = RollupState.objects.select_for_update(skip_locked=reader).filter(name="rollups").first()
         if state is None:
-            if RollupState.objects.filter(name="rollups", settled__gt=BEGINNING).exists():
-                return 0  # the job is counting: read what is there
-            state = RollupState.objects.select_for_update().get(name="rollups")  # never counted: wait for it
+            return 0  # the job is counting: read what is there
         started = timezone.now()
         first_time = state.settled <= BEGINNING
         if full or first_time:
-            fill_waits()
             since = BEGINNING
         elif settle:
             since = min(state.settled, state.watermark) - LAG
         else:
             since = state.watermark
-        days = dirty_days(since)
-        if reader and not first_time and len(days) > READER_DAYS:
-            return 0  # many days changed: the job recounts them within a minute
+        moved = dict(OrderDayChange.objects.values_list("pk", "day"))  # days orders left or were deleted from
+        days = dirty_days(since) | set(moved.values())
+        if reader and len(days) > READER_DAYS:
+            return 0  # many days changed (or none counted yet): the job recounts them within a minute
+        if full or first_time:
+            fill_waits()
+            for model, _count in ROLLUPS:
+                model.objects.all().delete()  # days without any rows left are not recounted: clear them all
         counted = sum(recount(a, b) for a, b in ranges(days))
+        OrderDayChange.objects.filter(pk__in=list(moved)).delete()  # the ones read (newer ones wait their turn)
         state.watermark, state.refreshed_at, state.days_refreshed = started, started, counted
         if full or first_time or settle:
             state.settled = started

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.errors import Conflict, NotAllowed
 from aftersales.models import Case, CaseLine, CaseState
-from customers.models import Customer, Order, OrderLine
+from customers.models import Customer, Order, OrderDayChange, OrderLine
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -510,6 +510,8 @@ def _update_many(
         before = [getattr(order, name) for name in columns]
         _set_fields(order, customers[data["customer"]["id"]], data)
         changed = [name for name, old in zip(columns, before, strict=True) if getattr(order, name) != old]
+        if "placed_at" in changed:
+            OrderDayChange.note(before[columns.index("placed_at")])  # the day it left: the rollups recount it
         # Only what changed, one short statement per order (a CASE per column over the batch is slower).
         Order.objects.filter(pk=order.pk).update(updated_at=now, **{name: getattr(order, name) for name in changed})
         results[index] = UpsertResult(order, UPDATED, warnings[index])

@@ -359,3 +359,18 @@ def test_a_batch_updates_orders_together_and_refuses_only_the_one_a_case_holds(a
     assert Customer.objects.get(channel="app", external_id="U1001").name == "张三丰"
     g4 = Order.objects.get(number="G4")
     assert (g4.payment_method, g4.source_version) == ("alipay", 2)
+
+
+def test_an_order_moved_to_another_day_notes_the_day_it_left_for_the_reports(api):
+    from datetime import date
+
+    from customers.models import OrderDayChange
+
+    for number in ("M1", "M2"):
+        put(api, number, body())
+    moved = {"placed_at": "2026-11-19T23:30:00+08:00", "version": 2}
+    answer = api.post(BATCH, {"orders": [{"number": "M1", **body(**moved)}]}, format="json").json()
+    assert answer["results"][0]["result"] == "updated"
+    put(api, "M2", body(**moved))
+    # both left the 20th (local): the batch's update and the single upsert each note it
+    assert list(OrderDayChange.objects.values_list("day", flat=True)) == [date(2026, 11, 20)] * 2
