@@ -55,8 +55,10 @@ LAG = timedelta(minutes=5)
 BEGINNING = datetime(2000, 1, 1, tzinfo=timezone.get_fixed_timezone(0))
 #: Dirty days closer than this are recounted as one range (fewer, larger queries).
 GAP = 7
-#: A report page recounts at most this many changed days itself; more are left to the job.
+#: A report page recounts at most this many changed days itself; more are left to the job, when it runs (it
+#: settled within ``JOB_SEEN``). Without a job runner (``make run``) a page recounts whatever changed.
 READER_DAYS = 14
+JOB_SEEN = timedelta(minutes=5)
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 ZERO = Decimal("0.00")
 
@@ -310,8 +312,8 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
     many days were recounted. Two refreshes at once wait for each other (the state row is locked).
 
     A reader's refresh looks at the rows stamped since the last refresh, and leaves the work to the job when the
-    job is at it already (the lock is taken) or when more than ``READER_DAYS`` days changed (a sweep or an import
-    across many days, or a database never counted): a page never waits seconds for a recount. The job's refresh (``settle``) looks ``LAG``
+    job is at it already (the lock is taken), or when it runs and more than ``READER_DAYS`` days changed (a sweep
+    or an import across many days): then a page never waits seconds for a recount. The job's refresh (``settle``) looks ``LAG``
     further back than its own last run, for rows stamped before a refresh and committed after it."""
     reader = not (full or settle)
     RollupState.objects.get_or_create(
@@ -331,8 +333,8 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
             since = state.watermark
         moved = dict(OrderDayChange.objects.values_list("pk", "day"))  # days orders left or were deleted from
         days = dirty_days(since) | set(moved.values())
-        if reader and len(days) > READER_DAYS:
-            return 0  # many days changed (or none counted yet): the job recounts them within a minute
+        if reader and len(days) > READER_DAYS and state.settled > started - JOB_SEEN:
+            return 0  # many days changed, and the job is running: it recounts them within a minute
         if full or first_time:
             fill_waits()
             for model, _count in ROLLUPS:
