@@ -27,8 +27,9 @@ class AftersalesConfig(AppConfig):
 def _customer_tier_to_cases(sender, instance, created: bool, **kwargs) -> None:
     """A customer's tier is copied on their cases (the queue's VIP filter reads it there): keep it in step when the
     tier changes (in the admin)."""
-    if created:
-        return
+    update_fields = kwargs.get("update_fields")
+    if created or (update_fields is not None and "tier" not in update_fields):
+        return  # (an order import saving a customer's name or phone leaves the cases alone)
     from aftersales.models import Case
 
     Case.objects.filter(customer_id=instance.pk).exclude(vip=instance.is_vip).update(vip=instance.is_vip)

@@ -42,7 +42,6 @@ LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
 #: A printable text whose first character is none of these is safe as it is (no formula, no blank to strip).
 RISKY_FIRST = FORMULA_STARTS | frozenset(LEADING_BLANKS) | {"\t"}
 MONEY_FORMAT = "#,##0.00"
-CSV_DATETIME = "%Y-%m-%d %H:%M:%S"
 CSV_DATE = "%Y-%m-%d"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSX_DATETIME = "yyyy-mm-dd hh:mm:ss"
@@ -88,7 +87,7 @@ def _local(value: datetime) -> datetime:
 
 def _csv_cell(value):
     if isinstance(value, datetime):
-        return _local(value).replace(microsecond=0).isoformat(" ")  # CSV_DATETIME, faster than strftime
+        return _local(value).replace(microsecond=0).isoformat(" ")  # YYYY-MM-DD HH:MM:SS, faster than strftime
     if isinstance(value, date):
         return value.strftime(CSV_DATE)
     return safe_cell(value)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -38,6 +37,7 @@ from django.utils import timezone
 from aftersales.models import (
     FINAL_STATES,
     GRANTED_COMPENSATION_STATES,
+    ZERO,
     Case,
     CaseEvent,
     CaseKeyword,
@@ -60,7 +60,6 @@ GAP = 7
 READER_DAYS = 14
 JOB_SEEN = timedelta(minutes=5)
 MONEY = DecimalField(max_digits=16, decimal_places=2)
-ZERO = Decimal("0.00")
 
 
 def _zone():
@@ -75,6 +74,24 @@ def _us(value: timedelta | None) -> int:
     return 0 if value is None else value // timedelta(microseconds=1)
 
 
+def _case_times() -> dict:
+    """Aggregates of cases opened on a day that the figures and the team share: closed, answered, and the sums of
+    their first-response and resolution times."""
+    response = ExpressionWrapper(F("first_response_at") - F("opened_at"), output_field=DurationField())
+    resolution = ExpressionWrapper(F("closed_at") - F("opened_at"), output_field=DurationField())
+    return {
+        "closed": Count("id", filter=Q(state=S.CLOSED)),
+        "responded": Count("id", filter=Q(first_response_at__isnull=False)),
+        "response": Sum(response, filter=Q(first_response_at__isnull=False)),
+        "resolved": Sum(resolution, filter=Q(state=S.CLOSED)),
+    }
+
+
+def _set_times(entry, item: dict) -> None:
+    entry.closed, entry.responded = item["closed"], item["responded"]
+    entry.response_us, entry.resolved_us = _us(item["response"]), _us(item["resolved"])
+
+
 # --------------------------------------------------------------------------
 # Counting days
 # --------------------------------------------------------------------------
@@ -87,8 +104,6 @@ def _figures(since: datetime, until: datetime) -> Iterable[DailyFigures]:
             rows[key] = DailyFigures(day=day, channel=channel, category_id=category)
         return rows[key]
 
-    response = ExpressionWrapper(F("first_response_at") - F("opened_at"), output_field=DurationField())
-    resolution = ExpressionWrapper(F("closed_at") - F("opened_at"), output_field=DurationField())
     declined = CaseEvent.objects.filter(case_id=OuterRef("pk"), name="decline")
     opened = (
         Case.objects.filter(opened_at__gte=since, opened_at__lt=until)
@@ -98,20 +113,17 @@ def _figures(since: datetime, until: datetime) -> Iterable[DailyFigures]:
         .annotate(
             opened=Count("id"),
             finished=Count("id", filter=Q(state__in=FINAL_STATES)),
-            closed=Count("id", filter=Q(state=S.CLOSED)),
             one_pass=Count("id", filter=Q(state=S.CLOSED, escalated_at__isnull=True) & ~Q(Exists(declined))),
             returns=Count("id", filter=Q(request_type__in=(RequestType.RETURN_REFUND, RequestType.REFUND_ONLY))),
             complaints=Count("id", filter=Q(request_type=RequestType.COMPLAINT)),
-            responded=Count("id", filter=Q(first_response_at__isnull=False)),
-            response=Sum(response, filter=Q(first_response_at__isnull=False)),
-            resolved=Sum(resolution, filter=Q(state=S.CLOSED)),
+            **_case_times(),
         )
     )
     for item in opened:
         entry = row(item["d"], item["channel"], item["cat"])
-        for name in ("opened", "finished", "closed", "one_pass", "returns", "complaints", "responded"):
+        for name in ("opened", "finished", "one_pass", "returns", "complaints"):
             setattr(entry, name, item[name])
-        entry.response_us, entry.resolved_us = _us(item["response"]), _us(item["resolved"])
+        _set_times(entry, item)
 
     rated = (
         Case.objects.filter(rated_at__gte=since, rated_at__lt=until)
@@ -196,8 +208,6 @@ def _team(since: datetime, until: datetime) -> Iterable[DailyTeam]:
             rows[(day, user)] = DailyTeam(day=day, user_id=user)
         return rows[(day, user)]
 
-    response = ExpressionWrapper(F("first_response_at") - F("opened_at"), output_field=DurationField())
-    resolution = ExpressionWrapper(F("closed_at") - F("opened_at"), output_field=DurationField())
     assigned = (
         Case.objects.filter(opened_at__gte=since, opened_at__lt=until, assignee__isnull=False)
         .order_by()
@@ -206,24 +216,16 @@ def _team(since: datetime, until: datetime) -> Iterable[DailyTeam]:
         .annotate(
             n=Count("id"),
             still=Count("id", filter=~Q(state__in=FINAL_STATES)),
-            done=Count("id", filter=Q(state=S.CLOSED)),
-            answered=Count("id", filter=Q(first_response_at__isnull=False)),
-            response=Sum(response, filter=Q(first_response_at__isnull=False)),
-            resolved=Sum(resolution, filter=Q(state=S.CLOSED)),
             ratings=Count("csat"),
             csat_total=Sum("csat"),
+            **_case_times(),
         )
     )
     for item in assigned:
         entry = row(item["d"], item["assignee"])
-        entry.cases, entry.open, entry.closed, entry.responded = (
-            item["n"],
-            item["still"],
-            item["done"],
-            item["answered"],
-        )
-        entry.response_us, entry.resolved_us = _us(item["response"]), _us(item["resolved"])
+        entry.cases, entry.open = item["n"], item["still"]
         entry.rated, entry.csat_sum = item["ratings"], item["csat_total"] or 0
+        _set_times(entry, item)
     granted = (
         Compensation.objects.filter(
             state__in=GRANTED_COMPENSATION_STATES,

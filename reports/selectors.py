@@ -16,7 +16,6 @@ from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     Count,
-    DecimalField,
     Exists,
     FloatField,
     OuterRef,
@@ -40,12 +39,10 @@ from aftersales.permissions import display_name
 from config.periods import Period
 from customers.models import Order, ProductCategory
 from reports.models import DailyCompensation, DailyFigures, DailyTeam, DailyWords
-from reports.rollups import refresh
+from reports.rollups import ZERO, refresh
 
 CS = CompensationState
 S = CaseState
-ZERO = Decimal("0.00")
-MONEY = DecimalField(max_digits=16, decimal_places=2)
 #: Compensation that costs the merchant: approved, paid, or paid and failed (to be paid again).
 GRANTED = GRANTED_COMPENSATION_STATES
 #: The order in which a merchant escalates compensation (the cost funnel): cheapest first.
@@ -274,7 +271,7 @@ def _kpi_data(sums: dict) -> dict:
         "n": sums.get("opened", 0),
         **{key: sums.get(key, 0) for key in ("finished", "closed", "one_pass", "returns", "complaints", "orders")},
         "responded": responded,
-        "response": timedelta(microseconds=sums["response_us"] / responded) if responded else None,
+        "response": _mean_time(sums["response_us"], responded),
         "rated": {
             "n": rated,
             "csat_avg": Decimal(sums["csat_sum"]) / rated if rated else None,
@@ -496,14 +493,19 @@ def team_performance(period: Period) -> list[dict]:
                 "cases": row["cases"],
                 "open": row["open"],
                 "closed": closed,
-                "response_hours": _hours(timedelta(microseconds=row["response_us"] / responded) if responded else None),
-                "resolution_hours": _hours(timedelta(microseconds=row["resolved_us"] / closed) if closed else None),
+                "response_hours": _hours(_mean_time(row["response_us"], responded)),
+                "resolution_hours": _hours(_mean_time(row["resolved_us"], closed)),
                 "csat": (Decimal(row["csat_sum"]) / rated).quantize(Decimal("0.01")) if rated else None,
                 "rated": rated,
                 "granted": row["granted"] or ZERO,
             }
         )
     return sorted(out, key=lambda r: (-r["cases"], r["name"]))
+
+
+def _mean_time(total_us: int, n: int) -> timedelta | None:
+    """The mean of ``n`` durations summed in microseconds (none of none)."""
+    return timedelta(microseconds=total_us / n) if n else None
 
 
 def _hours(value: timedelta | None) -> Decimal | None:

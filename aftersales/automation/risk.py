@@ -85,18 +85,18 @@ def customers_facts(customer_ids, *, at: datetime, exclude_case_id: int | None =
         .values_list("case__customer_id", "total")
     )
     spend = annual_spend_by_customer(ids, as_of=at)
-    zero, none = Decimal("0.00"), {}
-    return {
-        pk: CustomerFacts(
+    zero, facts = Decimal("0.00"), {}
+    for pk in ids:
+        claims = counts.get(pk, {})
+        facts[pk] = CustomerFacts(
             annual_spend=spend.get(pk, zero),
-            claims_30d=counts.get(pk, none).get("d30", 0),
-            claims_90d=counts.get(pk, none).get("d90", 0),
-            claims_365d=counts.get(pk, none).get("d365", 0),
+            claims_30d=claims.get("d30", 0),
+            claims_90d=claims.get("d90", 0),
+            claims_365d=claims.get("d365", 0),
             orders_365d=orders.get(pk, 0),
             compensation_30d=granted.get(pk) or zero,
         )
-        for pk in ids
-    }
+    return facts
 
 
 def is_high_value(facts: CustomerFacts, thresholds: RiskThresholds) -> bool:

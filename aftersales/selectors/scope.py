@@ -23,6 +23,8 @@ S = CaseState
 CS = CompensationState
 #: Where QC staff work: goods to come back, goods on their way, goods on the bench, and goods to send out.
 QC_STATES = (S.AWAITING_RETURN, S.RETURN_SHIPPED, S.IN_QC, S.AWAITING_DISPATCH)
+#: Every case in these states is in a QC user's scope (and the received ones too).
+QC_SCOPE_STATES = (*QC_STATES, *OUTBOUND_STATES)
 #: Of those, the states whose goods are still to be received.
 RECEIVABLE_STATES = (S.AWAITING_RETURN, S.RETURN_SHIPPED)
 #: Compensation states finance deals with.
@@ -89,7 +91,7 @@ def case_scope_for(user) -> QuerySet[Case]:
     if AGENT in roles:
         condition |= Q(assignee_id=user.pk) | Q(queue_id__in=my_queue_ids(user)) | Q(queue__isnull=True)
     if QC in roles:
-        condition |= Q(state__in=(*QC_STATES, *OUTBOUND_STATES)) | Q(received_at__isnull=False)
+        condition |= Q(state__in=QC_SCOPE_STATES) | Q(received_at__isnull=False)
     if FINANCE in roles:
         condition |= Q(Exists(Compensation.objects.filter(case_id=OuterRef("pk"), state__in=FINANCE_STATES)))
     return Case.objects.filter(condition)
@@ -101,7 +103,7 @@ def sees_every_case_in(user, state: str) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     roles = roles_of(user)
-    return user.is_superuser or SUPERVISOR in roles or (QC in roles and state in (*QC_STATES, *OUTBOUND_STATES))
+    return user.is_superuser or SUPERVISOR in roles or (QC in roles and state in QC_SCOPE_STATES)
 
 
 def case_list_for(user, *, state: str | None = None) -> QuerySet[Case]:

@@ -56,8 +56,8 @@ def is_working_staff(actor: User | None) -> bool:
 
 
 def save_case(case: Case, *, actor: User | None, at: datetime, fields: Iterable[str] = ()) -> None:
-    """Save the changed fields, stamp the first response and bump the version."""
-    update = {"updated_at", "version", *fields}
+    """Save the changed fields, stamp the first response and bump the version (``updated_at`` moves with any save)."""
+    update = {"version", *fields}
     if case.first_response_at is None and is_working_staff(actor):
         case.first_response_at = at
         update.add("first_response_at")
