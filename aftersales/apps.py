@@ -11,7 +11,10 @@ class AftersalesConfig(AppConfig):
         from django.contrib.auth import get_user_model
 
         from aftersales import checks  # noqa: F401 - registers the startup checks
-        from aftersales.permissions import display_name
+        from aftersales.permissions import ROLE_LABELS, display_name
+        from audit import display
+
+        display.VALUES.update(ROLE_LABELS)  # the audit log names roles as people know them
 
         # People are named by their full name wherever a user is shown (admin lists, choices, history), the
         # username only for someone without one.

@@ -1,12 +1,14 @@
-"""Startup checks (``manage.py check``, and every management command): settings that would send customers or the
-tracking provider somewhere they cannot reach."""
+"""Startup checks (``manage.py check``, and every management command; the WSGI server logs them at start):
+settings that would send customers or the tracking provider somewhere they cannot reach, and demo secrets left
+active in production."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Tags, Warning, register
+from django.db import DatabaseError
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "0.0.0.0", "::1", ""}
 
@@ -37,3 +39,29 @@ def public_addresses(app_configs=None, **kwargs):
                 )
             )
     return problems
+
+
+@register(Tags.security, Tags.database)
+def demo_secrets(app_configs=None, databases=None, **kwargs):
+    """With DEBUG off, a demo login that still has its published password, or the demo API key, is a way in."""
+    if settings.DEBUG or not databases:
+        return []
+    return demo_secret_warnings()
+
+
+def demo_secret_warnings() -> list[Warning]:
+    from aftersales.management.commands.create_demo_users import demo_secrets_in_use
+
+    try:
+        found = demo_secrets_in_use()
+    except DatabaseError:  # not migrated yet: nothing to find
+        return []
+    if not found:
+        return []
+    return [
+        Warning(
+            f"DEBUG is off and these still use the published demo secrets: {', '.join(found)}.",
+            hint="Change those passwords (or deactivate the users) and revoke the demo API key in the admin.",
+            id="aftersales.W003",
+        )
+    ]

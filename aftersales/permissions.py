@@ -110,6 +110,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.add_apikey",
         "aftersales.change_apikey",
         "customers.view_customer_pii",
+        # The customer's personal data: exported for them and erased on request (PIPL).
+        "customers.erase_customer_pii",
+        # The audit log; unlocking a locked sign-in; removing a lost two-factor device.
+        "audit.view_auditentry",
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "otp_totp.view_totpdevice",
+        "otp_totp.delete_totpdevice",
         "customers.add_customer",
         "customers.change_customer",
         # The shop's orders: added, corrected and imported in the admin.

@@ -7,9 +7,11 @@ Defaults give a working development setup on an embedded SQLite file; point
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +51,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "import_export",
+    "audit.apps.SignInProtectionConfig",  # django-axes
+    "django_otp",
+    "audit.apps.TwoFactorDevicesConfig",  # django-otp's TOTP devices
+    "audit",
     "customers",
     "aftersales",
     "reports",
@@ -56,16 +62,49 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ApiBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.ExplicitLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.recording.AuditContextMiddleware",
+    "audit.twofactor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# -- Sign-in protection (django-axes) and two-factor sign-in (django-otp) ------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username or address before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "audit.signin.SignInHandler"
+# A username is locked after this many failures within the lock time; an address (a whole office may sign in
+# from one) after SIGNIN_IP_FAILURE_LIMIT.
+AXES_FAILURE_LIMIT = int(os.environ.get("SIGNIN_FAILURE_LIMIT", "5"))
+SIGNIN_IP_FAILURE_LIMIT = int(os.environ.get("SIGNIN_IP_FAILURE_LIMIT", "30"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("SIGNIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False  # audit.signin clears the username's failures only (not the whole address's)
+AXES_LOCKOUT_CALLABLE = "audit.signin.lockout_response"
+AXES_ENABLE_ADMIN = True  # audit.admin replaces the attempts' admin with one whose "unlock" is audited
+AXES_VERBOSE = False
+# The client's address: REMOTE_ADDR, or X-Forwarded-For only through the NUM_PROXIES proxies we run.
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("NUM_PROXIES", "0")) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if int(os.environ.get("NUM_PROXIES", "0")) else ("REMOTE_ADDR",)
+)
+# Two-factor sign-in (TOTP, e.g. WeChat/Authenticator apps): always offered; required for these roles when set
+# (comma-separated, e.g. "supervisor,finance"): they set it up at their next sign-in.
+TWO_FACTOR_REQUIRED_ROLES = _env_list("TWO_FACTOR_REQUIRED_ROLES", "")
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "售后服务后台")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # nobody sees another person's secret (audit.admin shows devices only)
 
 ROOT_URLCONF = "config.urls"
 
@@ -164,6 +203,10 @@ QC_PHOTO_MAX_BYTES = int(os.environ.get("QC_PHOTO_MAX_BYTES", str(5 * 1024 * 102
 # The customer's evidence (through the channel's API): photos up to QC_PHOTO_MAX_BYTES, short videos up to this.
 EVIDENCE_MAX_COUNT = int(os.environ.get("EVIDENCE_MAX_COUNT", "9"))
 EVIDENCE_VIDEO_MAX_BYTES = int(os.environ.get("EVIDENCE_VIDEO_MAX_BYTES", str(20 * 1024 * 1024)))
+# The API refuses larger bodies with a JSON 413 before reading them: JSON requests (a batch of 500 orders is
+# well under), and the evidence upload (every file at its largest).
+API_MAX_JSON_BYTES = int(os.environ.get("API_MAX_JSON_BYTES", str(5 * 1024 * 1024)))
+API_MAX_UPLOAD_BYTES = EVIDENCE_MAX_COUNT * max(EVIDENCE_VIDEO_MAX_BYTES, QC_PHOTO_MAX_BYTES) + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
@@ -198,6 +241,8 @@ REST_FRAMEWORK = {
 
 # django-import-export: importing orders needs the permission to add them.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+# A cell that a spreadsheet would run as a formula (=, +, -, @) is written as text.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "After-sales back office API",
@@ -279,8 +324,47 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes writes a line per failed sign-in at WARNING (kept) and chatter at INFO (not).
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = _env_bool("SECURE_COOKIES", True)
+# -- Deployment: HTTPS behind a reverse proxy (docs/operations.md) -----------------------------------------
+# Each defaults to the safe value when DEBUG is off; `manage.py check --deploy` with the production environment
+# (.env.production.example) prints nothing.
+_PRODUCTION = not DEBUG
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", _PRODUCTION)
+# Only behind a proxy that sets (and strips any client's) X-Forwarded-Proto: then a request it forwarded over
+# HTTPS counts as secure.
+if _env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if _PRODUCTION else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _PRODUCTION)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", _PRODUCTION)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", _PRODUCTION)
+CSRF_COOKIE_SECURE = _env_bool("SECURE_COOKIES", _PRODUCTION)
+SESSION_COOKIE_HTTPONLY = True
+# How long a sign-in lasts (Django's two weeks unless set, e.g. SESSION_HOURS=12 for a working day).
+SESSION_COOKIE_AGE = int(float(os.environ.get("SESSION_HOURS", "336")) * 3600)
+# The public origins forms are posted from, e.g. https://aftersales.example.com (needed behind a proxy).
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "aftersales.api.errors.csrf_failure"  # JSON under /api/, Django's page elsewhere
+
+# Content-Security-Policy (django-csp): scripts only from our own static files (vendored, never a CDN), no
+# inline scripts or handlers; inline style attributes are allowed (layout only).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}

@@ -10,6 +10,7 @@ admin.site.index_title = _("Supervisor console")
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("reports/", include("reports.urls")),
@@ -19,4 +20,6 @@ urlpatterns = [
 ]
 # Uploaded QC photos are never served from MEDIA_URL: the case page's photo view checks who may see them.
 
+handler400 = "aftersales.api.errors.bad_request"
+handler403 = "aftersales.api.errors.permission_denied"
 handler500 = "aftersales.api.errors.server_error"

@@ -94,11 +94,20 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    erased_at = models.DateTimeField(
+        _("personal data erased at"),
+        null=True,
+        blank=True,
+        help_text=_("Name, phone, email and addresses were replaced by placeholders (on request or by retention)."),
+    )
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        permissions = [("view_customer_pii", _("Can see customers' full phone, email and address"))]
+        permissions = [
+            ("view_customer_pii", _("Can see customers' full phone, email and address")),
+            ("erase_customer_pii", _("Can export and erase a customer's personal data")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(credit_score__gte=0) & Q(credit_score__lte=1000), name="customer_credit_score_range"

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from aftersales.models import CaseState, Compensation
 from aftersales.web.views._common import area_required
 from aftersales.web.views.queue import _page_size
+from audit.recording import Action, record
 from config.exports import XLSX_CONTENT_TYPE, csv_response
 from config.pagination import CappedCountPaginator
 from config.periods import Period, month_of, parse_period, today
@@ -105,6 +106,17 @@ def compensation_export(request, fmt: str):
     show_pii = can_see_pii(request.user)
     limit = background.stream_limit()
     counted = queryset.order_by()[: limit + 1].count()
+    record(
+        Action.EXPORT,
+        request=request,
+        target=filename,
+        detail={
+            "format": fmt,
+            "unmasked_phones": show_pii,
+            "filters": request.GET.urlencode(),
+            "background": counted > limit,
+        },
+    )
     if counted > limit:  # too many to write within one request: a background export, followed on its page
         params = request.GET.copy()
         job = background.export_request(
@@ -148,6 +160,12 @@ def export_download(request, job_id: int):
     except FileNotFoundError:
         raise Http404 from None
     content_type = XLSX_CONTENT_TYPE if job.fmt == "xlsx" else "text/csv; charset=utf-8"
+    record(
+        Action.EXPORT,
+        request=request,
+        target=f"{job.filename}.{job.fmt}",
+        detail={"downloaded": job.pk, "rows": job.rows_done, "unmasked_phones": job.show_pii},
+    )
     return FileResponse(handle, as_attachment=True, filename=f"{job.filename}.{job.fmt}", content_type=content_type)
 
 
@@ -346,6 +364,7 @@ def template_effects_page(request):
     effects = template_effects(since=period.since, until=period.until)
     if request.GET.get("format") == "csv":
         header, rows = effects_table(effects)
+        record(Action.EXPORT, request=request, target=f"template_effects_{period.label()}", detail={"format": "csv"})
         return csv_response(filename=f"template_effects_{period.label()}", header=header, rows=rows)
     query = request.GET.copy()
     query["format"] = "csv"
@@ -433,4 +452,5 @@ def health_export(request, month: str):
             for row in report.optional_fields
         ),
     ]
+    record(Action.EXPORT, request=request, target=f"template_health_{report.month:%Y-%m}", detail={"format": "csv"})
     return csv_response(filename=f"template_health_{report.month:%Y-%m}", header=header, rows=rows)

@@ -78,7 +78,7 @@ def _source_messages() -> set[str]:
                 if "trimmed" in options:
                     message = " ".join(line.strip() for line in message.splitlines() if line.strip())
                 found.add(message)
-    for app in ("aftersales", "customers", "reports", "config"):
+    for app in ("aftersales", "customers", "reports", "config", "audit"):
         for path in (ROOT / app).rglob("*.py"):
             if "migrations" in path.parts:
                 continue

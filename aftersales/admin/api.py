@@ -10,11 +10,37 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import ApiKey
+from aftersales.notifications.delivery import refuse_private_url
 from aftersales.permissions import CHANNEL
+from audit.recording import Action, record
+
+
+def _key_label(key: ApiKey) -> str:
+    return f"API key {key.prefix} ({key.name})"
+
+
+def _https_by_default(field, **kwargs):
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = "__all__"
+        formfield_callback = _https_by_default
+
+    def clean_webhook_url(self):
+        url = self.cleaned_data.get("webhook_url", "")
+        if url:
+            refuse_private_url(url)
+        return url
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
     list_display = (
         "name",
         "channel",
@@ -45,6 +71,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if not change:
             raw = obj.issue()
             super().save_model(request, obj, form, change)
+            record(Action.API_KEY_CREATED, request=request, target=_key_label(obj), detail={"channel": obj.channel})
             self._show_once(request, obj, raw)
             return
         super().save_model(request, obj, form, change)
@@ -59,7 +86,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = 0
+        for key in queryset.filter(revoked_at__isnull=True):
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+            record(Action.API_KEY_REVOKED, request=request, target=_key_label(key), detail={"channel": key.channel})
+            count += 1
         self.message_user(request, _("%(count)s key(s) revoked.") % {"count": count}, messages.SUCCESS)
 
     @admin.action(
@@ -67,8 +99,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     )
     def rotate(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
+            old = _key_label(key)
             raw = key.issue()
             key.save(update_fields=["prefix", "secret_hash", "webhook_secret"])
+            record(Action.API_KEY_ROTATED, request=request, target=_key_label(key), detail={"was": old})
             self._show_once(request, key, raw)
 
     def has_delete_permission(self, request, obj=None):

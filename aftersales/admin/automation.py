@@ -24,7 +24,7 @@ from aftersales.automation.rules import (
     dry_run,
 )
 from aftersales.models import AutomationRule, LexiconWord, Notification, RiskThresholds, SlaPolicy, WebhookEndpoint
-from aftersales.notifications.delivery import retry_now
+from aftersales.notifications.delivery import refuse_private_url, retry_now
 from config.pagination import CappedCountAdminMixin
 from customers.models import CustomerRiskFlag
 
@@ -171,6 +171,11 @@ class EndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = "__all__"
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        refuse_private_url(url)  # staff alerts get the same check as the channels' webhooks
+        return url
 
 
 @admin.register(WebhookEndpoint)

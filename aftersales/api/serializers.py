@@ -249,13 +249,9 @@ class WebhookSerializer(serializers.Serializer):
     def validate_url(self, value: str) -> str:
         if value:
             URLValidator(schemes=["http", "https"], message=_("Use an http or https URL."))(value)
-            from aftersales.notifications.delivery import private_address
+            from aftersales.notifications.delivery import refuse_private_url
 
-            blocked = private_address(value, unresolved_ok=True)
-            if blocked:
-                raise serializers.ValidationError(
-                    _("The host resolves to %(address)s, which is not a public address.") % {"address": blocked}
-                )
+            refuse_private_url(value)
         return value
 
 

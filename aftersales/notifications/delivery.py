@@ -5,8 +5,10 @@ workers never take the same row), sends them outside any transaction, then
 records the outcome: sent, or retried later with exponential back-off. After
 ``MAX_ATTEMPTS`` a row is marked failed — kept, visible in the admin, and
 retryable — never dropped. A worker that dies mid-send leaves its rows
-claimed only until ``CLAIM_SECONDS`` pass; then another worker retries them
-(delivery is at least once).
+claimed only until ``CLAIM_SECONDS`` pass (each row's claim is renewed just
+before it is sent); then another worker retries them. Delivery is at least
+once: a receiver dedupes on the ``X-Aftersales-Event-Id`` header, the same for
+every attempt of one message.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aftersales.models import Notification, WebhookEndpoint
 from aftersales.models.api import webhook_signature
@@ -34,7 +38,7 @@ log = logging.getLogger(__name__)
 
 N = Notification.State
 MAX_ATTEMPTS = 12
-CLAIM_SECONDS = 300
+CLAIM_SECONDS = 60  # a killed worker's rows are taken over within a minute
 BACKOFF_FIRST = 30  # seconds; doubles per attempt
 BACKOFF_CAP = 3600
 
@@ -70,14 +74,25 @@ def private_address(url: str, *, unresolved_ok: bool) -> str | None:
     return None
 
 
+def refuse_private_url(url: str) -> None:
+    """On saving a webhook (a channel's or a staff group's): refuse a host that is not a public address."""
+    blocked = private_address(url, unresolved_ok=True)
+    if blocked:
+        raise ValidationError(
+            _("The host resolves to %(address)s, which is not a public address."), params={"address": blocked}
+        )
+
+
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, 4 min … capped at an hour."""
     return timedelta(seconds=min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(0, attempts - 1)))
 
 
-def _post_json(url: str, payload: dict, *, signing_secret: str = "") -> None:
+def _post_json(url: str, payload: dict, *, signing_secret: str = "", event_id: int | None = None) -> None:
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8"}
+    if event_id is not None:  # the same on every attempt of one message: the receiver's key to drop a repeat
+        headers["X-Aftersales-Event-Id"] = str(event_id)
     if signing_secret:  # channel systems check these before trusting the event
         timestamp = int(time.time())
         headers |= {
@@ -130,12 +145,15 @@ def send(notification: Notification) -> None:
         blocked = private_address(key.webhook_url, unresolved_ok=False)
         if blocked:  # the channel's own URL: checked at each send too, since DNS may change after it was saved
             raise DeliveryError(f"the webhook's host is not a public address ({blocked})")
-        _post_json(key.webhook_url, notification.payload, signing_secret=key.webhook_secret)
+        _post_json(key.webhook_url, notification.payload, signing_secret=key.webhook_secret, event_id=notification.pk)
         return
     endpoint = notification.endpoint
     if endpoint is None or not endpoint.active:
         raise DeliveryError("webhook endpoint missing or inactive")
-    _post_json(endpoint.url, webhook_payload(notification, endpoint))
+    blocked = private_address(endpoint.url, unresolved_ok=False)
+    if blocked:  # checked at each send as well as on save: DNS may change after it was saved
+        raise DeliveryError(f"the webhook's host is not a public address ({blocked})")
+    _post_json(endpoint.url, webhook_payload(notification, endpoint), event_id=notification.pk)
 
 
 def _claim(limit: int, at: datetime, claim: datetime) -> list[Notification]:

@@ -11,7 +11,7 @@ from django.core.management import call_command
 @pytest.mark.django_db
 def test_the_benchmark_requests_every_page_and_api_row_successfully():
     call_command("seed_demo", "--cases", "120", stdout=StringIO())
-    call_command("create_demo_users", stdout=StringIO())
+    call_command("create_demo_users", "--force", stdout=StringIO())  # DEBUG is off under pytest
     out = StringIO()
     call_command("benchmark", "--repeat", "2", "--no-write", "--orders", "--transitions", stdout=out)
     printed = out.getvalue()
@@ -37,7 +37,7 @@ def test_the_benchmark_times_a_large_export_through_the_background_path(settings
     settings.MEDIA_ROOT = tmp_path
     settings.EXPORT_STREAM_MAX_ROWS = 5
     call_command("seed_demo", "--cases", "60", stdout=StringIO())
-    call_command("create_demo_users", stdout=StringIO())
+    call_command("create_demo_users", "--force", stdout=StringIO())  # DEBUG is off under pytest
     out = StringIO()
     call_command("benchmark", "--repeat", "1", "--no-write", stdout=out)
     from reports.models import ExportJob
@@ -50,7 +50,7 @@ def test_the_benchmark_times_a_large_export_through_the_background_path(settings
 @pytest.mark.django_db(transaction=True)
 def test_the_benchmark_serves_the_pages_through_gunicorn_with_concurrent_clients():
     call_command("seed_demo", "--cases", "60", stdout=StringIO())
-    call_command("create_demo_users", stdout=StringIO())
+    call_command("create_demo_users", "--force", stdout=StringIO())  # DEBUG is off under pytest
     out = StringIO()
     call_command("benchmark", "--repeat", "1", "--no-write", "--http", "2", "--http-workers", "1", stdout=out)
     http = [line for line in out.getvalue().splitlines() if line.startswith("http ")]

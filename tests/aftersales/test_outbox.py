@@ -46,7 +46,8 @@ def robot():
 
 
 @pytest.fixture
-def supervisors_endpoint(robot, db):
+def supervisors_endpoint(robot, db, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True  # the robot listens on 127.0.0.1
     return WebhookEndpoint.objects.create(name="售后主管群", url=robot.url, audience=[SUPERVISOR])
 
 
@@ -178,3 +179,56 @@ def test_a_row_another_worker_took_over_is_not_sent_twice(robot, supervisors_end
     second.refresh_from_db()
     assert second.state == N.SENDING and [m["text"]["content"][:5] for m in robot.bodies] == ["first"]
     assert retry_now(Notification.objects.filter(pk=second.pk)) == 0  # being sent elsewhere: left alone
+
+
+def test_a_killed_workers_rows_are_taken_over_within_a_minute_with_the_same_event_id(
+    robot, supervisors_endpoint, db, monkeypatch
+):
+    from aftersales.notifications import delivery
+
+    supervisors_endpoint.style = WebhookEndpoint.Style.JSON
+    supervisors_endpoint.save()
+    alert_staff([SUPERVISOR], subject="x", body="y", key="k")
+    row = Notification.objects.get()
+    start = timezone.now()
+
+    def dies_after_sending(notification):
+        delivery._post_json(
+            supervisors_endpoint.url,
+            delivery.webhook_payload(notification, supervisors_endpoint),
+            event_id=notification.pk,
+        )
+        raise SystemExit("worker killed before it recorded the outcome")
+
+    monkeypatch.setattr(delivery, "send", dies_after_sending)
+    with pytest.raises(SystemExit):
+        deliver_due(at=start)
+    monkeypatch.undo()
+    assert deliver_due(at=start + timedelta(seconds=30))["sent"] == 0  # still claimed by the dead worker
+    assert deliver_due(at=timezone.now() + timedelta(seconds=61))["sent"] == 1  # taken over within a minute
+    ids = [headers["X-Aftersales-Event-Id"] for _path, headers, _body in robot.received]
+    assert ids == [str(row.pk), str(row.pk)]  # delivered twice, as at least once allows: the receiver drops one
+    assert [body["id"] for body in robot.bodies] == [row.pk, row.pk]
+
+
+def test_a_staff_webhook_to_a_private_address_is_refused_on_save_and_on_send(robot, db, settings, login, users):
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    supervisor = users["supervisor"]
+    supervisor.is_staff = True
+    supervisor.save()
+    client = login(supervisor)
+    for url in ("http://127.0.0.1:9/hook", "http://10.0.0.8/hook", "http://169.254.169.254/latest/meta-data/"):
+        response = client.post(
+            "/admin/aftersales/webhookendpoint/add/",
+            {"name": "内网", "url": url, "style": "json", "audience": ["supervisor"], "active": "on"},
+        )
+        assert response.status_code == 200, url
+        assert "不是公网地址" in response.content.decode(), url
+    assert not WebhookEndpoint.objects.exists()
+
+    # One saved before (or whose name now resolves inside): refused when sending, and retried later, not lost.
+    WebhookEndpoint.objects.create(name="旧", url=robot.url, audience=[SUPERVISOR])
+    alert_staff([SUPERVISOR], subject="x", body="y", key="k")
+    assert deliver_due()["retry"] == 1
+    assert "not a public address" in Notification.objects.get().last_error
+    assert robot.received == []

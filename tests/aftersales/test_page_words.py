@@ -40,6 +40,7 @@ KEPT = {
     "Webhook",
     "JSON",
     "ID",
+    "IP",
 }
 WORD = re.compile(r"(?<![\w.@/-])[A-Za-z][A-Za-z]+(?![\w.@/-])")  # dotted names (refund.requested) are codes
 #: Values of the test's data that are Latin by nature: the product category's code, as a merchant sets it.

@@ -13,7 +13,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
@@ -540,7 +540,45 @@ def test_bad_arguments_are_refused(db):
 # --------------------------------------------------------------------------
 # Demo logins
 # --------------------------------------------------------------------------
-def test_create_demo_users_twice_gives_one_login_per_role(db):
+@pytest.fixture
+def dev_machine(settings):
+    settings.DEBUG = True  # as under `make run`; production (DEBUG off) is tested below
+
+
+def test_demo_logins_are_refused_in_production_unless_forced(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("create_demo_users", stdout=StringIO())
+    assert not get_user_model().objects.filter(username="agent").exists()
+    call_command("create_demo_users", "--force", stdout=StringIO())
+    assert get_user_model().objects.filter(username="agent").exists()
+
+
+def test_production_warns_while_a_demo_password_or_the_demo_key_works(db, dev_machine, settings):
+    from django.core import checks
+
+    from aftersales.models import ApiKey
+
+    call_command("create_demo_users", stdout=StringIO())
+    settings.DEBUG = False
+    found = [
+        m for m in checks.run_checks(tags=[checks.Tags.security], databases=["default"]) if m.id == "aftersales.W003"
+    ]
+    assert len(found) == 1
+    assert "agent" in found[0].msg and "admin" in found[0].msg and "API key demoapp" in found[0].msg
+    for user in get_user_model().objects.filter(username__in=["agent", "qc", "supervisor", "finance", "admin"]):
+        user.set_password(f"a-real-password-for-{user.username}-9f3k")
+        user.save()
+    ApiKey.objects.update(revoked_at=timezone.now())
+    assert not [
+        m for m in checks.run_checks(tags=[checks.Tags.security], databases=["default"]) if m.id == "aftersales.W003"
+    ]
+    settings.DEBUG = True
+    call_command("create_demo_users", stdout=StringIO())
+    assert not [m for m in checks.run_checks(databases=["default"]) if m.id == "aftersales.W003"]  # a dev machine
+
+
+def test_create_demo_users_twice_gives_one_login_per_role(db, dev_machine):
     first, second = StringIO(), StringIO()
     call_command("create_demo_users", stdout=first)
     call_command("create_demo_users", stdout=second)
@@ -562,7 +600,7 @@ def test_create_demo_users_twice_gives_one_login_per_role(db):
     assert AgentProfile.objects.filter(user=agent).count() == 1
 
 
-def test_create_demo_users_prints_a_working_demo_api_key_and_keeps_it_active(db):
+def test_create_demo_users_prints_a_working_demo_api_key_and_keeps_it_active(db, dev_machine):
     from aftersales.management.commands.create_demo_users import DEMO_CHANNEL_ACCOUNT
     from aftersales.models import ApiKey
 
@@ -578,7 +616,7 @@ def test_create_demo_users_prints_a_working_demo_api_key_and_keeps_it_active(db)
     assert not key.user.is_staff
 
 
-def test_create_demo_users_resets_a_changed_password(db):
+def test_create_demo_users_resets_a_changed_password(db, dev_machine):
     call_command("create_demo_users", stdout=StringIO())
     user = get_user_model().objects.get(username="qc")
     user.set_password("something-else")

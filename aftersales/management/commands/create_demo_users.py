@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -39,6 +40,20 @@ def demo_password(username: str) -> str:
     return f"demo-{username}-2026"
 
 
+def demo_secrets_in_use() -> list[str]:
+    """The demo logins that still sign in with their published password, and the demo API key if active."""
+    User = get_user_model()
+    found = [
+        user.get_username()
+        for user in User.objects.filter(username__in=[name for name, *_rest in LOGINS], is_active=True)
+        if user.has_usable_password() and user.check_password(demo_password(user.get_username()))
+    ]
+    key = ApiKey.objects.active().filter(prefix=DEMO_KEY_PREFIX).first()
+    if key is not None and key.matches(DEMO_KEY_SECRET):
+        found.append(f"API key {DEMO_KEY_PREFIX}")
+    return found
+
+
 def ensure_demo_api_key() -> tuple[ApiKey, str]:
     """The demo app's active API key, acting as the app's service account (the one the demo cases have)."""
     account = ensure_channel_account(Channel.APP)
@@ -55,8 +70,20 @@ def ensure_demo_api_key() -> tuple[ApiKey, str]:
 class Command(BaseCommand):
     help = "Create (or reset) demo logins: agent, qc, supervisor, finance and the superuser admin."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even with DEBUG off (a demo server only: the passwords and the API key are published).",
+        )
+
     @transaction.atomic
     def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "DEBUG is off, so this looks like production: the demo logins' passwords and the demo API key are "
+                "published in the README, so they are refused here. For a demo server, run with --force."
+            )
         User = get_user_model()
         missing = {role for _, role, _, _ in LOGINS if role} - set(Group.objects.values_list("name", flat=True))
         if missing:
