@@ -316,6 +316,11 @@ TRACKING_CALLBACK_URL = os.environ.get("TRACKING_CALLBACK_URL", "")
 TRACKING_PULL_HOURS = float(os.environ.get("TRACKING_PULL_HOURS", "6"))
 TRACKING_TIMEOUT_SECONDS = float(os.environ.get("TRACKING_TIMEOUT_SECONDS", "10"))
 
+# -- Personal data (PIPL) -----------------------------------------------------------------------------------
+# Customers whose last case closed, and last order was placed, more than this many months ago are anonymised by
+# the `retention` job (0: never). Cases, amounts and statistics stay.
+PERSONAL_DATA_RETENTION_MONTHS = int(os.environ.get("PERSONAL_DATA_RETENTION_MONTHS", "0"))
+
 # Currency shown beside every amount; amounts are Decimal with two places.
 CURRENCY = "CNY"
 

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _production_env(**changes) -> dict:
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    # Only what a server's environment would hold (nothing of the test run's own, e.g. DJANGO_ALLOW_ASYNC_UNSAFE).
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "SYSTEMROOT") if key in os.environ}
     for line in (ROOT / ".env.production.example").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             key, _, value = line.partition("=")

@@ -322,7 +322,17 @@ class StaffCaseDetailSerializer(StaffCaseListSerializer):
 
         request = self.context.get("request")
         user = request.user if request else None
-        return case.customer.phone if can_see_pii(user) else case.customer.masked_phone
+        if not can_see_pii(user):
+            return case.customer.masked_phone
+        from audit.recording import Action, record
+
+        record(
+            Action.UNMASKED_VIEW,
+            request=request,
+            target=case.number,
+            detail={"case": case.number, "customer": case.customer_id, "field": "phone", "via": "api"},
+        )
+        return case.customer.phone
 
 
 # --------------------------------------------------------------------------

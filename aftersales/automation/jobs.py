@@ -46,6 +46,7 @@ from aftersales.models import (
     WaitingOn,
 )
 from aftersales.notifications.delivery import deliver_due
+from aftersales.services import privacy
 from aftersales.services.risk_flags import customer_flag_refresh
 from aftersales.services.shipments import PARCEL_STATES
 from aftersales.tracking.providers import TrackingError
@@ -294,6 +295,12 @@ def purge_idempotency_records(at: datetime | None = None) -> int:
     return deleted
 
 
+def anonymise_expired_customers(at: datetime | None = None) -> Done:
+    """Customers past the personal-data retention period (``PERSONAL_DATA_RETENTION_MONTHS``) are anonymised."""
+    count, full = privacy.anonymise_expired_customers(at=at)
+    return Done(count, full=full)
+
+
 def deliver_notifications(at: datetime | None = None) -> int:
     outcome = deliver_due(at=at)
     return outcome["sent"]
@@ -318,6 +325,7 @@ JOBS: dict[str, Job] = {
         Job("track_parcels", track_parcels, 600),
         Job("claimant_flags", sweep_claimant_flags, 3600),
         Job("idempotency_purge", purge_idempotency_records, 86400),
+        Job("retention", anonymise_expired_customers, 3600),
         Job("deliver_notifications", deliver_notifications, 10),
     ]
 }

@@ -54,6 +54,7 @@ from aftersales.workflow.links import progress_url
 from aftersales.workflow.shipping import carrier_label, return_details
 from aftersales.workflow.suggestions import suggest_compensation
 from aftersales.workflow.transitions import COMPENSATION, TRANSITIONS, Action, action_label, primary_action
+from audit import recording
 from customers.masking import can_see_pii
 from customers.selectors import customer_annual_spend
 
@@ -172,6 +173,16 @@ def render_case_page(
 ):
     user = request.user
     now = timezone.now()
+    # The full phone number only on request ("show the full number"), and each time in the audit log.
+    may_see_pii = can_see_pii(user)
+    show_pii = may_see_pii and request.GET.get("show") == "phone"
+    if show_pii:
+        recording.record(
+            recording.Action.UNMASKED_VIEW,
+            request=request,
+            target=case.number,
+            detail={"case": case.number, "customer": case.customer_id, "field": "phone"},
+        )
     order_lines = list(case.order.lines.select_related("category"))
     affected = {line.order_line_id: line.quantity for line in case.lines.all()}
     goods = []
@@ -236,7 +247,8 @@ def render_case_page(
         "case": case,
         "now": now,
         "customer": case.customer,
-        "show_pii": can_see_pii(user),
+        "show_pii": show_pii,
+        "may_reveal_pii": may_see_pii and not show_pii,
         "annual_spend": customer_annual_spend(case.customer, as_of=now),
         "recent_cases": recent[0],
         "recent_hidden": recent[1],

@@ -17,6 +17,7 @@ from aftersales import services
 from aftersales.models import Case, RiskThresholds
 from aftersales.web.views._common import area_required, run_service
 from aftersales.web.views.queue import _page_size
+from audit.recording import Action, record
 from config.pagination import CappedCountPaginator
 from customers.masking import can_see_pii
 from customers.models import CustomerRiskFlag
@@ -41,6 +42,12 @@ def _rows(flags, user, bound=None):
         if len(history[case.customer_id]) < 5:
             history[case.customer_id].append(case)
     show_pii = can_see_pii(user)
+    if show_pii and flags:
+        record(
+            Action.UNMASKED_VIEW,
+            target=str(_("claimant review")),
+            detail={"customers": customer_ids, "field": "phone"},
+        )
     rows = []
     for flag in flags:
         form = bound[1] if bound and bound[0] == flag.pk else ClearFlagForm()
