@@ -56,7 +56,8 @@ def test_pages_pass_the_policy_and_their_scripts_run(live_server, chromium, arti
         page.check("input[data-select-all]")
         assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))
 
-    page.select_option("select[data-submit-on-change]", "en")
+    with page.expect_navigation():  # forms.js submits the switch (no inline handler)
+        page.select_option("select[data-submit-on-change]", "en")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
     page.screenshot(path=str(artifacts / "csp-queue-en.png"), full_page=True)
