@@ -88,6 +88,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.view_slapolicy",
         "aftersales.add_slapolicy",
         "aftersales.change_slapolicy",
+        # Service calendars and campaign periods (with their SLA targets).
+        *(
+            f"aftersales.{verb}_{model}"
+            for model in ("servicecalendar", "workinghours", "calendarday", "campaign", "campaigntarget")
+            for verb in ("view", "add", "change", "delete")
+        ),
         "aftersales.view_automationrule",
         "aftersales.add_automationrule",
         "aftersales.change_automationrule",

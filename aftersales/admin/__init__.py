@@ -8,4 +8,13 @@ with their import from a file);
 models; never the other doors (``web``, ``api``).
 """
 
-from aftersales.admin import api, automation, cases, configuration, customers, orders, templates  # noqa: F401 - registers the models
+from aftersales.admin import (  # noqa: F401 - registers the models
+    api,
+    automation,
+    calendars,
+    cases,
+    configuration,
+    customers,
+    orders,
+    templates,
+)

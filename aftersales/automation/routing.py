@@ -6,13 +6,14 @@ the calling service's transaction, on a locked (or new) case row.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
+from aftersales.automation.calendars import clock_for_case, targets_for
 from aftersales.models import (
     OPEN_STATES,
     AgentProfile,
@@ -21,7 +22,6 @@ from aftersales.models import (
     EventName,
     Priority,
     Queue,
-    SlaPolicy,
 )
 from aftersales.notifications.outbox import alert_staff
 from aftersales.permissions import AGENT, SUPERVISOR
@@ -34,19 +34,22 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------
 # SLA
 # --------------------------------------------------------------------------
-def sla_deadlines(priority: str, opened_at: datetime) -> tuple[datetime | None, datetime | None]:
-    """(first response due, resolution due) for a case of ``priority`` opened at ``opened_at``."""
-    sla = SlaPolicy.objects.filter(priority=priority, active=True).first()
-    if sla is None:
+def sla_deadlines(case: Case) -> tuple[datetime | None, datetime | None]:
+    """(first response due, resolution due) for ``case``: its colour's targets (a running campaign's first), counted
+    in working time on its service calendar from the opening, the resolution clock extended by the working time
+    it stood still while the case waited on the customer."""
+    clock = clock_for_case(case)
+    targets = targets_for(case.priority, clock.calendar, case.opened_at)
+    if targets is None:
         return None, None
-    return opened_at + timedelta(minutes=sla.first_response_minutes), opened_at + timedelta(
-        minutes=sla.resolution_minutes
+    return clock.add(case.opened_at, targets.first_response_minutes), clock.add(
+        case.opened_at, targets.resolution_minutes + case.sla_paused_minutes
     )
 
 
 def apply_sla(case: Case) -> set[str]:
     """Set the case's SLA deadlines from its priority; returns the fields changed."""
-    case.first_response_due_at, case.resolution_due_at = sla_deadlines(case.priority, case.opened_at)
+    case.first_response_due_at, case.resolution_due_at = sla_deadlines(case)
     return {"first_response_due_at", "resolution_due_at"}
 
 

@@ -7,6 +7,7 @@
 - ``evidence``: the customer's photos and videos for a case;
 - ``shipments``: the parcels of a case (the customer's return, goods sent back out);
 - ``compensations``: the compensation ledger;
+- ``calendars``: service hours, holidays and make-up days, campaign periods with their SLA targets;
 - ``automation``: SLA targets, automation rules, the emotion lexicon, risk thresholds;
 - ``notifications``: the outbox and the chat-webhook endpoints;
 - ``templates``: reply templates, their uses and the monthly health reports;
@@ -19,6 +20,8 @@ from aftersales.models.api import *  # noqa: F403
 from aftersales.models.api import __all__ as _api_all
 from aftersales.models.automation import *  # noqa: F403
 from aftersales.models.automation import __all__ as _automation_all
+from aftersales.models.calendars import *  # noqa: F403
+from aftersales.models.calendars import __all__ as _calendars_all
 from aftersales.models.cases import *  # noqa: F403
 from aftersales.models.cases import __all__ as _cases_all
 from aftersales.models.choices import *  # noqa: F403
@@ -45,6 +48,7 @@ from aftersales.models.templates import __all__ as _templates_all
 __all__ = [
     *_api_all,
     *_automation_all,
+    *_calendars_all,
     *_cases_all,
     *_choices_all,
     *_compensations_all,

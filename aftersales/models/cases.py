@@ -178,6 +178,17 @@ class Case(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model)
     )
     first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    sla_paused_at = models.DateTimeField(
+        _("resolution clock paused at"),
+        null=True,
+        blank=True,
+        help_text=_("While the case waits on the customer the resolution clock stands still; it resumes after."),
+    )
+    sla_paused_minutes = models.PositiveIntegerField(
+        _("resolution clock paused (working minutes)"),
+        default=0,
+        help_text=_("Working time the case waited on the customer so far; the resolution deadline moves by it."),
+    )
     first_response_breached_at = models.DateTimeField(_("first response target missed at"), null=True, blank=True)
     sla_breached_at = models.DateTimeField(_("resolution target missed at"), null=True, blank=True)
     qc_priority = models.BooleanField(_("QC priority"), default=False, help_text=_("Inspect before the others."))

@@ -14,9 +14,20 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
+from aftersales.automation.calendars import clock_for_case
+from aftersales.automation.routing import apply_sla
 from aftersales.automation.rules import run_rules
 from aftersales.errors import NotAllowed, StaleCase
-from aftersales.models import LIVE_COMPENSATION_STATES, ZERO, AutomationRule, Case, CaseLine, Compensation
+from aftersales.models import (
+    FINAL_STATES,
+    LIVE_COMPENSATION_STATES,
+    ZERO,
+    AutomationRule,
+    Case,
+    CaseLine,
+    Compensation,
+    WaitingOn,
+)
 from aftersales.notifications.outbox import notify_customer
 from aftersales.permissions import AGENT, QC, SUPERVISOR, roles_of
 from aftersales.services.events import transition_event
@@ -77,13 +88,33 @@ def finish_transition(
     data: dict | None = None,
 ) -> None:
     """After ``case.<name>()``: restart the stage clock, save, record the event, tell the customer, run the rules."""
+    was_waiting_on = case.waiting_on
     case.waiting_on, case.stage_due_at = stage_clock(case.state, case.policy_version, at)
     case.stage_alerted_at = None
-    fields = {"state", "waiting_on", "stage_due_at", "stage_alerted_at", *fields}
+    fields = {"state", "waiting_on", "stage_due_at", "stage_alerted_at", *fields, *sla_pause(case, was_waiting_on, at)}
     save_case(case, actor=actor, at=at, fields=fields)
     transition_event(case, name=name, before=before, actor=actor, note=note, data=data, at=at)
     notify_customer(case, name)
     run_rules(case, AutomationRule.Trigger.STATE_CHANGED, at=at)
+
+
+def sla_pause(case: Case, was_waiting_on: str, at: datetime) -> set[str]:
+    """The resolution clock stands still while the case waits on the customer (awaiting the return, their answer):
+    paused when it starts waiting on them, and on resuming the deadline moves by the working time it stood still.
+    Returns the fields changed."""
+    waiting = case.waiting_on == WaitingOn.CUSTOMER and case.state not in FINAL_STATES
+    if waiting and case.sla_paused_at is None and case.resolution_due_at and case.sla_breached_at is None:
+        case.sla_paused_at = at
+        return {"sla_paused_at"}
+    if not waiting and case.sla_paused_at is not None:
+        paused = clock_for_case(case).between(case.sla_paused_at, at)
+        case.sla_paused_minutes += max(0, round(paused))
+        case.sla_paused_at = None
+        fields = {"sla_paused_at", "sla_paused_minutes"}
+        if case.state not in FINAL_STATES:
+            fields |= apply_sla(case)
+        return fields
+    return set()
 
 
 def now(at: datetime | None = None) -> datetime:

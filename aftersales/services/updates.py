@@ -130,8 +130,9 @@ def case_update(
     except ValidationError as exc:
         raise ValidationError(exc.message_dict) from None
     fields = {Case._meta.get_field(name).attname for name in diff}
-    if "priority" in diff:
-        fields |= apply_sla(case)  # a new colour brings its own SLA targets, counted from the opening
+    if "priority" in diff or "queue" in diff:
+        # A new colour brings its own SLA targets, a new queue perhaps its own calendar: counted from the opening.
+        fields |= apply_sla(case)
     save_case(case, actor=actor, at=at, fields=fields)
     update_event(
         case,

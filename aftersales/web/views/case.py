@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from aftersales import services
+from aftersales.automation.calendars import clock_for_case
 from aftersales.models import (
     FINAL_STATES,
     GRANTED_COMPENSATION_STATES,
@@ -161,6 +162,28 @@ def _compensation_rows(case: Case, comps: list[Compensation], user, bound=None) 
     return rows
 
 
+def _sla_clock(case: Case, now) -> dict:
+    """What the case header says of the resolution clock on the case's service calendar: "剩余 2 工作小时", or
+    that it stands still while the case waits on the customer."""
+    if case.resolution_due_at is None or case.closed_at is not None or case.sla_breached_at is not None:
+        return {}
+    clock = clock_for_case(case)
+    paused = case.sla_paused_at is not None
+    minutes = clock.between(case.sla_paused_at if paused else now, case.resolution_due_at)
+    if minutes <= 0 and not paused:
+        return {}
+    if not clock.counts_working_time:
+        left = _("%(hours)s hours left") % {"hours": _hours(minutes)}
+    else:
+        left = _("%(hours)s working hours left") % {"hours": _hours(minutes)}
+    return {"left": left, "paused": paused, "working_now": clock.is_working(now), "calendar": clock.calendar}
+
+
+def _hours(minutes: float) -> str:
+    hours = max(0.0, minutes) / 60
+    return f"{hours:.1f}".rstrip("0").rstrip(".") if hours < 10 else str(round(hours))
+
+
 def render_case_page(
     request,
     case: Case,
@@ -247,6 +270,7 @@ def render_case_page(
         "case": case,
         "now": now,
         "customer": case.customer,
+        "sla_clock": _sla_clock(case, now),
         "show_pii": show_pii,
         "may_reveal_pii": may_see_pii and not show_pii,
         "annual_spend": customer_annual_spend(case.customer, as_of=now),
