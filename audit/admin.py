@@ -18,6 +18,7 @@ from import_export.formats import base_formats
 from audit.display import describe
 from audit.models import AuditEntry
 from audit.recording import Action, record
+from config.pagination import CappedCountAdminMixin
 
 
 def _person(user) -> str:
@@ -49,7 +50,7 @@ class AuditEntryResource(resources.ModelResource):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ExportMixin, admin.ModelAdmin):
+class AuditEntryAdmin(CappedCountAdminMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [AuditEntryResource]
     export_formats = [base_formats.CSV, base_formats.XLSX]
     list_display = ("at", "action", "who", "ip", "concerning", "reason")
@@ -59,7 +60,6 @@ class AuditEntryAdmin(ExportMixin, admin.ModelAdmin):
     list_filter = ("action", ("at", admin.DateFieldListFilter))
     search_fields = ("=actor_name", "target", "=ip")
     search_help_text = _("Exact username or address, or part of what it concerns (a case number, a customer).")
-    date_hierarchy = "at"
     list_per_page = 100
     show_full_result_count = False
 
@@ -91,7 +91,7 @@ class AuditEntryAdmin(ExportMixin, admin.ModelAdmin):
             Action.EXPORT,
             request=request,
             target=str(AuditEntry._meta.verbose_name_plural),
-            detail={"format": file_format.get_title(), "rows": queryset.count(), "filters": request.GET.urlencode()},
+            detail={"format": file_format.get_title(), "rows": queryset.count(), "filters": sorted(request.GET)},
         )
         return data
 

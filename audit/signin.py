@@ -20,6 +20,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
 
+from audit.recording import client_ip
+
 
 class SignInHandler(AxesDatabaseHandler):
     """axes' database handler with two limits: the failures of a username and, scaled to the same limit, those
@@ -69,6 +71,6 @@ def lockout_response(request, original_response=None, credentials=None):
 
 @receiver(user_logged_in, dispatch_uid="signin_reset_username")
 def _reset_username(sender, request, user, **kwargs):
-    """A correct password clears that username's failures (not the address's: one good account must not wipe
-    an attacker's count against the others)."""
-    AxesProxyHandler.reset_attempts(username=user.get_username())
+    """A correct password clears that username's failures from this address only: neither an attacker's
+    failures against it from elsewhere nor the address's failures against other usernames."""
+    AxesProxyHandler.reset_attempts(username=user.get_username(), ip_address=client_ip(request))

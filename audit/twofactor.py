@@ -133,7 +133,9 @@ def _qr_svg(url: str) -> str:
 def setup(request):
     """A new authenticator: the QR code (and the key, to type in) and one code from the app to confirm it."""
     if confirmed_device(request.user) is not None:
-        if request.session.get(SESSION_KEY) == VERIFY:
+        if request.session.get(SESSION_KEY) in (VERIFY, SETUP):
+            # Set up meanwhile (in another browser): this session now enters a code like any other.
+            request.session[SESSION_KEY] = VERIFY
             return redirect("two_factor_verify")
         messages.info(
             request,

@@ -95,11 +95,9 @@ AXES_RESET_ON_SUCCESS = False  # audit.signin clears the username's failures onl
 AXES_LOCKOUT_CALLABLE = "audit.signin.lockout_response"
 AXES_ENABLE_ADMIN = True  # audit.admin replaces the attempts' admin with one whose "unlock" is audited
 AXES_VERBOSE = False
-# The client's address: REMOTE_ADDR, or X-Forwarded-For only through the NUM_PROXIES proxies we run.
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("NUM_PROXIES", "0")) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if int(os.environ.get("NUM_PROXIES", "0")) else ("REMOTE_ADDR",)
-)
+# The client's address, as the audit log and the API's rate limits take it: REMOTE_ADDR, or with NUM_PROXIES
+# proxies the address the outermost one saw (counted from the right of X-Forwarded-For: a client cannot forge it).
+AXES_CLIENT_IP_CALLABLE = "audit.recording.client_ip"
 # Two-factor sign-in (TOTP, e.g. WeChat/Authenticator apps): always offered; required for these roles when set
 # (comma-separated, e.g. "supervisor,finance"): they set it up at their next sign-in.
 TWO_FACTOR_REQUIRED_ROLES = _env_list("TWO_FACTOR_REQUIRED_ROLES", "")

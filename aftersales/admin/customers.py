@@ -75,7 +75,8 @@ class CustomerAdmin(customers_admin.CustomerAdmin):
                 Action.UNMASKED_VIEW,
                 request=request,
                 target=str(Customer._meta.verbose_name_plural),
-                detail={"list": request.GET.urlencode(), "field": "phone"},
+                # The filters' names only: a search's value (a phone, an email) must not stay in the log.
+                detail={"filters": sorted(request.GET), "field": "phone"},
             )
         return super().changelist_view(request, extra_context)
 

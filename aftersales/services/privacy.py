@@ -9,7 +9,6 @@ is unchanged.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ from aftersales.models import (
     Compensation,
     Evidence,
     Inspection,
+    InspectionPhoto,
     Notification,
     ShipmentEvent,
 )
@@ -44,6 +44,8 @@ ERASED = "（已删除）"
 ERASED_ADDRESS = "erased@example.invalid"
 #: Shorter values (a one-character name) are not searched for inside free text: they would hit ordinary words.
 MIN_SCRUB_LENGTH = 2
+#: The channel's customer id is searched for in free text only from this length.
+MIN_ID_LENGTH = 6
 RETENTION_BATCH = 200
 
 
@@ -158,8 +160,10 @@ def export_personal_data(*, customer_id: int, actor: User, request=None) -> dict
 
 
 def _identifiers(customer: Customer, orders: list[Order]) -> list[str]:
-    values = {customer.name, customer.phone, customer.email, customer.external_id}
+    values = {customer.name, customer.phone, customer.email}
     values |= {order.shipping_address for order in orders}
+    if len(customer.external_id) >= MIN_ID_LENGTH:  # a short id ("12") would hit ordinary numbers in the text
+        values.add(customer.external_id)
     # Longest first, so an address is replaced whole before the name inside it.
     return sorted((v for v in values if v and len(v) >= MIN_SCRUB_LENGTH), key=len, reverse=True)
 
@@ -172,9 +176,14 @@ def _scrub(text: str, identifiers: list[str]) -> str:
 
 
 def _scrub_json(data, identifiers: list[str]):
-    dumped = json.dumps(data, ensure_ascii=False)
-    scrubbed = _scrub(dumped, [json.dumps(v, ensure_ascii=False)[1:-1] for v in identifiers])
-    return data if scrubbed == dumped else json.loads(scrubbed)
+    """The same structure with the identifiers replaced inside its strings (keys, numbers and the shape kept)."""
+    if isinstance(data, str):
+        return _scrub(data, identifiers)
+    if isinstance(data, list):
+        return [_scrub_json(item, identifiers) for item in data]
+    if isinstance(data, dict):
+        return {key: _scrub_json(value, identifiers) for key, value in data.items()}
+    return data
 
 
 def _scrub_rows(queryset, fields: tuple[str, ...], identifiers: list[str], *, json_fields: tuple[str, ...] = ()) -> int:
@@ -190,7 +199,7 @@ def _scrub_rows(queryset, fields: tuple[str, ...], identifiers: list[str], *, js
         for name in json_fields:
             value = getattr(row, name)
             new = _scrub_json(value, identifiers)
-            if new is not value:
+            if new != value:
                 updates[name] = new
         if updates:
             type(row).objects.filter(pk=row.pk).update(**updates)
@@ -217,7 +226,7 @@ def _erase(customer: Customer, *, at: datetime) -> dict:
         ),
         "notifications": _scrub_rows(
             Notification.objects.filter(case__customer=customer),
-            ("subject", "body"),
+            ("subject", "body", "last_error"),  # a mail server's refusal names the address
             identifiers,
             json_fields=("payload",),
         ),
@@ -231,12 +240,21 @@ def _erase(customer: Customer, *, at: datetime) -> dict:
         )
         to_customer.update(recipient=ERASED_ADDRESS)
     CaseKeyword.objects.filter(case__customer=customer, word__in=identifiers).delete()
-    files = 0
-    for evidence in Evidence.objects.filter(case__customer=customer).exclude(file=""):
-        evidence.file.delete(save=False)  # the stored photo or video itself
-        Evidence.objects.filter(pk=evidence.pk).update(file="", original_name=ERASED)
-        files += 1
-    counts["evidence_files"] = files
+    # The customer's photos and videos, and QC's photos of the parcel (its label shows name, phone and address):
+    # the rows lose their file at once, the stored files go once the erasure has committed.
+    stored = []
+    evidence = Evidence.objects.filter(case__customer=customer).exclude(file="")
+    stored += [(row.file.storage, row.file.name) for row in evidence.only("pk", "file")]
+    counts["evidence_files"] = evidence.update(file="", original_name=ERASED)
+    photos = InspectionPhoto.objects.filter(inspection__case__customer=customer).exclude(image="")
+    stored += [(row.image.storage, row.image.name) for row in photos.only("pk", "image")]
+    counts["inspection_photos"] = photos.update(image="", original_name=ERASED)
+
+    def delete_files():
+        for storage, name in stored:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)
     counts["orders"] = Order.objects.filter(customer=customer).exclude(shipping_address="").update(shipping_address="")
     customer.name = f"{ERASED} #{customer.pk}"
     customer.phone = ""

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from aftersales import services
 from aftersales.errors import NotAllowed
-from aftersales.models import Case, CaseState, Compensation, Evidence
+from aftersales.models import Case, CaseState, Compensation, Evidence, InspectionPhoto, Notification
 from aftersales.services import privacy
 from audit.models import AuditEntry
 from customers.models import Customer
@@ -43,8 +43,28 @@ def story(case_in, agent, order):
     """A customer with a closed case that names them: a note with the phone, evidence, an email sent."""
     customer = order.customer
     customer.name, customer.phone, customer.email = "王小丽", "13912345678", "xiaoli@example.com"
+    customer.external_id = "12"  # short and numeric: must not garble amounts or ids in JSON and text
     customer.save()
-    case = case_in(S.PENDING_REVIEW)
+    case = case_in(S.COMPENSATION)
+    inspection = case.inspections.get()
+    InspectionPhoto.objects.create(
+        inspection=inspection,
+        image=SimpleUploadedFile("面单.jpg", jpeg_with_exif()),
+        original_name="王小丽面单.jpg",
+        content_type="image/jpeg",
+        size=100,
+    )
+    Notification.objects.create(
+        kind=Notification.Kind.CUSTOMER_PROGRESS,
+        channel=Notification.Channel.EMAIL,
+        recipient="xiaoli@example.com",
+        subject="进度",
+        body="…",
+        case=case,
+        state=Notification.State.FAILED,
+        last_error="550 mailbox xiaoli@example.com unavailable",
+        payload={"amount": 12, "note": "订单 12 号"},
+    )
     services.case_add_evidence(
         case_id=case.pk, actor=agent, files=[SimpleUploadedFile("王小丽的快递.jpg", jpeg_with_exif())]
     )
@@ -107,20 +127,28 @@ def test_erasing_is_refused_while_a_case_is_open_and_without_a_reason(sup, story
     assert customer.erased_at is None and customer.phone == "13912345678"
 
 
-def test_erasure_leaves_no_trace_of_the_person_but_keeps_cases_and_amounts(sup, story, supervisor, case_in, _media):
+def test_erasure_leaves_no_trace_of_the_person_but_keeps_cases_and_amounts(
+    sup, story, supervisor, case_in, _media, django_capture_on_commit_callbacks
+):
     customer, case = story
+    comp = services.compensation_add(case_id=case.pk, actor=supervisor, kind="refund", amount="99.00")
+    Compensation.objects.filter(pk=comp.pk).update(note="退款给王小丽")
     _finish(case, case_in)
-    Compensation.objects.create(case=case, kind="refund", amount="99.00", state="approved", note="退款给王小丽")
     stored = [e.file.path for e in Evidence.objects.filter(case=case)]
     assert stored and all(__import__("os").path.exists(p) for p in stored)
     values = ["13912345678", "王小丽", "xiaoli@example.com", "上海市浦东新区世纪大道100号"]
     assert all(_everywhere(v) for v in values)  # the scan finds them before
 
-    response = sup.post(
-        reverse("admin:customers_customer_erase", args=[customer.pk]),
-        {"reason": "客户 2026-11-30 来电要求删除", "confirm": "on"},
-    )
+    stored += [p.image.path for p in InspectionPhoto.objects.filter(inspection__case=case)]
+    with django_capture_on_commit_callbacks(execute=True):  # the files go once the erasure committed
+        response = sup.post(
+            reverse("admin:customers_customer_erase", args=[customer.pk]),
+            {"reason": "客户 2026-11-30 来电要求删除", "confirm": "on"},
+        )
     assert response.status_code == 302
+    failed = Notification.objects.get(subject="进度")
+    assert failed.payload == {"amount": 12, "note": "订单 12 号"}  # the short id was not searched for
+    assert InspectionPhoto.objects.get(inspection__case=case).original_name == "（已删除）"
 
     for value in values:
         assert _everywhere(value) == [], value
@@ -130,6 +158,7 @@ def test_erasure_leaves_no_trace_of_the_person_but_keeps_cases_and_amounts(sup, 
     case.refresh_from_db()
     assert case.state == S.CLOSED and case.lines.count() == 1
     assert Compensation.objects.get(case=case).amount == __import__("decimal").Decimal("99.00")
+    assert Compensation.objects.get(case=case).note == "退款给（已删除）"
     assert "（已删除）" in case.events.filter(kind="note").get().note
 
     export = sup.get("/reports/compensation/export/csv/?basis=proposed&start=2000-01-01&end=2099-12-31")
@@ -223,3 +252,20 @@ def test_the_staff_api_logs_each_unmasked_phone(login, supervisor, case_in):
     assert body["customer_phone"] == case.customer.phone
     entry = AuditEntry.objects.get(action=A.UNMASKED_VIEW)
     assert entry.detail["via"] == "api" and entry.target == case.number
+
+
+@pytest.mark.parametrize(
+    ("at", "months", "expected"),
+    [
+        ((2026, 3, 31, 10, 0), 1, (2026, 2, 28, 10, 0)),
+        ((2026, 1, 15, 0, 30), 1, (2025, 12, 15, 0, 30)),
+        ((2028, 2, 29, 12, 0), 12, (2027, 2, 28, 12, 0)),
+        ((2026, 12, 1, 9, 0), 36, (2023, 12, 1, 9, 0)),
+    ],
+)
+def test_months_before_keeps_the_local_day_or_the_months_last(at, months, expected):
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    result = privacy.months_before(__import__("datetime").datetime(*at, tzinfo=zone), months)
+    assert result == __import__("datetime").datetime(*expected, tzinfo=zone)

@@ -137,3 +137,30 @@ def test_the_lockout_page_speaks_chinese_and_the_admin_one_is_the_admin_login(us
     assert response.status_code == 429
     assert "登录失败次数过多" in page
     assert 'id="login-form"' in page  # Django admin's own sign-in form, with the message
+
+
+def test_behind_one_proxy_each_client_is_counted_by_its_own_address(users, settings):
+    """nginx sets X-Forwarded-For to the client's address (or appends it to what the client sent)."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    settings.AXES_FAILURE_LIMIT = 5
+    settings.SIGNIN_IP_FAILURE_LIMIT = 6
+    proxy = "10.0.0.2"
+    for n in range(6):  # one attacker, forging a new left-most address each time
+        client = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"1.2.3.{n}, 203.0.113.66")
+        _post_login(client, "/accounts/login/", f"someone{n}", "wrong")
+    attacker = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.66")
+    assert _post_login(attacker, "/accounts/login/", "agent", PASSWORD).status_code == 429
+    # Everyone else behind the same proxy still signs in.
+    colleague = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="198.51.100.23")
+    assert _post_login(colleague, "/accounts/login/", "agent", PASSWORD).status_code == 302
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.66"}
+
+
+def test_the_owners_sign_in_does_not_wipe_an_attackers_failures_from_elsewhere(users, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    attacker = Client(REMOTE_ADDR="203.0.113.77")
+    _post_login(attacker, "/accounts/login/", "supervisor", "wrong")
+    _post_login(attacker, "/accounts/login/", "supervisor", "wrong")
+    owner = Client(REMOTE_ADDR="198.51.100.5")
+    assert _post_login(owner, "/accounts/login/", "supervisor", PASSWORD).status_code == 302
+    assert _post_login(attacker, "/accounts/login/", "supervisor", "wrong").status_code == 429  # the third

@@ -110,3 +110,18 @@ def test_wrong_codes_slow_down_the_next_tries(users, settings):
     right_but_too_soon = client.post("/accounts/two-factor/", {"code": _code(device, 1)})
     assert right_but_too_soon.status_code == 200
     assert "次数过多" in right_but_too_soon.content.decode()
+
+
+def test_a_second_browser_still_on_the_setup_step_is_asked_for_a_code_once_the_first_set_it_up(users, settings):
+    settings.TWO_FACTOR_REQUIRED_ROLES = ["supervisor"]
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    first, second = _sign_in("supervisor"), _sign_in("supervisor")
+    first.get("/accounts/two-factor/setup/")
+    second.get("/accounts/two-factor/setup/")
+    device = TOTPDevice.objects.get(user=users["supervisor"])
+    assert first.post("/accounts/two-factor/setup/", {"code": _code(device)}).status_code == 302
+    response = second.get("/accounts/two-factor/setup/")
+    assert response["Location"] == "/accounts/two-factor/"  # no loop between setup and the page
+    assert second.get("/cases/board/")["Location"].startswith("/accounts/two-factor/?next=")
+    assert second.post("/accounts/two-factor/", {"code": _code(device, 1)}).status_code == 302
+    assert second.get("/cases/board/").status_code == 200
