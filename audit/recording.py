@@ -49,6 +49,11 @@ def client_ip(request) -> str | None:
         return None
 
 
+def record_unmasked(target: str, *, request=None, **detail) -> AuditEntry:
+    """Someone was shown full phone numbers (a case's, a customer's, a list's): who, when, which."""
+    return record(Action.UNMASKED_VIEW, request=request, target=target, detail={**detail, "field": "phone"})
+
+
 def record(
     action: str,
     *,

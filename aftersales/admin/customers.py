@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from aftersales.errors import NotAllowed
 from aftersales.services import privacy
-from audit.recording import Action, record
+from audit.recording import record_unmasked
 from customers import admin as customers_admin
 from customers.masking import can_see_pii
 from customers.models import Customer
@@ -61,23 +61,17 @@ class CustomerAdmin(customers_admin.CustomerAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "may_handle_personal_data": request.user.has_perm(PERMISSION)}
         if request.method == "GET" and can_see_pii(request.user):
-            record(
-                Action.UNMASKED_VIEW,
+            record_unmasked(
+                f"customer #{object_id}",
                 request=request,
-                target=f"customer #{object_id}",
-                detail={"customer": int(object_id) if str(object_id).isdigit() else object_id, "field": "phone"},
+                customer=int(object_id) if str(object_id).isdigit() else object_id,
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
         if can_see_pii(request.user):  # the list shows full phone numbers to those allowed
-            record(
-                Action.UNMASKED_VIEW,
-                request=request,
-                target=str(Customer._meta.verbose_name_plural),
-                # The filters' names only: a search's value (a phone, an email) must not stay in the log.
-                detail={"filters": sorted(request.GET), "field": "phone"},
-            )
+            # The filters' names only: a search's value (a phone, an email) must not stay in the log.
+            record_unmasked(str(Customer._meta.verbose_name_plural), request=request, filters=sorted(request.GET))
         return super().changelist_view(request, extra_context)
 
     def _allowed(self, request) -> None:

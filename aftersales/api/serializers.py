@@ -324,14 +324,9 @@ class StaffCaseDetailSerializer(StaffCaseListSerializer):
         user = request.user if request else None
         if not can_see_pii(user):
             return case.customer.masked_phone
-        from audit.recording import Action, record
+        from audit.recording import record_unmasked
 
-        record(
-            Action.UNMASKED_VIEW,
-            request=request,
-            target=case.number,
-            detail={"case": case.number, "customer": case.customer_id, "field": "phone", "via": "api"},
-        )
+        record_unmasked(case.number, request=request, case=case.number, customer=case.customer_id, via="api")
         return case.customer.phone
 
 

@@ -58,11 +58,7 @@ class Clock:
         result = []
         for starts, ends in self.hours.get(weekday, []):
             begin = datetime.combine(day, starts, tzinfo=zone)
-            end = (
-                datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-                if ends == time(0)
-                else (datetime.combine(day, ends, tzinfo=zone))
-            )
+            end = datetime.combine(day + timedelta(days=1) if ends == time(0) else day, ends, tzinfo=zone)
             if end > begin:
                 result.append((begin, end))
         return result
@@ -159,8 +155,3 @@ def targets_for(priority: str, calendar: ServiceCalendar | None, at: datetime) -
     if sla is None:
         return None
     return Targets(sla.first_response_minutes, sla.resolution_minutes)
-
-
-def working_hours_left(clock: Clock, now: datetime, due: datetime) -> float:
-    """Working hours from now to the deadline (negative once it passed)."""
-    return clock.between(now, due) / 60

@@ -218,7 +218,6 @@ def case_open(
         opened_at=at,
     )
     case.waiting_on, case.stage_due_at = stage_clock(case.state, version, at)
-    apply_sla(case)  # routing may look at the deadlines; counted again once the queue (and its calendar) is known
     route = route_new_case(
         case,
         categories=sorted({line.category_id for line, _quantity in validated}),
@@ -226,8 +225,7 @@ def case_open(
         crisis=bool(crisis_why),
     )
     case.queue, case.assignee = route.queue, route.assignee
-    if case.queue_id:
-        apply_sla(case)
+    apply_sla(case)  # on the calendar of the queue routing chose
     main_line = max(validated, key=lambda pair: pair[0].unit_price * pair[1])[0] if validated else None
     case.main_category_id = main_line.category_id if main_line else None
     case.save()

@@ -55,7 +55,7 @@ from aftersales.workflow.links import progress_url
 from aftersales.workflow.shipping import carrier_label, return_details
 from aftersales.workflow.suggestions import suggest_compensation
 from aftersales.workflow.transitions import COMPENSATION, TRANSITIONS, Action, action_label, primary_action
-from audit import recording
+from audit.recording import record_unmasked
 from customers.masking import can_see_pii
 from customers.selectors import customer_annual_spend
 
@@ -200,12 +200,7 @@ def render_case_page(
     may_see_pii = can_see_pii(user)
     show_pii = may_see_pii and request.GET.get("show") == "phone"
     if show_pii:
-        recording.record(
-            recording.Action.UNMASKED_VIEW,
-            request=request,
-            target=case.number,
-            detail={"case": case.number, "customer": case.customer_id, "field": "phone"},
-        )
+        record_unmasked(case.number, request=request, case=case.number, customer=case.customer_id)
     order_lines = list(case.order.lines.select_related("category"))
     affected = {line.order_line_id: line.quantity for line in case.lines.all()}
     goods = []

@@ -17,7 +17,7 @@ from aftersales import services
 from aftersales.models import Case, RiskThresholds
 from aftersales.web.views._common import area_required, run_service
 from aftersales.web.views.queue import _page_size
-from audit.recording import Action, record
+from audit.recording import record_unmasked
 from config.pagination import CappedCountPaginator
 from customers.masking import can_see_pii
 from customers.models import CustomerRiskFlag
@@ -43,11 +43,7 @@ def _rows(flags, user, bound=None):
             history[case.customer_id].append(case)
     show_pii = can_see_pii(user)
     if show_pii and flags:
-        record(
-            Action.UNMASKED_VIEW,
-            target=str(_("claimant review")),
-            detail={"customers": customer_ids, "field": "phone"},
-        )
+        record_unmasked(str(_("claimant review")), customers=customer_ids)
     rows = []
     for flag in flags:
         form = bound[1] if bound and bound[0] == flag.pk else ClearFlagForm()
