@@ -229,7 +229,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "aftersales.api.errors.api_exception_handler",
     "DEFAULT_METADATA_CLASS": "aftersales.api.schema.BriefMetadata",
     # Request bodies are JSON only, so a client generated from the schema needs no hand edits.
-    "DEFAULT_PARSER_CLASSES": ["aftersales.api.errors.SafeJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["aftersales.api.parsers.SafeJSONParser"],
     "DEFAULT_THROTTLE_RATES": {"staff": os.environ.get("API_STAFF_RATE", "600/min")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Rate limits count clients by address: X-Forwarded-For is believed only from this many proxies in front of

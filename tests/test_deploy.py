@@ -67,3 +67,18 @@ def test_production_settings_turn_on_https_cookies_and_the_policy():
         "['https://aftersales.example.com']",
         "True",
     ]
+
+
+def test_the_error_views_import_first_in_a_fresh_process():
+    # The CSRF-view check may be the first to import aftersales.api.errors; it must not need DRF's views loaded.
+    code = "import django; django.setup(); import aftersales.api.errors; print('imported')"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**_production_env(), "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "imported"

@@ -11,8 +11,6 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from rest_framework import status
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -30,16 +28,6 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DjangoPermissionDenied) and str(exc):
         return Response({"detail": str(exc), "code": "permission_denied"}, status=status.HTTP_403_FORBIDDEN)
     return drf_exception_handler(exc, context)
-
-
-class SafeJSONParser(JSONParser):
-    """DRF's JSON parser, but a body nested too deeply for Python's parser is bad input (400), not a crash."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError(_("The JSON body is nested too deeply.")) from None
 
 
 def server_error(request, *args, **kwargs):
