@@ -65,3 +65,32 @@ def demo_secret_warnings() -> list[Warning]:
             id="aftersales.W003",
         )
     ]
+
+
+@register()
+def message_carriers(app_configs=None, **kwargs):
+    """SMS and mini-program settings that would fail every message, said at start rather than at the first send."""
+    from django.core.checks import Error
+    from django.core.exceptions import ImproperlyConfigured
+
+    from aftersales.notifications.delivery import quiet_until
+    from aftersales.notifications.providers import mini_program, sms_provider
+
+    problems = []
+    for name, build in (("SMS_PROVIDER", sms_provider), ("MINIPROGRAM_APP_ID", mini_program)):
+        try:
+            build()
+        except ImproperlyConfigured as exc:
+            problems.append(Error(str(exc), hint=f"See {name} in docs/operations.md.", id="aftersales.E010"))
+    try:
+        from django.utils import timezone
+
+        quiet_until(timezone.now())
+    except ValueError:
+        problems.append(
+            Error(
+                f"SMS_QUIET_HOURS is {settings.SMS_QUIET_HOURS!r}: write it as HH:MM-HH:MM, e.g. 21:00-08:00.",
+                id="aftersales.E011",
+            )
+        )
+    return problems

@@ -58,6 +58,12 @@ _AGENT_WORK = [
     "aftersales.cancel_case",
     "aftersales.report_return_shipment",
     "aftersales.add_evidence",
+    # Follow-up visits (回访) and a complaint's cause analysis.
+    "aftersales.view_followup",
+    "aftersales.change_followup",
+    "aftersales.view_causeanalysis",
+    "aftersales.add_causeanalysis",
+    "aftersales.change_causeanalysis",
 ]
 _QC_WORK = ["aftersales.receive_return", "aftersales.inspect_case", "aftersales.dispatch_goods"]
 
@@ -107,6 +113,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.change_webhookendpoint",
         "aftersales.view_notification",
         "aftersales.change_notification",
+        # Which SMS and mini-program templates carry which customer message.
+        *(f"aftersales.{verb}_messagetemplate" for verb in ("view", "add", "change", "delete")),
         "customers.view_customerriskflag",
         "aftersales.add_responsetemplate",
         "aftersales.change_responsetemplate",

@@ -257,6 +257,7 @@ SPECTACULAR_SETTINGS = {
     # Choice sets used under several field names get one component each.
     "ENUM_NAME_OVERRIDES": {
         "CarrierEnum": "aftersales.models.choices.Carrier",
+        "CompensationKindEnum": "aftersales.models.choices.CompensationKind",
         "ParcelStatusEnum": "aftersales.models.shipments.Shipment.Status",
     },
     # Swagger UI and ReDoc are served from the installed drf-spectacular-sidecar package (no CDN).
@@ -318,6 +319,25 @@ TRACKING_TIMEOUT_SECONDS = float(os.environ.get("TRACKING_TIMEOUT_SECONDS", "10"
 # Customers whose last case closed, and last order was placed, more than this many months ago are anonymised by
 # the `retention` job (0: never). Cases, amounts and statistics stay.
 PERSONAL_DATA_RETENTION_MONTHS = int(os.environ.get("PERSONAL_DATA_RETENTION_MONTHS", "0"))
+# Follow-up visits (回访): due this many working hours after the case finished; an unreached customer is called
+# again after FOLLOW_UP_RETRY_HOURS working hours.
+# Customer messages by SMS (Aliyun or Tencent Cloud) and WeChat mini-program subscription messages; see
+# docs/operations.md. Empty: those ways are off and customers hear from us by email.
+SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "")  # "", "aliyun" or "tencent"
+SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+SMS_ACCESS_KEY_ID = os.environ.get("SMS_ACCESS_KEY_ID", "")  # Tencent: SecretId
+SMS_ACCESS_KEY_SECRET = os.environ.get("SMS_ACCESS_KEY_SECRET", "")  # Tencent: SecretKey
+SMS_SDK_APP_ID = os.environ.get("SMS_SDK_APP_ID", "")  # Tencent only
+SMS_REGION = os.environ.get("SMS_REGION", "")
+SMS_ENDPOINT = os.environ.get("SMS_ENDPOINT", "")
+# No SMS in these hours (local time); a message written then goes when they end.
+SMS_QUIET_HOURS = os.environ.get("SMS_QUIET_HOURS", "21:00-08:00")
+MINIPROGRAM_APP_ID = os.environ.get("MINIPROGRAM_APP_ID", "")
+MINIPROGRAM_APP_SECRET = os.environ.get("MINIPROGRAM_APP_SECRET", "")
+MINIPROGRAM_API_BASE = os.environ.get("MINIPROGRAM_API_BASE", "")
+MINIPROGRAM_STATE = os.environ.get("MINIPROGRAM_STATE", "formal")  # formal, trial or developer
+FOLLOW_UP_DUE_HOURS = int(os.environ.get("FOLLOW_UP_DUE_HOURS", "8"))
+FOLLOW_UP_RETRY_HOURS = int(os.environ.get("FOLLOW_UP_RETRY_HOURS", "4"))
 
 # Currency shown beside every amount; amounts are Decimal with two places.
 CURRENCY = "CNY"

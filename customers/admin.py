@@ -61,6 +61,8 @@ class CustomerAdmin(CappedCountAdminMixin, admin.ModelAdmin):
             "risk_flags_display",
             "channel",
             "external_id",
+            "notify_by",
+            *(["miniprogram_openid"] if can_see_pii(request.user) else []),
         ]
 
 

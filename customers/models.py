@@ -54,6 +54,15 @@ class ProductCategory(models.Model):
         return self.name
 
 
+class ContactChannel(models.TextChoices):
+    """How a customer prefers to hear about their cases."""
+
+    MINIPROGRAM = "miniprogram", _("Mini-program subscription message")
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("Email")
+    NONE = "none", _("No messages (the channel's own app only)")
+
+
 class Customer(models.Model):
     class Tier(models.TextChoices):
         REGULAR = "regular", _("Regular")
@@ -91,6 +100,22 @@ class Customer(models.Model):
         max_length=64,
         blank=True,
         help_text=_("The customer's id in the channel's system; orders from that channel find the customer by it."),
+    )
+    notify_by = models.CharField(
+        _("how the customer hears from us"),
+        max_length=20,
+        choices=ContactChannel.choices,
+        blank=True,
+        help_text=_(
+            "Empty: the first way we have, in this order: mini-program message, SMS, email. "
+            "A way that cannot carry a message (no template for it, nothing to send to) falls back to email."
+        ),
+    )
+    miniprogram_openid = models.CharField(
+        _("mini-program openid"),
+        max_length=64,
+        blank=True,
+        help_text=_("The customer's openid in the shop's WeChat mini-program (subscription messages go to it)."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -19,6 +19,7 @@ from django.db.models import (
     Exists,
     FloatField,
     OuterRef,
+    Q,
     QuerySet,
     Sum,
 )
@@ -34,6 +35,7 @@ from aftersales.models import (
     CaseState,
     Compensation,
     CompensationState,
+    FollowUp,
 )
 from aftersales.permissions import display_name
 from config.periods import Period
@@ -237,6 +239,8 @@ KPIS = [
     Kpi("return_rate", _("return rate"), Decimal("15"), "low", "%"),
     Kpi("complaint_rate", _("complaint rate"), Decimal("2"), "low", "%"),
     Kpi("repurchase_rate", _("repurchase after after-sales"), Decimal("40"), "high", "%"),
+    Kpi("follow_up_rate", _("follow-up rate (customer reached)"), Decimal("90"), "high", "%"),
+    Kpi("post_follow_up_satisfaction", _("satisfied after the follow-up"), Decimal("80"), "high", "%"),
 ]
 
 
@@ -282,7 +286,8 @@ def _kpi_data(sums: dict) -> dict:
 
 def kpis(period: Period) -> dict:
     """Each KPI for the whole period and per local week (weeks start on Monday), from the daily rollups; the
-    repurchase rate (customers counted once over the period) from the closed cases' index. Four queries."""
+    repurchase rate (customers counted once over the period) from the closed cases' index, the follow-up figures from
+    the follow-ups created in the period. Five queries."""
     local = tz()
     refresh()
     daily = (
@@ -319,9 +324,28 @@ def kpis(period: Period) -> dict:
             weekly[week]["repurchase"] = {"n": n, "back": back}
     totals["closed_customers"], totals["came_back"] = whole["n"], whole["back"]
 
+    # Follow-up visits created in the period (by the week they were created): reached, and satisfied once reached.
+    follow_ups = (
+        FollowUp.objects.filter(created_at__gte=period.since, created_at__lt=period.until)
+        .annotate(week=TruncWeek("created_at", tzinfo=local))
+        .order_by()
+        .values("week")
+        .annotate(
+            n=Count("id"),
+            reached=Count("id", filter=Q(reached=True)),
+            satisfied=Count("id", filter=Q(satisfied=True)),
+        )
+    )
+    for row in follow_ups:
+        counts = {"n": row["n"], "reached": row["reached"], "satisfied": row["satisfied"]}
+        weekly[_week_start(_to_date(row["week"]))]["follow_up"] = counts
+        for key, value in counts.items():
+            totals[f"follow_up_{key}"] += value
+
     def figures(data: dict, *, response=None, csat=None) -> dict:
         rated_row = data.get("rated") or {}
         rep = data.get("repurchase") or {}
+        visits = data.get("follow_up") or {}
         nps_n = rated_row.get("nps_n", 0)
         return {
             "first_response_hours": _hours(response),
@@ -338,6 +362,8 @@ def kpis(period: Period) -> dict:
             "return_rate": _pct(data.get("returns", 0), data.get("orders", 0)),
             "complaint_rate": _pct(data.get("complaints", 0), data.get("orders", 0)),
             "repurchase_rate": _pct(rep.get("back", 0), rep.get("n", 0)),
+            "follow_up_rate": _pct(visits.get("reached", 0), visits.get("n", 0)),
+            "post_follow_up_satisfaction": _pct(visits.get("satisfied", 0), visits.get("reached", 0)),
         }
 
     weeks = []
@@ -353,6 +379,7 @@ def kpis(period: Period) -> dict:
         start += timedelta(days=7)
     overall_data = _kpi_data(totals)
     overall_data["repurchase"] = {"n": totals["closed_customers"], "back": totals["came_back"]}
+    overall_data["follow_up"] = {key: totals[f"follow_up_{key}"] for key in ("n", "reached", "satisfied")}
     overall = figures(
         overall_data, response=overall_data["response"], csat=overall_data["rated"]["csat_avg"]
     )  # (``response`` may be exactly zero: answered at once)

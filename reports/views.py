@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.models import CaseState, Compensation
+from aftersales.selectors import corrective_actions_by_category
 from aftersales.web.views._common import area_required
 from aftersales.web.views.queue import _page_size
 from audit.recording import Action, record
@@ -337,7 +338,13 @@ def words(request):
     for item in cloud:
         item["url"] = url(item["word"])
     chart = charts.word_cloud(_("Defect keywords"), cloud, url=url)
-    return render(request, "reports/words.html", {"form": form, "period": period, "cloud": cloud, "chart": chart})
+    # Beside what customers complained of: the causes found and whether their corrective actions are done.
+    loop = corrective_actions_by_category(since=period.since, until=period.until)
+    return render(
+        request,
+        "reports/words.html",
+        {"form": form, "period": period, "cloud": cloud, "chart": chart, "loop": loop},
+    )
 
 
 @area_required("analytics")

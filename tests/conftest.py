@@ -20,6 +20,9 @@ from tests.factories import (
     UserFactory,
 )
 
+#: Local stand-ins for the SMS and mini-program clouds (fixtures ``aliyun``, ``tencent``, ``wechat``, ``moved``).
+pytest_plugins = ["tests.cloud_receivers"]
+
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 #: CI sets REQUIRE_BROWSER=1: a missing Chromium then fails the browser tests instead of skipping them.

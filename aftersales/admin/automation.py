@@ -23,7 +23,15 @@ from aftersales.automation.rules import (
     describe_condition,
     dry_run,
 )
-from aftersales.models import AutomationRule, LexiconWord, Notification, RiskThresholds, SlaPolicy, WebhookEndpoint
+from aftersales.models import (
+    AutomationRule,
+    LexiconWord,
+    MessageTemplate,
+    Notification,
+    RiskThresholds,
+    SlaPolicy,
+    WebhookEndpoint,
+)
 from aftersales.notifications.delivery import refuse_private_url, retry_now
 from config.pagination import CappedCountAdminMixin
 from customers.models import CustomerRiskFlag
@@ -183,6 +191,37 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     form = EndpointForm
     list_display = ("name", "style", "url", "audience", "active")
     list_filter = ("style", "active")
+
+
+def _customer_message_events() -> list[tuple[str, str]]:
+    """The steps a customer hears of: the registry's entries with a customer message."""
+    from aftersales.workflow.transitions import CASE, TRANSITIONS
+
+    return [
+        (entry.name, f"{entry.label} ({entry.name})")
+        for entry in TRANSITIONS.of(CASE)
+        if TRANSITIONS.message(entry.name) is not None
+    ]
+
+
+class MessageTemplateForm(forms.ModelForm):
+    event = forms.ChoiceField(label=_("step of the case"), choices=_customer_message_events)
+
+    class Meta:
+        model = MessageTemplate
+        fields = ("event", "channel", "template_code", "variables", "page", "active")
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    form = MessageTemplateForm
+    list_display = ("event_label", "channel", "template_code", "active")
+    list_filter = ("channel", "active")
+    search_fields = ("event", "template_code")
+
+    @admin.display(description=_("step of the case"), ordering="event")
+    def event_label(self, obj):
+        return dict(_customer_message_events()).get(obj.event, obj.event)
 
 
 @admin.register(Notification)

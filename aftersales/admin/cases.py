@@ -358,6 +358,8 @@ class CaseAdmin(CappedCountAdminMixin, admin.ModelAdmin):
             "category__parent__parent",
             "policy",
             "policy_version",
+            "follow_up",  # the care actions ask for them (one join instead of a query each)
+            "cause_analysis",
         )
         try:
             request._aftersales_case = queryset.get(pk=object_id)

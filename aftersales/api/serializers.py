@@ -310,8 +310,31 @@ class StaffEventSerializer(serializers.Serializer):
         return display_name(event.actor) if event.actor_id else str(_("System"))
 
 
+class StandingCounterOfferSerializer(serializers.Serializer):
+    """What the customer asked for instead when they declined the offer."""
+
+    kind = serializers.ChoiceField(choices=Compensation.Kind.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    at = serializers.DateTimeField()
+
+
+def counter_offer(case) -> dict | None:
+    if case.counter_amount is None:
+        return None
+    return {"kind": case.counter_kind, "amount": str(case.counter_amount), "at": case.counter_at}
+
+
 class StaffCaseDetailSerializer(StaffCaseListSerializer):
     reason = serializers.CharField(allow_blank=True)
+    counter_offer = serializers.SerializerMethodField(
+        help_text=_("The customer's counter-offer, while it stands (accept it with the accept_counter action).")
+    )
+
+    @extend_schema_field(StandingCounterOfferSerializer(allow_null=True))
+    def get_counter_offer(self, case) -> dict | None:
+        data = counter_offer(case)
+        return StandingCounterOfferSerializer(data).data if data else None
+
     customer_phone = serializers.SerializerMethodField()
     lines = StaffLineSerializer(many=True)
     compensations = StaffCompensationSerializer(many=True)
@@ -373,7 +396,15 @@ class ChannelEventSerializer(serializers.Serializer):
         required=False,
         help_text=_("Where the supervisor's decision took the case (resolve_escalation)."),
     )
-    reason = serializers.CharField(required=False, help_text=_("Why the request was not accepted (reject, inspect)."))
+    reason = serializers.CharField(
+        required=False,
+        help_text=_(
+            "Why the request was not accepted (reject, inspect), or the supervisor's reason (resolve_escalation)."
+        ),
+    )
+    counter_offer = StandingCounterOfferSerializer(
+        required=False, help_text=_("What the customer asked for instead (decline with a counter-offer).")
+    )
     progress_url = serializers.CharField(required=False, help_text=_("The customer's progress page."))
     # The name is a Python keyword: declared below.
     return_shipment = ChannelShipmentSerializer(

@@ -242,7 +242,11 @@ DeclineView = _customer_action(
     CounterOfferSerializer,
     "The customer declines the offer (and may say what they ask for instead)",
     lambda self, pk, d: services.case_decline(
-        case_id=pk, actor=self.request.user, note=d["note"], counter_amount=d["counter_amount"]
+        case_id=pk,
+        actor=self.request.user,
+        note=d["note"],
+        counter_amount=d["counter_amount"],
+        counter_kind=d["counter_kind"],
     ),
 )
 CancelView = _customer_action(

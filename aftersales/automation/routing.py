@@ -24,7 +24,7 @@ from aftersales.models import (
     Queue,
 )
 from aftersales.notifications.outbox import alert_staff
-from aftersales.permissions import AGENT, SUPERVISOR
+from aftersales.permissions import AGENT, SUPERVISOR, display_name
 from aftersales.services.events import system_event
 
 if TYPE_CHECKING:
@@ -77,15 +77,16 @@ def case_categories(case: Case) -> list[int]:
     return list(CaseLine.objects.filter(case=case).values_list("order_line__category_id", flat=True).distinct())
 
 
-def least_loaded_member(queue: Queue, categories: list[int]):
-    """The queue member (agent or supervisor) with the fewest open cases, preferring those skilled in ``categories``.
+def least_loaded_member(queue: Queue, categories: list[int], *, roles: tuple[str, ...] = (AGENT, SUPERVISOR)):
+    """The queue member (of ``roles``: agents or supervisors) with the fewest open cases, preferring those skilled
+    in ``categories``.
 
     Returns ``(user, skilled)``, or ``(None, False)`` for a queue without members. Three queries on indexed
     columns: the members, their open cases (``case_assignee_state``), their skills.
     """
     User = get_user_model()
     member_ids = list(
-        User.objects.filter(case_queues=queue, is_active=True, groups__name__in=[AGENT, SUPERVISOR])
+        User.objects.filter(case_queues=queue, is_active=True, groups__name__in=list(roles))
         .values_list("pk", flat=True)
         .distinct()
     )
@@ -136,6 +137,49 @@ def route_new_case(case: Case, *, categories: list[int], high_value: bool, crisi
                 % {"user": member}
             )
     return route
+
+
+# --------------------------------------------------------------------------
+# Escalations: to the people who decide
+# --------------------------------------------------------------------------
+def route_escalation(case: Case, *, at: datetime, reason: str) -> tuple[set[str], dict]:
+    """An escalated case goes to the escalation queue and to a supervisor there (an agent cannot resolve it), and
+    the supervisors are alerted at once. Returns the fields changed and what the event records."""
+    changed: set[str] = set()
+    data: dict = {}
+    queue = _queue(Queue.Purpose.ESCALATION)
+    if queue is not None and case.queue_id != queue.pk:
+        case.queue = queue
+        changed.add("queue")
+    if queue is not None:
+        data["queue"] = queue.name
+    members = (
+        list(queue.members.filter(is_active=True, groups__name=SUPERVISOR).values_list("pk", flat=True))
+        if queue
+        else []
+    )
+    if members:
+        keep = case.assignee_id in members
+        decider = case.assignee if keep else least_loaded_member(queue, case_categories(case), roles=(SUPERVISOR,))[0]
+    else:  # nobody named for escalations: a supervisor keeps it, an agent's case waits for whichever supervisor
+        assignee = case.assignee
+        keep = assignee is not None and assignee.is_active and assignee.has_perm("aftersales.resolve_escalation")
+        decider = assignee if keep else None
+    if case.assignee_id != (decider.pk if decider else None):
+        case.assignee = decider
+        changed.add("assignee")
+    if case.assignee is not None:
+        data["assignee"] = display_name(case.assignee)
+    alert_staff(
+        [SUPERVISOR],
+        subject=_("Escalated: case %(number)s") % {"number": case.number},
+        body=_("Case %(number)s (order %(order)s) was escalated and waits for a supervisor's decision: %(reason)s")
+        % {"number": case.number, "order": case.order.number, "reason": reason},
+        case=case,
+        key=f"escalated:{case.pk}:{at.isoformat()}",
+        user_ids=members or None,
+    )
+    return changed, data
 
 
 # --------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -545,6 +545,7 @@ def seed(
     if not HealthReport.objects.filter(month=month).exists():
         health_report_generate(month=month, notify=False)
         log(f"Template health report for {month:%Y-%m} made.")
+    demo_follow_ups(now=generator.now, log=log)
     shop_orders = import_shop_orders(ref, now=generator.now)
     if shop_orders:
         log(
@@ -576,3 +577,51 @@ class _Progress:
             self.log(
                 f"  {self.done:>9,}/{self.total:,} cases  {rate:,.0f} cases/s  ETA {(self.total - self.done) / rate:,.0f}s"
             )
+
+
+#: Demo follow-up visits for the cases that finished in these last days (older ones done, the last few open).
+FOLLOW_UP_DAYS, FOLLOW_UP_OPEN_DAYS = 45, 7
+
+
+def demo_follow_ups(*, now: datetime, log: Callable[[str], None] = print) -> int:
+    """The follow-up visits (回访) the services would have created for the demo's recently finished complaints,
+    escalations, crises and low ratings: done (mostly reached and satisfied) except for the last few days'."""
+    from django.db.models import Q
+
+    from aftersales.models import FollowUp
+
+    since = now - timedelta(days=FOLLOW_UP_DAYS)
+    needs = Q(request_type="complaint") | Q(escalated_at__isnull=False) | Q(crisis=True) | Q(csat__lte=2)
+    finished = (
+        Case.objects.filter(closed_at__gte=since, closed_at__lte=now, follow_up__isnull=True)
+        .exclude(state="cancelled")
+        .filter(needs)
+        .values("pk", "closed_at", "assignee_id", "request_type", "escalated_at", "crisis", "csat")
+    )
+    rows = []
+    for case in finished.iterator(chunk_size=2000):
+        reasons = [
+            reason
+            for reason, applies in (
+                (FollowUp.Reason.COMPLAINT, case["request_type"] == "complaint"),
+                (FollowUp.Reason.ESCALATED, case["escalated_at"] is not None),
+                (FollowUp.Reason.CRISIS, case["crisis"]),
+                (FollowUp.Reason.LOW_RATING, case["csat"] is not None and case["csat"] <= 2),
+            )
+            if applies
+        ]
+        due = case["closed_at"] + timedelta(hours=8)
+        row = FollowUp(
+            case_id=case["pk"], reasons=reasons, owner_id=case["assignee_id"], due_at=due, created_at=case["closed_at"]
+        )
+        if case["closed_at"] < now - timedelta(days=FOLLOW_UP_OPEN_DAYS):
+            luck = case["pk"] % 20  # repeatable: about 85 % reached, most of them satisfied
+            row.state, row.done_at, row.done_by_id = "done", due, case["assignee_id"]
+            row.reached = luck >= 3
+            row.attempts = 1 + luck % 2 if row.reached else FollowUp.MAX_ATTEMPTS
+            row.satisfied = (luck >= 6) if row.reached else None
+        rows.append(row)
+    FollowUp.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    if rows:
+        log(f"{len(rows):,} follow-up visits for the cases finished in the last {FOLLOW_UP_DAYS} days.")
+    return len(rows)

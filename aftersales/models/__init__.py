@@ -7,6 +7,7 @@
 - ``evidence``: the customer's photos and videos for a case;
 - ``shipments``: the parcels of a case (the customer's return, goods sent back out);
 - ``compensations``: the compensation ledger;
+- ``care``: follow-up visits after a case and a complaint's cause analysis;
 - ``calendars``: service hours, holidays and make-up days, campaign periods with their SLA targets;
 - ``automation``: SLA targets, automation rules, the emotion lexicon, risk thresholds;
 - ``notifications``: the outbox and the chat-webhook endpoints;
@@ -22,6 +23,8 @@ from aftersales.models.automation import *  # noqa: F403
 from aftersales.models.automation import __all__ as _automation_all
 from aftersales.models.calendars import *  # noqa: F403
 from aftersales.models.calendars import __all__ as _calendars_all
+from aftersales.models.care import *  # noqa: F403
+from aftersales.models.care import __all__ as _care_all
 from aftersales.models.cases import *  # noqa: F403
 from aftersales.models.cases import __all__ as _cases_all
 from aftersales.models.choices import *  # noqa: F403
@@ -49,6 +52,7 @@ __all__ = [
     *_api_all,
     *_automation_all,
     *_calendars_all,
+    *_care_all,
     *_cases_all,
     *_choices_all,
     *_compensations_all,

@@ -13,11 +13,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.encoding import force_str
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
@@ -26,8 +28,10 @@ from aftersales.models.choices import (
     ESCALATION_RESOLUTIONS,
     FINAL_STATES,
     GOODS_RETURN_TYPES,
+    MONEY,
     OPEN_STATES,
     Carrier,
+    CompensationKind,
     Priority,
     RequestType,
     S,
@@ -168,6 +172,12 @@ class Case(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model)
     inspected_at = models.DateTimeField(_("inspected at"), null=True, blank=True)
     proposed_at = models.DateTimeField(_("proposed at"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    #: The customer's counter-offer when they declined ours: what and how much they ask for (cleared by a new offer).
+    counter_kind = models.CharField(
+        _("counter-offer kind"), max_length=20, choices=CompensationKind.choices, blank=True
+    )
+    counter_amount = models.DecimalField(_("counter-offer amount"), **MONEY, null=True, blank=True)
+    counter_at = models.DateTimeField(_("counter-offer at"), null=True, blank=True)
     closed_at = models.DateTimeField(
         _("closed at"), null=True, blank=True, help_text=_("When the case reached a final state.")
     )
@@ -279,6 +289,22 @@ class Case(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model)
 
     def __str__(self) -> str:
         return self.number
+
+    @cached_property
+    def follow_up_or_none(self):
+        """The case's follow-up visit (回访), or ``None``."""
+        try:
+            return self.follow_up
+        except ObjectDoesNotExist:
+            return None
+
+    @cached_property
+    def cause_analysis_or_none(self):
+        """The complaint's cause analysis, or ``None``."""
+        try:
+            return self.cause_analysis
+        except ObjectDoesNotExist:
+            return None
 
     # -- derived -----------------------------------------------------------
     @property

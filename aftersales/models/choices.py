@@ -50,6 +50,15 @@ ESCALATABLE_STATES = tuple(state for state in OPEN_STATES if state != S.ESCALATE
 ESCALATION_RESOLUTIONS = (S.COMPENSATION, S.CLOSED, S.REJECTED)
 
 
+class CompensationKind(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    RETURN_SHIPPING = "return_shipping", _("Return shipping")
+    COUPON = "coupon", _("Coupon")
+    CASH = "cash", _("Cash")
+    REPLACEMENT = "replacement", _("Replacement")
+    GIFT = "gift", _("Gift")
+
+
 class RequestType(models.TextChoices):
     REFUND_ONLY = "refund_only", _("Refund only")
     RETURN_REFUND = "return_refund", _("Return and refund")
@@ -139,6 +148,7 @@ __all__ = [
     "Attribution",
     "Carrier",
     "CaseState",
+    "CompensationKind",
     "CompensationState",
     "EventName",
     "Priority",
@@ -190,6 +200,10 @@ class EventName(models.TextChoices):
     SLA_BREACH = "sla_breach", _("Resolution target missed")
     CRISIS = "crisis", _("Crisis protocol")
     RULE = "rule", _("Automation rule fired")
+    FOLLOW_UP_DUE = "follow_up_due", _("Follow-up visit scheduled")
+    FOLLOW_UP = "follow_up", _("Follow-up visit")
+    CAUSE_ANALYSIS = "cause_analysis", _("Cause analysed")
+    CORRECTIVE_ACTION_DONE = "corrective_action_done", _("Corrective action done")
     # Events of offers decided before ``awaiting_approval`` was a state (migration 0016).
     OFFER_APPROVAL_REQUESTED = "offer_approval_requested", _("Offer sent for a supervisor's approval")
     OFFER_RETURNED = "offer_returned", _("Offer returned to the agent")

@@ -10,17 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from aftersales.models.cases import Case, QuickDisplay, TouchedOnSave
-from aftersales.models.choices import CS, LIVE_COMPENSATION_STATES, MONEY, Settlement
+from aftersales.models.choices import CS, LIVE_COMPENSATION_STATES, MONEY, CompensationKind, Settlement
 
 
 class Compensation(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model):
-    class Kind(models.TextChoices):
-        REFUND = "refund", _("Refund")
-        RETURN_SHIPPING = "return_shipping", _("Return shipping")
-        COUPON = "coupon", _("Coupon")
-        CASH = "cash", _("Cash")
-        REPLACEMENT = "replacement", _("Replacement")
-        GIFT = "gift", _("Gift")
+    Kind = CompensationKind
 
     #: Kinds paid out in money (finance's payout list); coupons, gifts and replacements are issued, not paid.
     CASH_KINDS = (Kind.REFUND, Kind.RETURN_SHIPPING, Kind.CASH)

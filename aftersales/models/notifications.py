@@ -7,6 +7,7 @@ endpoint keeps its rows until they are delivered.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -50,6 +51,8 @@ class Notification(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email", _("Email")
         WEBHOOK = "webhook", _("Webhook")
+        SMS = "sms", _("SMS")
+        MINIPROGRAM = "miniprogram", _("Mini-program subscription message")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -58,8 +61,13 @@ class Notification(models.Model):
         FAILED = "failed", _("Failed (gave up; can be retried)")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
-    recipient = models.CharField(_("recipient"), max_length=254, blank=True, help_text=_("Email address."))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    recipient = models.CharField(
+        _("recipient"),
+        max_length=254,
+        blank=True,
+        help_text=_("Email address, mobile number (SMS) or mini-program openid."),
+    )
     endpoint = models.ForeignKey(
         WebhookEndpoint, verbose_name=_("webhook endpoint"), on_delete=models.PROTECT, null=True, blank=True
     )
@@ -106,7 +114,7 @@ class Notification(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(channel="email") & ~Q(recipient=""))
+                condition=(Q(channel__in=["email", "sms", "miniprogram"]) & ~Q(recipient=""))
                 | (Q(channel="webhook") & (Q(endpoint__isnull=False) | Q(api_key__isnull=False))),
                 name="notification_has_a_destination",
             ),
@@ -116,4 +124,59 @@ class Notification(models.Model):
         return f"{self.get_channel_display()} → {self.recipient or self.endpoint}: {self.subject}"
 
 
-__all__ = ["Notification", "WebhookEndpoint"]
+class MessageTemplate(models.Model):
+    """The provider's template for one customer message by SMS or mini-program subscription message.
+
+    Both carriers only send templates approved beforehand (an SMS template code of Aliyun or Tencent Cloud, a
+    subscription template id of the mini-program): this maps the step of the case (``event``: the transition's
+    name, as in the channel webhook) to that template, and each of its variables to what fills it.
+    """
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        MINIPROGRAM = "miniprogram", _("Mini-program subscription message")
+
+    #: What a template's variables may be filled with.
+    PLACEHOLDERS = ("number", "order", "state", "deadline", "reason", "note", "reply", "url")
+
+    event = models.CharField(
+        _("step of the case"), max_length=40, help_text=_("The transition the customer hears of, e.g. approve.")
+    )
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    template_code = models.CharField(
+        _("provider's template"), max_length=64, help_text=_("SMS template code, or the subscription template id.")
+    )
+    variables = models.JSONField(
+        _("variables"),
+        default=dict,
+        help_text=_(
+            'Each template variable and what fills it, e.g. {"number": "number", "time2": "deadline"}; '
+            "one of: number, order, state, deadline, reason, note, reply, url."
+        ),
+    )
+    page = models.CharField(
+        _("mini-program page"), max_length=200, blank=True, help_text=_("Where a tap on the message leads.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["event", "channel"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "channel"], name="messagetemplate_one_per_event_and_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} · {self.get_channel_display()}"
+
+    def clean(self) -> None:
+        if not isinstance(self.variables, dict) or not all(
+            isinstance(k, str) and k and v in self.PLACEHOLDERS for k, v in (self.variables or {}).items()
+        ):
+            raise ValidationError(
+                {"variables": _("Map each variable to one of: %(names)s.") % {"names": ", ".join(self.PLACEHOLDERS)}}
+            )
+
+
+__all__ = ["MessageTemplate", "Notification", "WebhookEndpoint"]

@@ -1,4 +1,5 @@
-"""Delivering the outbox: email, or a JSON POST to a chat-group webhook (WeCom robot style).
+"""Delivering the outbox: email, SMS (Aliyun or Tencent Cloud), a mini-program subscription message, or a JSON
+POST to a chat-group webhook (WeCom robot style).
 
 ``deliver_due`` claims due rows in a short transaction (``skip_locked``, so two
 workers never take the same row), sends them outside any transaction, then
@@ -21,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
+from datetime import time as dt_time
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -127,8 +129,70 @@ def webhook_payload(notification: Notification, endpoint: WebhookEndpoint) -> di
     }
 
 
+def quiet_until(at: datetime) -> datetime | None:
+    """The end of the SMS quiet hours ``at`` falls in (``SMS_QUIET_HOURS``, e.g. ``21:00-08:00``, local time), or
+    ``None`` outside them (or with no quiet hours set)."""
+    spec = (getattr(settings, "SMS_QUIET_HOURS", "") or "").strip()
+    if not spec:
+        return None
+    start_text, _sep, end_text = spec.partition("-")
+    start, end = dt_time.fromisoformat(start_text.strip()), dt_time.fromisoformat(end_text.strip())
+    local = timezone.localtime(at)
+    now = local.time()
+    if start <= end:
+        quiet = start <= now < end
+        day = local.date()
+    else:  # over midnight
+        quiet = now >= start or now < end
+        day = local.date() + timedelta(days=1) if now >= start else local.date()
+    if not quiet:
+        return None
+    return datetime.combine(day, end, tzinfo=local.tzinfo)
+
+
+_MINI_PROGRAMS: dict[tuple, object] = {}
+
+
+def _mini_program():
+    """One client per configuration, so its access token is reused across messages."""
+    from aftersales.notifications.providers import mini_program
+
+    key = tuple(
+        getattr(settings, name, "")
+        for name in ("MINIPROGRAM_APP_ID", "MINIPROGRAM_APP_SECRET", "MINIPROGRAM_API_BASE", "MINIPROGRAM_STATE")
+    )
+    if key not in _MINI_PROGRAMS:
+        _MINI_PROGRAMS[key] = mini_program()
+    return _MINI_PROGRAMS[key]
+
+
+def _send_text(notification: Notification) -> None:
+    """An SMS or a mini-program message: the provider's template and its variables, from the payload."""
+    from aftersales.notifications.providers import sms_provider
+
+    payload = notification.payload or {}
+    if notification.channel == Notification.Channel.SMS:
+        provider = sms_provider()
+        if provider is None:
+            raise DeliveryError("SMS is not configured (SMS_PROVIDER)")
+        provider.send(phone=notification.recipient, template=payload["template"], params=payload["variables"])
+        return
+    client = _mini_program()
+    if client is None:
+        raise DeliveryError("the mini-program is not configured (MINIPROGRAM_APP_ID)")
+    client.send(
+        openid=notification.recipient,
+        template_id=payload["template"],
+        data=payload["variables"],
+        page=payload.get("page", ""),
+    )
+
+
 def send(notification: Notification) -> None:
     """Send one message; raises ``DeliveryError`` (or any error of the mail backend) on failure."""
+    if notification.channel in (Notification.Channel.SMS, Notification.Channel.MINIPROGRAM):
+        _send_text(notification)
+        return
     if notification.channel == Notification.Channel.EMAIL:
         send_mail(
             notification.subject,
@@ -177,7 +241,8 @@ def _renew(row: Notification, claim: datetime) -> datetime | None:
 
 
 def deliver_due(*, limit: int = 100, at: datetime | None = None) -> dict[str, int]:
-    """Send what is due; returns ``{"sent": n, "retry": n, "failed": n}``.
+    """Send what is due; returns ``{"sent": n, "retry": n, "failed": n}`` (``retry``: to be tried later, after a
+    failure or because an SMS waits for the end of the quiet hours).
 
     Each row's claim is renewed right before it is sent and checked when the
     outcome is written, so a slow batch never overlaps another worker's.
@@ -190,11 +255,16 @@ def deliver_due(*, limit: int = 100, at: datetime | None = None) -> dict[str, in
         if mine is None:
             continue  # reclaimed by another worker after our claim ran out: theirs now
         ours = Notification.objects.filter(pk=row.pk, state=N.SENDING, locked_until=mine)
+        wait = quiet_until(timezone.now()) if row.channel == Notification.Channel.SMS else None
+        if wait is not None:  # no SMS at night: it goes when the quiet hours end, no attempt counted
+            ours.update(state=N.PENDING, next_attempt_at=wait, locked_until=None)
+            outcome["retry"] += 1
+            continue
         try:
             send(row)
         except Exception as exc:
             attempts = row.attempts + 1
-            failed = attempts >= MAX_ATTEMPTS
+            failed = attempts >= MAX_ATTEMPTS or getattr(exc, "permanent", False)
             ours.update(
                 state=N.FAILED if failed else N.PENDING,
                 attempts=attempts,

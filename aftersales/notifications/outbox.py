@@ -19,10 +19,20 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from aftersales.models import GRANTED_COMPENSATION_STATES, ApiKey, Case, CaseState, Notification, WebhookEndpoint
+from aftersales.models import (
+    GRANTED_COMPENSATION_STATES,
+    ApiKey,
+    Case,
+    CaseState,
+    MessageTemplate,
+    Notification,
+    WebhookEndpoint,
+)
+from aftersales.notifications.delivery import quiet_until
 from aftersales.workflow.links import progress_url
 from aftersales.workflow.shipping import return_details
 from aftersales.workflow.transitions import TRANSITIONS
+from customers.models import ContactChannel
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +101,7 @@ def request_refund(case: Case, comp) -> int:
     )
 
 
-def notify_channel(case: Case, action: str, *, reply: str = "") -> int:
+def notify_channel(case: Case, action: str, *, reply: str = "", note: str = "") -> int:
     """Progress event to the channel systems of the case's channel that registered a webhook (public data only)."""
     keys = _channel_keys(case)
     if not keys:
@@ -108,15 +118,18 @@ def notify_channel(case: Case, action: str, *, reply: str = "") -> int:
     }
     if reply:
         payload["message"] = reply
-    payload.update(_event_details(case, action))
+    payload.update(_event_details(case, action, note=note))
     return _channel_event(case, keys, event=action, payload=payload, body=f"{case.number}: {action} → {case.state}")
 
+
+#: Transitions whose note the customer and the channel are told (the supervisor's reason for a decision).
+NOTE_TOLD = ("resolve_escalation",)
 
 #: Events that carry the offer the customer now has to answer.
 OFFER_EVENTS = ("propose", "approve_offer")
 
 
-def _event_details(case: Case, action: str) -> dict:
+def _event_details(case: Case, action: str, *, note: str = "") -> dict:
     """What a channel needs beyond the state: the offer's items, a rejection's reason, an escalation's decision."""
     if action in OFFER_EVENTS:
         offer = case.compensations.filter(state__in=GRANTED_COMPENSATION_STATES).order_by("id")
@@ -125,7 +138,7 @@ def _event_details(case: Case, action: str) -> dict:
             "offer_total": str(sum((c.amount for c in offer), Decimal("0.00"))),
         }
     if action == "resolve_escalation":
-        return {"decision": case.state}
+        return {"decision": case.state, "reason": note}
     if action in ("approve", "auto_approve") and case.state == CaseState.AWAITING_RETURN:
         details = return_details(case)
         send_by = details["send_by"]
@@ -135,6 +148,14 @@ def _event_details(case: Case, action: str) -> dict:
     if action == "send_goods":
         parcel = case.shipments.filter(direction="outbound", active=True).values("carrier", "tracking_number").first()
         return {"outbound_shipment": parcel} if parcel else {}
+    if action == "decline" and case.counter_amount is not None:
+        return {
+            "counter_offer": {
+                "kind": case.counter_kind,
+                "amount": str(case.counter_amount),
+                "at": timezone.localtime(case.counter_at).isoformat(),
+            }
+        }
     if action == "ship_return":
         return {"return_shipment": {"carrier": case.return_carrier, "tracking_number": case.return_tracking_number}}
     if case.state == CaseState.REJECTED and action in ("reject", "inspect"):
@@ -142,55 +163,130 @@ def _event_details(case: Case, action: str) -> dict:
     return {}
 
 
-def notify_customer(case: Case, action: str, *, reply: str = "") -> Notification | None:
-    """The customer hears about the step ``action`` of their case (by email, if we have their address), and the
-    channel systems of the case's channel get the progress event."""
+def notify_customer(case: Case, action: str, *, reply: str = "", note: str = "") -> Notification | None:
+    """The customer hears about the step ``action`` of their case, the way they prefer (``Customer.notify_by``):
+    a mini-program subscription message or an SMS where the step has a template for it and the carrier is
+    configured, else email when we have their address. The channel systems of the case's channel get the progress
+    event. ``note`` is the transition's note: only the messages that say so show it (an escalation's decision
+    and its reason)."""
     message = TRANSITIONS.message(action)
     if message is not None:
-        notify_channel(case, action, reply=reply)
-    email = case.customer.email
-    if message is None or not email:
+        notify_channel(case, action, reply=reply, note=note if action in NOTE_TOLD else "")
+    if message is None:
         return None
+    route = customer_route(case, action)
+    if route is None:
+        return None
+    channel, recipient, template = route
     with translation.override(settings.LANGUAGE_CODE):
         deadline = date_format(timezone.localtime(case.stage_due_at), "Y-m-d H:i") if case.stage_due_at else ""
-        body = str(message(case) if callable(message) else message) % {
+        values = {
             "number": case.number,
             "order": case.order.number,
             "reason": case.reject_reason,
             "deadline": deadline,
             "reply": reply,
+            "note": note if action in NOTE_TOLD else "",
         }
-        body += "\n\n" + _("Follow your request here: %(url)s") % {"url": progress_url(case)}
+        body = str(message(case) if callable(message) else message) % values
+        url = progress_url(case)
+        body += "\n\n" + _("Follow your request here: %(url)s") % {"url": url}
         subject = _("After-sales %(number)s: %(state)s") % {"number": case.number, "state": case.get_state_display()}
+        payload = {"case": case.number, "order": case.order.number, "action": action, "state": case.state}
+        next_attempt = timezone.now()
+        if template is not None:
+            filled = {**values, "state": str(case.get_state_display()), "url": url}
+            payload["template"] = template.template_code
+            payload["variables"] = {
+                name: _fit(channel, name, str(filled.get(source, ""))) for name, source in template.variables.items()
+            }
+            if template.page:
+                payload["page"] = template.page
+            if channel == Notification.Channel.SMS:
+                next_attempt = quiet_until(next_attempt) or next_attempt  # no SMS at night
     row = Notification.objects.create(
         kind=Notification.Kind.CUSTOMER_PROGRESS,
-        channel=Notification.Channel.EMAIL,
-        recipient=email,
+        channel=channel,
+        recipient=recipient,
         subject=subject[:200],
         body=body,
-        payload={"case": case.number, "order": case.order.number, "action": action, "state": case.state},
+        payload=payload,
         case=case,
+        next_attempt_at=next_attempt,
     )
     _deliver_soon()
     return row
 
 
+#: The ways a customer is reached when they named none, in this order.
+DEFAULT_ROUTE = (ContactChannel.MINIPROGRAM, ContactChannel.SMS, ContactChannel.EMAIL)
+
+
+def customer_route(case: Case, action: str) -> tuple[str, str, MessageTemplate | None] | None:
+    """``(channel, recipient, template)`` of the message about ``action``, or ``None`` (nobody to send to, or the
+    customer wants no messages). SMS and mini-program messages need the step's template and the carrier's
+    settings; without them the message goes by email."""
+    customer = case.customer
+    if customer.notify_by == ContactChannel.NONE:
+        return None
+    ways = (customer.notify_by,) if customer.notify_by else DEFAULT_ROUTE
+    reachable = {
+        ContactChannel.MINIPROGRAM: bool(customer.miniprogram_openid and settings.MINIPROGRAM_APP_ID),
+        ContactChannel.SMS: bool(customer.phone and settings.SMS_PROVIDER),
+    }
+    wanted = [way for way in ways if reachable.get(way)]
+    templates = (
+        {t.channel: t for t in MessageTemplate.objects.filter(event=action, channel__in=wanted, active=True)}
+        if wanted
+        else {}
+    )
+    for way in wanted:
+        if way in templates:
+            recipient = customer.miniprogram_openid if way == ContactChannel.MINIPROGRAM else customer.phone
+            return way, recipient, templates[way]
+    if customer.email:
+        return Notification.Channel.EMAIL, customer.email, None
+    return None
+
+
+#: The longest value each kind of mini-program template field takes (WeChat's subscription-message rules), by the
+#: field name's prefix; an SMS variable takes at most ``SMS_VARIABLE_MAX`` characters.
+MINIPROGRAM_FIELD_MAX = {"thing": 20, "character_string": 32, "phrase": 5, "name": 10, "number": 32, "letter": 32}
+SMS_VARIABLE_MAX = 35
+
+
+def _fit(channel: str, name: str, value: str) -> str:
+    """A variable's value cut to what the carrier accepts (a longer one refuses the whole message)."""
+    if channel == Notification.Channel.SMS:
+        limit = SMS_VARIABLE_MAX
+    else:
+        prefix = name.rstrip("0123456789")
+        limit = MINIPROGRAM_FIELD_MAX.get(prefix)
+    if limit is None or len(value) <= limit:
+        return value
+    return value[: limit - 1] + "…"
+
+
 def alert_staff(
-    roles: Iterable[str], *, subject: str, body: str, case: Case | None = None, key: str | None = None
+    roles: Iterable[str],
+    *,
+    subject: str,
+    body: str,
+    case: Case | None = None,
+    key: str | None = None,
+    user_ids: Iterable[int] | None = None,
 ) -> int:
-    """An alert to every active user of ``roles`` with an email, and to the webhooks listening for them.
+    """An alert to every active user of ``roles`` with an email (only those of ``user_ids``, when given: e.g. the
+    supervisors of one queue), and to the webhooks listening for them.
 
     ``key`` makes the alert idempotent: a sweep that sees the same cause again writes nothing more.
     Returns the number of rows written.
     """
     roles = set(roles)
-    emails = (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=roles)
-        .exclude(email="")
-        .values_list("email", flat=True)
-        .distinct()
-    )
+    users = get_user_model().objects.filter(is_active=True, groups__name__in=roles)
+    if user_ids is not None:
+        users = users.filter(pk__in=list(user_ids))
+    emails = users.exclude(email="").values_list("email", flat=True).distinct()
     endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if roles & set(e.audience or [])]
     payload = {"subject": subject, "case": case.number if case else None, "roles": sorted(roles)}
     rows = [

@@ -13,6 +13,12 @@ workflow registry; never a service or a door.
 
 from aftersales.selectors.actions import actions_for, compensation_actions_for
 from aftersales.selectors.board import BoardRow, Deadline, deadline_of, status_board_for
+from aftersales.selectors.care import (
+    FOLLOW_UP_TABS,
+    corrective_actions_by_category,
+    follow_ups_for,
+    open_corrective_actions,
+)
 from aftersales.selectors.cases import case_inspections, evidence_for, photo_for, recent_cases_of_customer
 from aftersales.selectors.scope import (
     AREAS,
@@ -48,6 +54,7 @@ __all__ = [
     "AREAS",
     "DUE_SOON",
     "FINANCE_STATES",
+    "FOLLOW_UP_TABS",
     "LIST_RELATED",
     "PAYOUT_AGEING_DAYS",
     "PAYOUT_TABS",
@@ -63,11 +70,14 @@ __all__ = [
     "case_list_for",
     "case_scope_for",
     "compensation_actions_for",
+    "corrective_actions_by_category",
     "deadline_of",
     "evidence_for",
+    "follow_ups_for",
     "may_use",
     "my_queue_ids",
     "offers_awaiting_approval",
+    "open_corrective_actions",
     "payables",
     "payables_total",
     "payouts_by_age",

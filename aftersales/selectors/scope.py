@@ -126,6 +126,9 @@ def case_for_page(user, case_id) -> Case:
                 "customer__dedicated_advisor",
                 "policy",
                 "policy_version",
+                "follow_up__owner",  # the care card and its actions (one join instead of a query each)
+                "follow_up__new_case",
+                "cause_analysis__owner",
             )
             .get(pk=case_id)
         )

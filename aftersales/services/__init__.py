@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aftersales.services.assignment import case_claim
+from aftersales.services.care import cause_analysis_record, corrective_action_close, follow_up_record
 from aftersales.services.cases import (
     case_approve,
     case_auto_approve,
@@ -44,6 +45,7 @@ from aftersales.services.compensations import (
 )
 from aftersales.services.numbers import case_number_next
 from aftersales.services.offers import (
+    case_accept_counter,
     case_approve_offer,
     case_propose,
     case_return_offer,
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     from aftersales.workflow.transitions import Action
 
 __all__ = [
+    "case_accept_counter",
     "case_add_evidence",
     "case_add_note",
     "case_approve",
@@ -91,6 +94,7 @@ __all__ = [
     "case_ship_return",
     "case_submit_offer",
     "case_update",
+    "cause_analysis_record",
     "compensation_add",
     "compensation_approve",
     "compensation_mark_failed",
@@ -99,8 +103,10 @@ __all__ = [
     "compensation_settle",
     "compensation_settlement_overdue",
     "compensation_void",
+    "corrective_action_close",
     "customer_flag_clear",
     "customer_flag_refresh",
+    "follow_up_record",
     "perform",
     "policy_for_channel",
     "shipment_stuck",

@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
 from aftersales.automation.calendars import clock_for_case
-from aftersales.automation.routing import apply_sla
+from aftersales.automation.care import schedule_follow_up
+from aftersales.automation.routing import apply_sla, route_escalation
 from aftersales.automation.rules import run_rules
 from aftersales.errors import NotAllowed, StaleCase
 from aftersales.models import (
@@ -94,7 +95,9 @@ def finish_transition(
     fields = {"state", "waiting_on", "stage_due_at", "stage_alerted_at", *fields, *sla_pause(case, was_waiting_on, at)}
     save_case(case, actor=actor, at=at, fields=fields)
     transition_event(case, name=name, before=before, actor=actor, note=note, data=data, at=at)
-    notify_customer(case, name)
+    notify_customer(case, name, note=note)
+    if case.state in FINAL_STATES:
+        schedule_follow_up(case, at=at)
     run_rules(case, AutomationRule.Trigger.STATE_CHANGED, at=at)
 
 
@@ -148,8 +151,16 @@ def escalate_locked(case: Case, *, actor: User | None, at: datetime, note: str) 
     """Escalate a locked case whose escalation is allowed (by the actor, or by the system's deadlines)."""
     before = case.state
     case.escalate(at=at)
+    routed, data = route_escalation(case, at=at, reason=note)
     finish_transition(
-        case, name="escalate", before=before, actor=actor, at=at, note=note, fields={"escalated_from", "escalated_at"}
+        case,
+        name="escalate",
+        before=before,
+        actor=actor,
+        at=at,
+        note=note,
+        fields={"escalated_from", "escalated_at", *routed},
+        data=data,
     )
     return case
 

@@ -20,6 +20,7 @@ from aftersales.errors import NotAllowed
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
     GRANTED_COMPENSATION_STATES,
+    LIVE_COMPENSATION_STATES,
     Case,
     CaseState,
     Compensation,
@@ -515,27 +516,55 @@ def case_decline(
     actor: User | None,
     note: str = "",
     counter_amount=None,
+    counter_kind: str = "",
     expected_version: int | None = None,
     at: datetime | None = None,
 ) -> Case:
     """The customer declines the offer: it is withdrawn and the case goes back to compensation.
 
-    ``counter_amount``: what the customer asks for instead (kept on the event and shown to the agent)."""
+    ``counter_amount`` and ``counter_kind``: what the customer asks for instead. Kept on the case beside the offer
+    (the agent accepts it in one step, ``case_accept_counter``) and on the event. Without a kind, the kind of the
+    main item of the declined offer (a refund when it had none)."""
     at = now(at)
     counter = None if counter_amount in (None, "") else parse_amount(counter_amount, "counter_amount")
+    counter_kind = (counter_kind or "").strip()
+    if counter_kind and counter_kind not in Compensation.Kind.values:
+        raise ValidationError({"counter_kind": _("Choose the kind of compensation.")})
+    if counter_kind and counter is None:
+        raise ValidationError({"counter_amount": _("Say how much the customer asks for.")})
     case = lock_case(case_id, expected_version=expected_version)
     ensure_may(case, "decline", actor)
+    if counter is not None and not counter_kind:
+        main = (
+            case.compensations.filter(state__in=LIVE_COMPENSATION_STATES, quick_refund=False)
+            .order_by("-amount", "id")
+            .values_list("kind", flat=True)
+            .first()
+        )
+        counter_kind = main or Compensation.Kind.REFUND
     voided = void_unpaid(case, actor=actor, at=at, note=_("Offer declined by the customer."))
     before = case.state
     case.decline(at=at)
     data: dict = {"voided": voided}
     note = (note or "").strip()
+    case.counter_kind, case.counter_amount, case.counter_at = counter_kind, counter, (at if counter else None)
     if counter is not None:
         data["counter_amount"] = str(counter)
-        asked = _("The customer asks for ¥%(amount)s.") % {"amount": counter}
+        data["counter_kind"] = counter_kind
+        asked = _("The customer asks for %(kind)s ¥%(amount)s.") % {
+            "kind": Compensation.Kind(counter_kind).label,
+            "amount": counter,
+        }
         note = f"{asked} {note}".strip()
     finish_transition(
-        case, name="decline", before=before, actor=actor, at=at, note=note, fields={"proposed_at"}, data=data
+        case,
+        name="decline",
+        before=before,
+        actor=actor,
+        at=at,
+        note=note,
+        fields={"proposed_at", "counter_kind", "counter_amount", "counter_at"},
+        data=data,
     )
     return case
 

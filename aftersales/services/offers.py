@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from aftersales.errors import NotAllowed
 from aftersales.models import LIVE_COMPENSATION_STATES, Case, CaseState, Compensation, CompensationState
 from aftersales.permissions import authority_of
-from aftersales.services._base import ensure_may, finish_transition, lock_case, now, required
+from aftersales.services._base import ensure_may, finish_transition, local_time, lock_case, now, required
 from aftersales.services.compensations import (
     approve_pending_within_authority,
     compensation_add,
@@ -82,6 +82,38 @@ def case_send_offer(
     return case_submit_offer(case_id=case_id, actor=actor, note=note, at=at)
 
 
+@transaction.atomic
+def case_accept_counter(
+    *, case_id: int, actor: User, note: str = "", expected_version: int | None = None, at: datetime | None = None
+) -> Case:
+    """Accept the customer's counter-offer in one step: it becomes the offer's compensation and the offer is sent
+    (to the customer within the sender's authority, else to a supervisor for approval)."""
+    at = now(at)
+    case = lock_case(case_id, expected_version=expected_version)
+    if case.counter_amount is None:
+        raise NotAllowed(_("The customer made no counter-offer on case %(number)s.") % {"number": case.number})
+    ensure_may(case, "propose", actor)
+    asked = _("The customer's counter-offer of %(date)s.") % {"date": local_time(case.counter_at)}
+    try:
+        return case_send_offer(
+            case_id=case.pk,
+            actor=actor,
+            kind=case.counter_kind or Compensation.Kind.REFUND,
+            amount=case.counter_amount,
+            compensation_note=asked,
+            note=note,
+            at=at,
+        )
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict") or set(exc.error_dict) <= {"note"}:
+            raise
+        # The amount or kind the customer asked for is refused (e.g. a refund above what the goods are worth):
+        # not a field of this one-click form, so said as the form's own error.
+        raise ValidationError(
+            _("The counter-offer cannot be accepted as it is: %(why)s") % {"why": " ".join(exc.messages)}
+        ) from None
+
+
 def live_offer(case: Case, *, note: str) -> list[Compensation]:
     """The case's live compensations, locked; an offer needs at least one, or a description."""
     live = list(case.compensations.select_for_update().filter(state__in=LIVE_COMPENSATION_STATES))
@@ -106,6 +138,7 @@ def propose_locked(
     before = case.state
     getattr(case, name)(at=at)
     total = sum((c.amount for c in live), Decimal("0.00"))
+    case.counter_kind, case.counter_amount, case.counter_at = "", None, None  # the customer has a new offer
     finish_transition(
         case,
         name=name,
@@ -113,7 +146,7 @@ def propose_locked(
         actor=actor,
         at=at,
         note=(note or "").strip(),
-        fields={"proposed_at"},
+        fields={"proposed_at", "counter_kind", "counter_amount", "counter_at"},
         data={"total": str(total), "approved": approved, **(data or {})},
     )
     return case

@@ -42,6 +42,14 @@ ORDER_FIELDS = (
     "shipping_address",
 )
 CUSTOMER_FIELDS = ("name", "phone", "email", "region")
+#: Customer fields a channel may leave out: then they keep their value (the preference may come from elsewhere).
+OPTIONAL_CUSTOMER_FIELDS = ("notify_by", "miniprogram_openid")
+
+
+def _customer_values(data: dict) -> dict:
+    values = {name: data.get(name) or "" for name in CUSTOMER_FIELDS}
+    values.update({name: data[name] or "" for name in OPTIONAL_CUSTOMER_FIELDS if name in data})
+    return values
 
 
 @dataclass
@@ -138,7 +146,7 @@ def held_by_order(order_ids) -> dict[int, dict[int, tuple[int, str]]]:
 
 def _customer(channel: str, data: dict) -> Customer:
     """The channel's customer by its id: created, or brought up to date."""
-    values = {name: data.get(name) or "" for name in CUSTOMER_FIELDS}
+    values = _customer_values(data)
     try:
         with transaction.atomic():
             customer, created = Customer.objects.select_for_update().get_or_create(
@@ -157,7 +165,7 @@ def _customer(channel: str, data: dict) -> Customer:
 def _customers(channel: str, details: list[dict]) -> dict[str, Customer]:
     """The channel's customers of a group of orders by id: created or brought up to date together (the last
     order's details win, as one by one)."""
-    wanted = {data["id"]: {name: data.get(name) or "" for name in CUSTOMER_FIELDS} for data in details}
+    wanted = {data["id"]: _customer_values(data) for data in details}
     customers = {c.external_id: c for c in Customer.objects.filter(channel=channel, external_id__in=wanted)}
     changed, fresh = [], []
     for external_id, values in wanted.items():
@@ -171,7 +179,7 @@ def _customers(channel: str, details: list[dict]) -> dict[str, Customer]:
             changed.append(customer)
     for customer in Customer.objects.bulk_create(fresh):
         customers[customer.external_id] = customer
-    Customer.objects.bulk_update(changed, [*CUSTOMER_FIELDS, "updated_at"])
+    Customer.objects.bulk_update(changed, [*CUSTOMER_FIELDS, *OPTIONAL_CUSTOMER_FIELDS, "updated_at"])
     return customers
 
 

@@ -68,6 +68,8 @@ def personal_data(customer: Customer) -> dict:
             "name": customer.name,
             "phone": customer.phone,
             "email": customer.email,
+            "miniprogram_openid": customer.miniprogram_openid,
+            "notify_by": customer.notify_by,
             "region": customer.region,
             "tier": customer.tier,
             "channel": customer.channel,
@@ -160,7 +162,7 @@ def export_personal_data(*, customer_id: int, actor: User, request=None) -> dict
 
 
 def _identifiers(customer: Customer, orders: list[Order]) -> list[str]:
-    values = {customer.name, customer.phone, customer.email}
+    values = {customer.name, customer.phone, customer.email, customer.miniprogram_openid}
     values |= {order.shipping_address for order in orders}
     if len(customer.external_id) >= MIN_ID_LENGTH:  # a short id ("12") would hit ordinary numbers in the text
         values.add(customer.external_id)
@@ -232,9 +234,10 @@ def _erase(customer: Customer, *, at: datetime) -> dict:
         ),
         "risk_flags": _scrub_rows(CustomerRiskFlag.objects.filter(customer=customer), ("justification",), identifiers),
     }
-    if customer.email:
-        # The address goes; a message not sent yet is not sent (kept as failed, with the reason).
-        to_customer = Notification.objects.filter(case__customer=customer, recipient=customer.email)
+    addresses = [value for value in (customer.email, customer.phone, customer.miniprogram_openid) if value]
+    if addresses:
+        # The address, number or openid goes; a message not sent yet is not sent (kept as failed, with the reason).
+        to_customer = Notification.objects.filter(case__customer=customer, recipient__in=addresses)
         to_customer.exclude(state=Notification.State.SENT).update(
             state=Notification.State.FAILED, locked_until=None, last_error="personal data erased"
         )
@@ -261,8 +264,20 @@ def _erase(customer: Customer, *, at: datetime) -> dict:
     customer.email = ""
     customer.region = ""
     customer.external_id = ""
+    customer.miniprogram_openid = ""
     customer.erased_at = at
-    customer.save(update_fields=["name", "phone", "email", "region", "external_id", "erased_at", "updated_at"])
+    customer.save(
+        update_fields=[
+            "name",
+            "phone",
+            "email",
+            "region",
+            "external_id",
+            "miniprogram_openid",
+            "erased_at",
+            "updated_at",
+        ]
+    )
     return counts
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from aftersales.automation.care import schedule_follow_up
 from aftersales.automation.routing import apply_sla
 from aftersales.errors import NotAllowed
 from aftersales.models import (
@@ -79,6 +80,7 @@ def case_rate(
         )
     case.csat, case.nps, case.rated_at = csat, nps, at
     save_case(case, actor=actor, at=at, fields={"csat", "nps", "rated_at"})
+    schedule_follow_up(case, at=at)  # a low rating calls for a follow-up visit
     update_event(
         case,
         name=EventName.RATED,

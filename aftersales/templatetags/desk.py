@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from aftersales.models import EventName
+from aftersales.models import Attribution, EventName
 from aftersales.permissions import display_name
 from aftersales.selectors import deadline_of
 from aftersales.workflow.money import money
@@ -153,3 +153,9 @@ def field_label(opts, name: str) -> str:
         return str(opts.get_field(name).verbose_name)
     except Exception:
         return name
+
+
+@register.filter
+def attribution_label(code: str) -> str:
+    """An attribution's label (``product_quality`` → 产品质量)."""
+    return str(Attribution(code).label) if code in Attribution.values else code or "—"

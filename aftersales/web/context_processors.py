@@ -13,8 +13,10 @@ NAV = [
     ("queue", "desk:queue", _("Queue")),
     ("qc", "desk:qc", _("QC")),
     ("approvals", "desk:approvals", _("Approvals")),
+    ("queue", "desk:follow_ups", _("Follow-ups")),
     ("finance", "desk:finance", _("Payouts")),
     ("risk", "desk:claimants", _("Risk customers")),
+    ("risk", "desk:corrective_actions", _("Corrective actions")),
     ("money_reports", "reports:compensation", _("Compensation report")),
     ("analytics", "reports:dashboard", _("Dashboard")),
 ]

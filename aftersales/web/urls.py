@@ -27,6 +27,8 @@ urlpatterns = [
     path("approvals/bulk/", work.approvals_bulk, name="approvals_bulk"),
     path("finance/", work.finance, name="finance"),
     path("finance/batch/", work.finance_batch, name="finance_batch"),
+    path("follow-ups/", work.follow_ups, name="follow_ups"),
+    path("corrective-actions/", work.corrective_actions, name="corrective_actions"),
     path("risk/claimants/", risk.claimants, name="claimants"),
     path("risk/claimants/<int:flag_id>/clear/", risk.claimant_clear, name="claimant_clear"),
 ]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
+    Attribution,
     Carrier,
     CaseState,
     Compensation,
@@ -71,6 +72,11 @@ class ApproveForm(NoteForm):
 
 
 class DeclineForm(NoteForm):
+    counter_kind = forms.ChoiceField(
+        label=_("Kind the customer asks for (optional)"),
+        choices=[("", "—"), *Compensation.Kind.choices],
+        required=False,
+    )
     counter_amount = forms.DecimalField(
         label=_("What the customer asks for instead (¥, optional)"),
         required=False,
@@ -78,6 +84,64 @@ class DeclineForm(NoteForm):
         max_digits=12,
         decimal_places=2,
     )
+
+
+_YES_NO = [("", "—"), ("yes", _("Yes")), ("no", _("No"))]
+
+
+def _yes_no(value):
+    return {"yes": True, "no": False}.get(value)
+
+
+class FollowUpForm(ActionForm):
+    """The outcome of a follow-up call (回访)."""
+
+    reached = forms.TypedChoiceField(
+        label=_("Customer reached"), choices=_YES_NO[1:], coerce=_yes_no, widget=forms.RadioSelect
+    )
+    satisfied = forms.TypedChoiceField(
+        label=_("Customer satisfied"), choices=_YES_NO, coerce=_yes_no, empty_value=None, required=False
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    new_complaint = forms.BooleanField(
+        label=_("Still a problem: open a new complaint case (the notes describe it)"), required=False
+    )
+
+
+class CauseAnalysisForm(ActionForm):
+    """A complaint's cause analysis and its corrective action."""
+
+    root_cause = forms.CharField(label=_("Root cause"), widget=forms.Textarea(attrs={"rows": 2}))
+    attribution = forms.ChoiceField(label=_("Attribution"), choices=Attribution.choices)
+    corrective_action = forms.CharField(label=_("Corrective action"), widget=forms.Textarea(attrs={"rows": 2}))
+    owner = StaffChoiceField(label=_("Action owner"), queryset=None)
+    due_on = forms.DateField(label=_("Action due on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = _action_owners()
+
+    def initial_for(self, case) -> dict:
+        analysis = getattr(case, "cause_analysis_or_none", None)
+        if analysis is not None:
+            return {
+                "root_cause": analysis.root_cause,
+                "attribution": analysis.attribution,
+                "corrective_action": analysis.corrective_action,
+                "owner": analysis.owner_id,
+                "due_on": analysis.due_on,
+            }
+        return {"attribution": case.category.attribution if case.category_id else None}
+
+
+def _action_owners():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(is_active=True, groups__name__in=["agent", "qc", "supervisor"]).distinct()
+
+
+class ResultForm(ActionForm):
+    result = forms.CharField(label=_("What was done"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ReasonForm(VersionedForm):
@@ -193,7 +257,11 @@ class ResolveEscalationForm(VersionedForm):
     decision = forms.ChoiceField(
         label=_("Decision"), choices=[(state, CaseState(state).label) for state in ESCALATION_RESOLUTIONS]
     )
-    note = forms.CharField(label=_("Decision note"), widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("Decision note"),
+        help_text=_("The reason for the decision: the customer and the channel are told it."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
 class OfferDecisionForm(VersionedForm):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aftersales.models import ESCALATION_RESOLUTIONS, Carrier, CaseState, Compensation, Inspection
-from customers.models import PaymentMethod, ProductCategory
+from aftersales.models import ESCALATION_RESOLUTIONS, Attribution, Carrier, CaseState, Compensation, Inspection
+from customers.models import ContactChannel, PaymentMethod, ProductCategory
 
 
 class VersionedSerializer(serializers.Serializer):
@@ -60,10 +61,44 @@ class CounterOfferSerializer(serializers.Serializer):
         default=None,
         help_text=_("What the customer asks for instead (CNY)."),
     )
+    counter_kind = serializers.ChoiceField(
+        choices=Compensation.Kind.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "The kind of compensation the customer asks for; without it, the kind of the declined offer's main item."
+        ),
+    )
 
 
 class StaffDeclineSerializer(VersionedSerializer, CounterOfferSerializer):
     pass
+
+
+class FollowUpSerializer(serializers.Serializer):
+    reached = serializers.BooleanField(help_text=_("Was the customer reached on this call?"))
+    satisfied = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text=_("Is the customer satisfied (when reached)?")
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    new_complaint = serializers.BooleanField(
+        required=False, default=False, help_text=_("Open a new complaint case on the same order (notes describe it).")
+    )
+
+
+class CauseAnalysisSerializer(serializers.Serializer):
+    root_cause = serializers.CharField(max_length=2000)
+    attribution = serializers.ChoiceField(choices=Attribution.choices)
+    corrective_action = serializers.CharField(max_length=2000)
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), help_text=_("The user who carries out the action.")
+    )
+    due_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class ResultSerializer(serializers.Serializer):
+    result = serializers.CharField(max_length=2000)
 
 
 class StaffRequiredNoteSerializer(VersionedSerializer):
@@ -108,7 +143,9 @@ class InspectSerializer(VersionedSerializer):
 
 class ResolveSerializer(VersionedSerializer):
     decision = serializers.ChoiceField(choices=[(s, CaseState(s).label) for s in ESCALATION_RESOLUTIONS])
-    note = serializers.CharField(max_length=1000)
+    note = serializers.CharField(
+        max_length=1000, help_text=_("The reason for the decision: the customer and the channel are told it.")
+    )
 
 
 class CompensationAddSerializer(serializers.Serializer):
@@ -180,6 +217,19 @@ class OrderCustomerSerializer(StrictSerializer):
     phone = serializers.RegexField(r"^\+?[0-9][0-9-]{4,19}$", max_length=20)
     email = serializers.EmailField(required=False, allow_blank=True, default="", max_length=254)
     region = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+    # Kept as they are when not sent (the customer may have told the merchant's service team instead).
+    notify_by = serializers.ChoiceField(
+        choices=ContactChannel.choices,
+        required=False,
+        allow_blank=True,
+        help_text=_("How the customer prefers to hear about their cases; empty: the first way we have."),
+    )
+    miniprogram_openid = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text=_("The customer's openid in the shop's WeChat mini-program (for subscription messages)."),
+    )
 
 
 class OrderLineInSerializer(StrictSerializer):

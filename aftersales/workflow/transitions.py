@@ -43,7 +43,7 @@ INTERNAL = "internal"
 ALERT = "alert"
 
 #: A customer message: a text, or a function of the case giving the text (placeholders: number, order, reason,
-#: deadline, reply).
+#: deadline, reply, and note: the note the transition was recorded with).
 Message = Promise | str | Callable[[object], str]
 
 
@@ -164,7 +164,58 @@ def _inspected(case) -> str:
     return gettext("The goods for %(number)s have been checked; we are preparing your compensation.")
 
 
+def _escalation_decided(case) -> str:
+    """The supervisor's decision on an appeal, in words, and its reason (the decision note)."""
+    decisions = {
+        S.COMPENSATION: gettext("we will make you a new offer"),
+        S.CLOSED: gettext("the case is closed with the compensation already agreed"),
+        S.REJECTED: gettext("your request is not accepted"),
+    }
+    decision = decisions.get(case.state) or str(S(case.state).label)
+    text = gettext("A supervisor has decided on your request %(number)s: %(decision)s. Reason: %(note)s")
+    return text.replace("%(decision)s", _escape(decision))
+
+
 _OFFER_READY = _("Our offer for %(number)s is ready: please accept or decline it in the app before %(deadline)s.")
+
+
+def _counter_label(case) -> str:
+    """“accept: refund ¥150.00” — the counter-offer the button accepts."""
+    if case.counter_amount is None:
+        return gettext("accept the customer's counter-offer")
+    return gettext("accept the counter-offer: %(kind)s ¥%(amount)s") % {
+        "kind": case.get_counter_kind_display(),
+        "amount": case.counter_amount,
+    }
+
+
+def _open_follow_up(case) -> bool:
+    """Follow-ups exist only for finished cases (the state is checked first: lists of open cases ask nothing)."""
+    if case.state not in FINAL_STATES:
+        return False
+    follow_up = case.follow_up_or_none
+    return follow_up is not None and follow_up.state == "open"
+
+
+def _keeps_an_analysis(case) -> bool:
+    return case.request_type == "complaint" or case.escalated_at is not None
+
+
+def _analysable(case) -> bool:
+    """Complaints and escalated cases keep a cause analysis, changed while its corrective action is open."""
+    if not _keeps_an_analysis(case):
+        return False
+    analysis = case.cause_analysis_or_none
+    return analysis is None or analysis.state == "open"
+
+
+def _action_open_for(case, user) -> bool:
+    if not _keeps_an_analysis(case):
+        return False
+    analysis = case.cause_analysis_or_none
+    if analysis is None or analysis.state != "open":
+        return False
+    return user.pk == analysis.owner_id or user.is_superuser or user.has_perm("aftersales.resolve_escalation")
 
 
 def _unfinished(case, user) -> bool:
@@ -408,6 +459,16 @@ TRANSITIONS = Registry(
         serializer=s.StaffDeclineSerializer,
         message=_("You declined the offer for %(number)s; we will come back to you with a new one."),
     ),
+    Action(
+        "accept_counter",
+        label=_("accept the customer's counter-offer"),
+        label_for=lambda case: _counter_label(case),
+        service="case_accept_counter",  # the counter-offer becomes the offer, sent within authority or to approval
+        roles=(AGENT, SUPERVISOR),
+        form=f.NoteForm,
+        serializer=s.StaffNoteSerializer,
+        available=lambda case, user: case.counter_amount is not None and _may_send_offer(case, user),
+    ),
     Transition(
         "auto_confirm",
         label=_("confirm automatically"),
@@ -483,7 +544,7 @@ TRANSITIONS = Registry(
         roles=(SUPERVISOR,),
         form=f.ResolveEscalationForm,
         serializer=s.ResolveSerializer,
-        message=_("A supervisor has decided on your request %(number)s."),
+        message=_escalation_decided,
     ),
     # ---- on the side -----------------------------------------------------------
     Action(
@@ -501,6 +562,34 @@ TRANSITIONS = Registry(
         roles=(AGENT, QC, SUPERVISOR, FINANCE),
         form=f.CaseNoteForm,
         available=lambda case, user: True,
+    ),
+    # ---- the care after the case ------------------------------------------------
+    Action(
+        "follow_up",
+        label=_("record the follow-up visit"),
+        service="follow_up_record",
+        roles=(AGENT, SUPERVISOR),
+        form=f.FollowUpForm,
+        serializer=s.FollowUpSerializer,
+        available=lambda case, user: _open_follow_up(case) and user.has_perm("aftersales.change_followup"),
+    ),
+    Action(
+        "analyse_cause",
+        label=_("record the cause analysis"),
+        service="cause_analysis_record",
+        roles=(AGENT, SUPERVISOR),
+        form=f.CauseAnalysisForm,
+        serializer=s.CauseAnalysisSerializer,
+        available=lambda case, user: _analysable(case) and user.has_perm("aftersales.add_causeanalysis"),
+    ),
+    Action(
+        "close_corrective_action",
+        label=_("close the corrective action"),
+        service="corrective_action_close",
+        roles=(AGENT, QC, SUPERVISOR),
+        form=f.ResultForm,
+        serializer=s.ResultSerializer,
+        available=lambda case, user: _action_open_for(case, user),
     ),
     Action("reply", label=_("reply to the customer"), service=None, roles=(AGENT, SUPERVISOR), message="%(reply)s"),
     # ---- compensations ---------------------------------------------------------
@@ -571,7 +660,7 @@ PRIMARY_ACTIONS: dict[str, tuple[str, ...]] = {
     S.AWAITING_RETURN: ("receive_inspect", "ship_return"),
     S.RETURN_SHIPPED: ("receive_inspect",),
     S.IN_QC: ("inspect",),
-    S.COMPENSATION: ("send_offer", "propose"),
+    S.COMPENSATION: ("accept_counter", "send_offer", "propose"),
     S.AWAITING_APPROVAL: ("approve_offer",),
     S.AWAITING_CONFIRMATION: ("confirm",),
     S.AWAITING_DISPATCH: ("send_goods",),

@@ -157,12 +157,12 @@ def test_a_missing_reason_is_shown_beside_the_field_and_nothing_is_written(login
 def test_a_case_changed_by_someone_else_gives_a_message_and_the_fresh_page(login, agent, supervisor, open_case):
     case = open_case()
     stale_version = case.version
-    services.case_escalate(case_id=case.pk, actor=supervisor, reason="顾客投诉")
+    services.case_cancel(case_id=case.pk, actor=supervisor, reason="顾客来电撤回")
     response = login(agent).post(act(case, "approve"), {"expected_version": stale_version}, follow=True)
     assert response.status_code == 200 and response.redirect_chain[-1][0] == page(case)
     assert any("已被他人修改" in str(m) for m in response.context["messages"])
-    assert Case.objects.get(pk=case.pk).state == S.ESCALATED
-    assert response.context["case"].state == S.ESCALATED
+    assert Case.objects.get(pk=case.pk).state == S.CANCELLED
+    assert response.context["case"].state == S.CANCELLED
 
 
 def test_a_transition_not_allowed_now_says_why(login, agent, case_in):

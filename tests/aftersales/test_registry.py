@@ -83,6 +83,7 @@ def test_every_customer_message_fills_in_with_the_case_placeholders():
         "reason": "r",
         "deadline": "2026-12-02 10:00",
         "reply": "x",
+        "note": "n",
     }
     # What the case brings into its messages may hold a "%" (an address): it must come out as it is.
     version = SimpleNamespace(

@@ -702,3 +702,26 @@ def test_demo_replies_from_templates_record_their_version(db):
         assert use.version.id == use.template_id and use.template.scenario == "acknowledge"
         assert use.event.data["version"] == use.version.history_id
     assert HealthReport.objects.count() == 1
+
+
+def test_recently_finished_complaints_escalations_and_low_ratings_have_their_follow_up_visits(seeded):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from aftersales.demo.generator import FOLLOW_UP_DAYS, FOLLOW_UP_OPEN_DAYS
+    from aftersales.models import FollowUp
+
+    now = timezone.now()
+    visits = FollowUp.objects.select_related("case")
+    assert visits.exists()
+    for visit in visits:
+        case = visit.case
+        assert case.closed_at >= now - timedelta(days=FOLLOW_UP_DAYS + 1) and case.state != "cancelled"
+        assert visit.reasons and (
+            case.request_type == "complaint" or case.escalated_at or case.crisis or (case.csat or 5) <= 2
+        )
+        recent = case.closed_at >= now - timedelta(days=FOLLOW_UP_OPEN_DAYS)
+        assert (visit.state == "open") == recent
+        if visit.state == "done":
+            assert visit.reached is not None and (visit.satisfied is None) == (not visit.reached)

@@ -103,6 +103,10 @@ class Command(BaseCommand):
             if role == AGENT:
                 AgentProfile.objects.update_or_create(user=user, defaults={"authority_limit": AGENT_AUTHORITY})
                 ensure_queues()["general"].members.add(user)
+            if role == SUPERVISOR:  # escalations and crises wait for them
+                queues = ensure_queues()
+                queues["escalation"].members.add(user)
+                queues["crisis"].members.add(user)
             where = ADMIN_URL if staff else "— (not staff: no Django admin access)"
             rows.append((f"{label} {role or 'superuser'}", username, demo_password(username), where, created))
 

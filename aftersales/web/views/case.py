@@ -70,6 +70,8 @@ class Panel:
     open: bool = False
     #: The state's primary action: shown first, open, its button the page's main one.
     primary: bool = False
+    #: The button's label on this case, when the action words it for the case (the counter-offer it accepts).
+    title: str = ""
 
     @property
     def name(self) -> str:
@@ -77,7 +79,7 @@ class Panel:
 
     @property
     def label(self) -> str:
-        return str(self.action.label)
+        return self.title or str(self.action.label)
 
     @property
     def dangerous(self) -> bool:
@@ -95,7 +97,8 @@ def _case_url(case_id: int) -> str:
 def _panel(action: Action, case: Case, user, data=None, files=None, *, open: bool = False, initial=None) -> Panel:
     # Each panel's fields get ids of their own (labels point at their own field; names stay the service's).
     form = action.form(data, files, case=case, user=user, auto_id=f"id_{action.name}_%s", initial=initial)
-    return Panel(action, form, reverse("desk:case_action", args=[case.pk, action.name]), open=open)
+    title = str(action.label_on(case)) if action.label_for is not None else ""
+    return Panel(action, form, reverse("desk:case_action", args=[case.pk, action.name]), open=open, title=title)
 
 
 def _arrange(panels: list[Panel], case: Case) -> list[Panel]:
@@ -255,6 +258,9 @@ def render_case_page(
         ],
         case,
     )
+    # The counter-offer's button stands beside the offer, not among the other actions.
+    counter_panel = next((panel for panel in panels if panel.name == "accept_counter"), None)
+    panels = [panel for panel in panels if panel is not counter_panel]
     recent = recent_cases_of_customer(user, case)
     granted_kinds = {c.kind for c in comps if c.state in LIVE_COMPENSATION_STATES}
     replies = templates_for(case, agent=user, granted_kinds=granted_kinds) if may_reply_to_customers(user) else []
@@ -278,6 +284,10 @@ def render_case_page(
         "live_total": live_total,
         "authority": authority,
         "over_authority": authority is not None and live_total > authority,
+        "counter_panel": counter_panel,
+        "counter_over_authority": case.counter_amount is not None
+        and authority is not None
+        and live_total + case.counter_amount > authority,
         "may_add_compensation": may_add,
         "add_form": add_form,
         "suggestions": suggestions,

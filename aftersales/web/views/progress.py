@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.throttling import SimpleRateThrottle
 
 from aftersales import services
-from aftersales.models import Carrier, CaseState, WaitingOn
+from aftersales.models import Carrier, CaseState, Compensation, WaitingOn
 from aftersales.permissions import portal_user
 from aftersales.selectors.public import (
     RETURN_PENDING_STATES,
@@ -68,8 +68,17 @@ class AnswerForm(forms.Form):
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
 
+#: What a customer may ask for on the progress page (a replacement or a gift is the agent's to offer).
+CUSTOMER_COUNTER_KINDS = ("refund", "cash", "coupon", "return_shipping")
+
+
 class DeclineForm(AnswerForm):
     reason = forms.CharField(label=gettext_lazy("Why not?"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+    counter_kind = forms.ChoiceField(
+        label=gettext_lazy("What would you like instead? (optional)"),
+        choices=[("", "—"), *[(k, label) for k, label in Compensation.Kind.choices if k in CUSTOMER_COUNTER_KINDS]],
+        required=False,
+    )
     counter_amount = forms.DecimalField(
         label=gettext_lazy("What would you accept? (¥, optional)"),
         required=False,
@@ -138,6 +147,7 @@ ACTIONS = {
             actor=actor,
             note=data["reason"],
             counter_amount=data["counter_amount"],
+            counter_kind=data["counter_kind"],
             expected_version=data["expected_version"],
         ),
         gettext_lazy("You declined the offer; we will come back to you."),

@@ -1,4 +1,5 @@
-"""Start pages per role: the QC bench, the supervisor's approvals, finance's payables."""
+"""Start pages per role: the QC bench, the supervisor's approvals, finance's payables; the follow-up visits due and
+the complaints' open corrective actions."""
 
 from __future__ import annotations
 
@@ -24,13 +25,17 @@ from aftersales.errors import NotAllowed
 from aftersales.models import Case, CaseState, Compensation
 from aftersales.permissions import personal_authority
 from aftersales.selectors import (
+    FOLLOW_UP_TABS,
     PAYOUT_AGEING_DAYS,
     PAYOUT_TABS,
     QC_STATES,
     RECEIVABLE_STATES,
     active_returns_of,
     compensation_actions_for,
+    corrective_actions_by_category,
+    follow_ups_for,
     offers_awaiting_approval,
+    open_corrective_actions,
     payables,
     payables_total,
     qc_worklist_for,
@@ -333,3 +338,35 @@ def finance_batch(request):
     for message in failed:
         messages.error(request, message)
     return HttpResponseRedirect(back)
+
+
+@area_required("queue")
+def follow_ups(request):
+    """Follow-up visits (回访) due: the user's own (and unowned) first, all open ones, or those done."""
+    tab = request.GET.get("tab", "mine")
+    if tab not in FOLLOW_UP_TABS:
+        tab = "mine"
+    paginator = CappedCountPaginator(follow_ups_for(request.user, tab), _page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "aftersales/follow_ups.html",
+        {"page": page, "paginator": paginator, "tab": tab, "now": timezone.now()},
+    )
+
+
+@area_required("risk")
+def corrective_actions(request):
+    """Supervisors follow the complaints' corrective actions until they are done: the loop closes there."""
+    paginator = CappedCountPaginator(open_corrective_actions(), _page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "aftersales/corrective_actions.html",
+        {
+            "page": page,
+            "paginator": paginator,
+            "by_category": corrective_actions_by_category(),
+            "today": timezone.localdate(),
+        },
+    )

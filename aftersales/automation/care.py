@@ -1,0 +1,82 @@
+"""Follow-up visits (回访) nobody has to remember: a case that needs one gets it when it finishes or is rated
+badly. Runs inside the calling service's transaction, on the locked case row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from aftersales.automation.calendars import clock_for_case
+from aftersales.automation.routing import case_categories, least_loaded_member
+from aftersales.models import Case, CaseState, EventName, FollowUp, RequestType
+from aftersales.services.events import system_event
+
+R = FollowUp.Reason
+LOW_CSAT = 2
+
+
+def follow_up_reasons(case: Case) -> list[str]:
+    """Why a finished case needs a follow-up visit (none: it does not)."""
+    reasons = []
+    if case.request_type == RequestType.COMPLAINT:
+        reasons.append(R.COMPLAINT)
+    if case.escalated_at is not None:
+        reasons.append(R.ESCALATED)
+    if case.crisis:
+        reasons.append(R.CRISIS)
+    if case.csat is not None and case.csat <= LOW_CSAT:
+        reasons.append(R.LOW_RATING)
+    if case.state == CaseState.CANCELLED and R.CRISIS not in reasons:
+        return []  # the customer withdrew: only a crisis is still worth a call
+    return reasons
+
+
+def _may_call(user) -> bool:
+    return user is not None and user.is_active and user.has_perm("aftersales.change_followup")
+
+
+def _owner(case: Case):
+    """Who calls: the agent the case is assigned to, else the last one who worked it, else the least-loaded member
+    of its queue."""
+    if _may_call(case.assignee):
+        return case.assignee
+    for event in case.events.filter(actor__isnull=False).select_related("actor").order_by("-created_at", "-id")[:20]:
+        if _may_call(event.actor):
+            return event.actor
+    if case.queue_id is not None:
+        return least_loaded_member(case.queue, case_categories(case))[0]
+    return None
+
+
+def schedule_follow_up(case: Case, *, at: datetime) -> FollowUp | None:
+    """Create the case's follow-up when it needs one (or add the new reasons to an open one); due after
+    ``FOLLOW_UP_DUE_HOURS`` working hours on the case's service calendar."""
+    reasons = follow_up_reasons(case)
+    if not reasons:
+        return None
+    existing = FollowUp.objects.select_for_update().filter(case=case).first()
+    if existing is not None:
+        new = [reason for reason in reasons if reason not in existing.reasons]
+        if new and existing.state == FollowUp.State.OPEN:
+            existing.reasons = [*existing.reasons, *new]
+            existing.save(update_fields=["reasons"])
+        return existing
+    due = clock_for_case(case).add(at, settings.FOLLOW_UP_DUE_HOURS * 60)
+    follow_up = FollowUp.objects.create(case=case, reasons=reasons, owner=_owner(case), due_at=due, created_at=at)
+    system_event(
+        case,
+        name=EventName.FOLLOW_UP_DUE,
+        note=_("Follow-up visit due %(due)s (%(reasons)s).")
+        % {"due": _local(due), "reasons": "、".join(follow_up.reason_labels)},
+        data={"follow_up": follow_up.pk, "reasons": reasons, "owner": follow_up.owner_id},
+        at=at,
+    )
+    return follow_up
+
+
+def _local(dt: datetime) -> str:
+    return date_format(timezone.localtime(dt), "Y-m-d H:i")
