@@ -146,7 +146,8 @@ def route_escalation(case: Case, *, at: datetime, reason: str) -> tuple[set[str]
     """An escalated case goes to the escalation queue and to a supervisor there (an agent cannot resolve it), and
     the supervisors are alerted at once. Returns the fields changed and what the event records."""
     changed: set[str] = set()
-    data: dict = {}
+    # Where it was, so that a decision sending it back to compensation returns it to the agent who works it.
+    data: dict = {"from_queue": case.queue_id, "from_assignee": case.assignee_id}
     queue = _queue(Queue.Purpose.ESCALATION)
     if queue is not None and case.queue_id != queue.pk:
         case.queue = queue
@@ -180,6 +181,33 @@ def route_escalation(case: Case, *, at: datetime, reason: str) -> tuple[set[str]
         user_ids=members or None,
     )
     return changed, data
+
+
+def route_back_from_escalation(case: Case) -> set[str]:
+    """A supervisor sent the escalated case back to compensation: it returns to the queue and the agent it had
+    before the escalation (when they are still there to work it). Returns the fields changed."""
+    event = case.events.filter(name="escalate").order_by("-created_at", "-id").values_list("data", flat=True).first()
+    data = event or {}
+    changed: set[str] = set()
+    if "from_queue" not in data:  # escalated before escalations were routed: it stays where it is
+        return changed
+    queue = None
+    if data["from_queue"] is not None:
+        queue = (
+            Queue.objects.filter(pk=data["from_queue"], active=True).first()
+            or Queue.objects.filter(is_default=True, active=True).first()
+        )
+    if case.queue_id != (queue.pk if queue else None):
+        case.queue = queue
+        changed.add("queue")
+    User = get_user_model()
+    agent = (
+        User.objects.filter(pk=data.get("from_assignee"), is_active=True).first() if data.get("from_assignee") else None
+    )
+    if agent is not None and case.assignee_id != agent.pk:
+        case.assignee = agent
+        changed.add("assignee")
+    return changed
 
 
 # --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from aftersales.automation.routing import route_back_from_escalation
 from aftersales.errors import NotAllowed
 from aftersales.models import (
     ESCALATION_RESOLUTIONS,
@@ -667,6 +668,8 @@ def case_resolve_escalation(
     before = case.state
     case.resolve_escalation(at=at, decision=decision)
     fields = {"closed_at", "reject_reason"}
+    if decision == S.COMPENSATION:  # the agent who worked it makes the new offer
+        fields |= route_back_from_escalation(case)
     if decision == S.REJECTED:
         case.reject_reason = note
     finish_transition(

@@ -125,3 +125,18 @@ def test_other_transitions_do_not_leak_their_internal_note_to_the_channel(case_i
     assert "reason" not in event.payload and "内部" not in str(event.payload)
     email = Notification.objects.filter(case=case, kind=Notification.Kind.CUSTOMER_PROGRESS).latest("id")
     assert "内部" not in email.body
+
+
+def test_sent_back_to_compensation_the_case_returns_to_its_queue_and_agent(case_in, users, escalation_desk):
+    _queue, lead, _second = escalation_desk
+    case = case_in(S.COMPENSATION)
+    Case.objects.filter(pk=case.pk).update(assignee=users["agent"])
+    case.refresh_from_db()
+    home = case.queue_id
+    services.case_escalate(case_id=case.pk, actor=users["channel"], reason="申诉")
+    services.case_resolve_escalation(
+        case_id=case.pk, actor=lead, decision=S.COMPENSATION, note="同意重新给方案，请补发优惠券"
+    )
+    case.refresh_from_db()
+    assert case.state == S.COMPENSATION
+    assert (case.queue_id, case.assignee_id) == (home, users["agent"].pk)
