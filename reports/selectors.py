@@ -324,14 +324,15 @@ def kpis(period: Period) -> dict:
             weekly[week]["repurchase"] = {"n": n, "back": back}
     totals["closed_customers"], totals["came_back"] = whole["n"], whole["back"]
 
-    # Follow-up visits created in the period (by the week they were created): reached, and satisfied once reached.
+    # Follow-up visits created in the period (by the week they were created) and done: reached, and satisfied once
+    # reached.
     follow_ups = (
         FollowUp.objects.filter(created_at__gte=period.since, created_at__lt=period.until)
         .annotate(week=TruncWeek("created_at", tzinfo=local))
         .order_by()
         .values("week")
         .annotate(
-            n=Count("id"),
+            n=Count("id", filter=Q(state=FollowUp.State.DONE)),  # an open visit is not a miss yet
             reached=Count("id", filter=Q(reached=True)),
             satisfied=Count("id", filter=Q(satisfied=True)),
         )

@@ -59,6 +59,15 @@ class CompensationKind(models.TextChoices):
     GIFT = "gift", _("Gift")
 
 
+#: What a customer may ask for when declining an offer (a replacement or a gift is the merchant's to offer).
+CUSTOMER_COUNTER_KINDS = (
+    CompensationKind.REFUND,
+    CompensationKind.CASH,
+    CompensationKind.COUPON,
+    CompensationKind.RETURN_SHIPPING,
+)
+
+
 class RequestType(models.TextChoices):
     REFUND_ONLY = "refund_only", _("Refund only")
     RETURN_REFUND = "return_refund", _("Return and refund")
@@ -133,6 +142,7 @@ GRANTED_COMPENSATION_STATES = (CS.APPROVED, CS.PAID, CS.FAILED)
 
 
 __all__ = [
+    "CUSTOMER_COUNTER_KINDS",
     "ESCALATABLE_STATES",
     "ESCALATION_RESOLUTIONS",
     "FINAL_STATES",

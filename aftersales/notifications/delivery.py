@@ -274,12 +274,24 @@ def deliver_due(*, limit: int = 100, at: datetime | None = None) -> dict[str, in
             )
             outcome["failed" if failed else "retry"] += 1
             log.warning("notification %s: attempt %s failed: %s", row.pk, attempts, exc)
+            if getattr(exc, "permanent", False):
+                _reroute(row)
         else:
             ours.update(
                 state=N.SENT, attempts=row.attempts + 1, sent_at=timezone.now(), locked_until=None, last_error=""
             )
             outcome["sent"] += 1
     return outcome
+
+
+def _reroute(row: Notification) -> None:
+    """A message its carrier will never take (a customer without a mini-program subscription) goes another way."""
+    from aftersales.notifications.outbox import reroute_customer_message  # the outbox imports this module
+
+    try:
+        reroute_customer_message(row)
+    except Exception:
+        log.exception("notification %s: could not send it another way", row.pk)
 
 
 def retry_now(queryset) -> int:

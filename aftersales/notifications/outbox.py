@@ -177,7 +177,6 @@ def notify_customer(case: Case, action: str, *, reply: str = "", note: str = "")
     route = customer_route(case, action)
     if route is None:
         return None
-    channel, recipient, template = route
     with translation.override(settings.LANGUAGE_CODE):
         deadline = date_format(timezone.localtime(case.stage_due_at), "Y-m-d H:i") if case.stage_due_at else ""
         values = {
@@ -192,18 +191,26 @@ def notify_customer(case: Case, action: str, *, reply: str = "", note: str = "")
         url = progress_url(case)
         body += "\n\n" + _("Follow your request here: %(url)s") % {"url": url}
         subject = _("After-sales %(number)s: %(state)s") % {"number": case.number, "state": case.get_state_display()}
-        payload = {"case": case.number, "order": case.order.number, "action": action, "state": case.state}
-        next_attempt = timezone.now()
-        if template is not None:
-            filled = {**values, "state": str(case.get_state_display()), "url": url}
-            payload["template"] = template.template_code
-            payload["variables"] = {
-                name: _fit(channel, name, str(filled.get(source, ""))) for name, source in template.variables.items()
-            }
-            if template.page:
-                payload["page"] = template.page
-            if channel == Notification.Channel.SMS:
-                next_attempt = quiet_until(next_attempt) or next_attempt  # no SMS at night
+        values = {**values, "state": str(case.get_state_display()), "url": url}
+    payload = {"case": case.number, "order": case.order.number, "action": action, "state": case.state}
+    return _write_customer_message(case, route, subject=subject, body=body, payload=payload, values=values)
+
+
+def _write_customer_message(case: Case, route, *, subject: str, body: str, payload: dict, values: dict):
+    channel, recipient, template = route
+    payload = dict(payload)
+    next_attempt = timezone.now()
+    if template is not None:
+        payload["values"] = values  # what a fallback to another carrier fills its own template with
+        payload["template"] = template.template_code
+        payload["variables"] = {
+            name: _fit(channel, name, str(values.get(source, "")), source)
+            for name, source in template.variables.items()
+        }
+        if template.page:
+            payload["page"] = template.page
+        if channel == Notification.Channel.SMS:
+            next_attempt = quiet_until(next_attempt) or next_attempt  # no SMS at night
     row = Notification.objects.create(
         kind=Notification.Kind.CUSTOMER_PROGRESS,
         channel=channel,
@@ -218,18 +225,34 @@ def notify_customer(case: Case, action: str, *, reply: str = "", note: str = "")
     return row
 
 
+def reroute_customer_message(row: Notification) -> Notification | None:
+    """A mini-program message the customer cannot receive (no subscription left for it) goes the next way they
+    have — SMS, else email — rather than being lost (the refused row stays, failed, with the reason)."""
+    if row.kind != Notification.Kind.CUSTOMER_PROGRESS or row.case_id is None:
+        return None
+    payload = row.payload or {}
+    route = customer_route(row.case, payload.get("action", ""), skip=(row.channel,))
+    if route is None:
+        return None
+    base = {key: payload[key] for key in ("case", "order", "action", "state") if key in payload}
+    values = payload.get("values") or {}
+    return _write_customer_message(row.case, route, subject=row.subject, body=row.body, payload=base, values=values)
+
+
 #: The ways a customer is reached when they named none, in this order.
 DEFAULT_ROUTE = (ContactChannel.MINIPROGRAM, ContactChannel.SMS, ContactChannel.EMAIL)
 
 
-def customer_route(case: Case, action: str) -> tuple[str, str, MessageTemplate | None] | None:
+def customer_route(
+    case: Case, action: str, *, skip: tuple[str, ...] = ()
+) -> tuple[str, str, MessageTemplate | None] | None:
     """``(channel, recipient, template)`` of the message about ``action``, or ``None`` (nobody to send to, or the
     customer wants no messages). SMS and mini-program messages need the step's template and the carrier's
     settings; without them the message goes by email."""
     customer = case.customer
     if customer.notify_by == ContactChannel.NONE:
         return None
-    ways = (customer.notify_by,) if customer.notify_by else DEFAULT_ROUTE
+    ways = tuple(way for way in ((customer.notify_by,) if customer.notify_by else DEFAULT_ROUTE) if way not in skip)
     reachable = {
         ContactChannel.MINIPROGRAM: bool(customer.miniprogram_openid and settings.MINIPROGRAM_APP_ID),
         ContactChannel.SMS: bool(customer.phone and settings.SMS_PROVIDER),
@@ -244,7 +267,7 @@ def customer_route(case: Case, action: str) -> tuple[str, str, MessageTemplate |
         if way in templates:
             recipient = customer.miniprogram_openid if way == ContactChannel.MINIPROGRAM else customer.phone
             return way, recipient, templates[way]
-    if customer.email:
+    if customer.email and Notification.Channel.EMAIL not in skip:
         return Notification.Channel.EMAIL, customer.email, None
     return None
 
@@ -255,8 +278,17 @@ MINIPROGRAM_FIELD_MAX = {"thing": 20, "character_string": 32, "phrase": 5, "name
 SMS_VARIABLE_MAX = 35
 
 
-def _fit(channel: str, name: str, value: str) -> str:
-    """A variable's value cut to what the carrier accepts (a longer one refuses the whole message)."""
+#: Values never cut: a cut link leads nowhere (map it to a variable long enough for it).
+UNCUT = ("url",)
+
+
+def _fit(channel: str, name: str, value: str, source: str = "") -> str:
+    """A variable's value cut to what the carrier accepts (a longer one refuses the whole message); an empty one
+    as a dash (the carriers refuse empty values)."""
+    if not value.strip():
+        return "—"
+    if source in UNCUT:
+        return value
     if channel == Notification.Channel.SMS:
         limit = SMS_VARIABLE_MAX
     else:

@@ -13,7 +13,7 @@ FOLLOW_UP_TABS = ("mine", "all", "done")
 def follow_ups_for(user, tab: str = "mine") -> QuerySet[FollowUp]:
     """Follow-ups of the cases ``user`` may see: ``mine`` (open, owned by the user or by nobody), ``all`` open
     ones, or the ``done`` ones (latest first). Open ones earliest due first, on the partial index."""
-    rows = FollowUp.objects.filter(case__in=case_scope_for(user).values("pk")).select_related(
+    rows = FollowUp.objects.filter(Q(case__in=case_scope_for(user).values("pk")) | Q(owner=user)).select_related(
         "case__customer", "case__order", "case__category", "owner", "new_case"
     )
     if tab == "done":
@@ -24,13 +24,12 @@ def follow_ups_for(user, tab: str = "mine") -> QuerySet[FollowUp]:
     return rows.order_by("due_at", "id")
 
 
-def open_corrective_actions() -> QuerySet[CauseAnalysis]:
-    """Corrective actions not done yet, earliest due first (no due date last)."""
-    return (
-        CauseAnalysis.objects.filter(state=CauseAnalysis.State.OPEN)
-        .select_related("case__category__parent__parent", "owner")
-        .order_by("due_on", "recorded_at")
-    )
+def open_corrective_actions(owner=None) -> QuerySet[CauseAnalysis]:
+    """Corrective actions not done yet (of ``owner``, when given), earliest due first (no due date last)."""
+    rows = CauseAnalysis.objects.filter(state=CauseAnalysis.State.OPEN)
+    if owner is not None:
+        rows = rows.filter(owner=owner)
+    return rows.select_related("case__category__parent__parent", "owner").order_by("due_on", "recorded_at")
 
 
 def corrective_actions_by_category(since=None, until=None) -> list[dict]:

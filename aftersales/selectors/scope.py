@@ -117,20 +117,20 @@ def case_list_for(user, *, state: str | None = None) -> QuerySet[Case]:
 
 
 def case_for_page(user, case_id) -> Case:
-    """One case with everything its page header needs, or 404 when outside ``user``'s scope."""
+    """One case with everything its page header needs, or 404 when outside ``user``'s scope (the owner of its
+    follow-up visit or corrective action opens it too: the lists send them there)."""
+    scope = case_scope_for(user)
+    if user.is_authenticated and user.is_active:
+        scope = scope | Case.objects.filter(pk=case_id).filter(Q(follow_up__owner=user) | Q(cause_analysis__owner=user))
     try:
-        return (
-            case_scope_for(user)
-            .select_related(
-                *LIST_RELATED,
-                "customer__dedicated_advisor",
-                "policy",
-                "policy_version",
-                "follow_up__owner",  # the care card and its actions (one join instead of a query each)
-                "follow_up__new_case",
-                "cause_analysis__owner",
-            )
-            .get(pk=case_id)
-        )
+        return scope.select_related(
+            *LIST_RELATED,
+            "customer__dedicated_advisor",
+            "policy",
+            "policy_version",
+            "follow_up__owner",  # the care card and its actions (one join instead of a query each)
+            "follow_up__new_case",
+            "cause_analysis__owner",
+        ).get(pk=case_id)
     except (Case.DoesNotExist, ValueError):
         raise Http404 from None

@@ -93,6 +93,9 @@ def finish_transition(
     case.waiting_on, case.stage_due_at = stage_clock(case.state, case.policy_version, at)
     case.stage_alerted_at = None
     fields = {"state", "waiting_on", "stage_due_at", "stage_alerted_at", *fields, *sla_pause(case, was_waiting_on, at)}
+    if case.state in FINAL_STATES and case.counter_amount is not None:  # nothing is offered any more
+        case.counter_kind, case.counter_amount, case.counter_at = "", None, None
+        fields |= {"counter_kind", "counter_amount", "counter_at"}
     save_case(case, actor=actor, at=at, fields=fields)
     transition_event(case, name=name, before=before, actor=actor, note=note, data=data, at=at)
     notify_customer(case, name, note=note)

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.automation.calendars import clock_for_case
-from aftersales.errors import NotAllowed
+from aftersales.errors import NotAllowed, StaleCase
 from aftersales.models import Attribution, CauseAnalysis, EventName, FollowUp, RequestType
-from aftersales.permissions import display_name
+from aftersales.permissions import AGENT, SUPERVISOR, display_name, roles_of
 from aftersales.services._base import local_time, lock_case, now, required, save_case
 from aftersales.services.events import update_event
 from aftersales.services.opening import case_open
@@ -32,6 +32,7 @@ def follow_up_record(
     satisfied: bool | None = None,
     notes: str = "",
     new_complaint: bool = False,
+    expected_attempts: int | None = None,
     at: datetime | None = None,
 ) -> FollowUp:
     """The outcome of one call. Reached: satisfied or not, and done (with a new complaint case when the customer
@@ -60,6 +61,11 @@ def follow_up_record(
         raise NotAllowed(
             _("The follow-up visit of %(number)s was already recorded on %(date)s.")
             % {"number": case.number, "date": local_time(follow_up.done_at)}
+        )
+    if expected_attempts is not None and follow_up.attempts != expected_attempts:
+        raise StaleCase(
+            _("A call to the customer of %(number)s was recorded since you opened the page; reload it.")
+            % {"number": case.number}
         )
     follow_up.attempts += 1
     follow_up.notes = "\n".join(part for part in (follow_up.notes, notes) if part)
@@ -128,6 +134,8 @@ def cause_analysis_record(
         errors["corrective_action"] = _("Say what is done so that it does not happen again.")
     if owner is None or not owner.is_active:
         errors["owner"] = _("Name the person who carries out the corrective action.")
+    elif not (owner.is_superuser or roles_of(owner) & {AGENT, SUPERVISOR}):
+        errors["owner"] = _("The action's owner is an agent or a supervisor.")
     if errors:
         raise ValidationError(errors)
     case = lock_case(case_id)
@@ -142,6 +150,8 @@ def cause_analysis_record(
             _("The corrective action of %(number)s is done; its analysis can no longer change.")
             % {"number": case.number}
         )
+    if analysis is not None and actor.pk not in (analysis.recorded_by_id, analysis.owner_id) and not _supervises(actor):
+        raise PermissionDenied(_("Only who recorded the analysis, the action's owner or a supervisor changes it."))
     values = {
         "root_cause": root_cause,
         "attribution": attribution,

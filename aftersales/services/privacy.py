@@ -25,8 +25,10 @@ from aftersales.models import (
     Case,
     CaseEvent,
     CaseKeyword,
+    CauseAnalysis,
     Compensation,
     Evidence,
+    FollowUp,
     Inspection,
     InspectionPhoto,
     Notification,
@@ -58,7 +60,7 @@ def personal_data(customer: Customer) -> dict:
     orders = customer.orders.prefetch_related("lines").order_by("placed_at", "id")
     cases = (
         Case.objects.filter(customer=customer)
-        .select_related("order", "category")
+        .select_related("order", "category", "follow_up")
         .prefetch_related("lines__order_line", "compensations", "uploads", "events", "shipments__scans")
         .order_by("opened_at", "id")
     )
@@ -119,6 +121,7 @@ def personal_data(customer: Customer) -> dict:
                     {"name": e.original_name, "type": e.content_type, "uploaded_at": _local(e.uploaded_at)}
                     for e in case.uploads.all()
                 ],
+                "follow_up": _follow_up_data(case.follow_up_or_none),
                 "messages": [
                     {"at": _local(event.created_at), "step": event.name, "note": event.note}
                     for event in case.events.all()
@@ -159,6 +162,21 @@ def export_personal_data(*, customer_id: int, actor: User, request=None) -> dict
         detail={"customer": customer.pk, "cases": len(data["cases"]), "orders": len(data["orders"])},
     )
     return data
+
+
+def _follow_up_data(follow_up) -> dict | None:
+    """What we noted when we called the customer back (回访)."""
+    if follow_up is None:
+        return None
+    return {
+        "reasons": follow_up.reasons,
+        "state": follow_up.state,
+        "calls": follow_up.attempts,
+        "reached": follow_up.reached,
+        "satisfied": follow_up.satisfied,
+        "notes": follow_up.notes,
+        "done_at": _local(follow_up.done_at),
+    }
 
 
 def _identifiers(customer: Customer, orders: list[Order]) -> list[str]:
@@ -223,6 +241,13 @@ def _erase(customer: Customer, *, at: datetime) -> dict:
             Compensation.objects.filter(case__customer=customer), ("note", "decision_note"), identifiers
         ),
         "inspections": _scrub_rows(Inspection.objects.filter(case__customer=customer), ("findings",), identifiers),
+        # What the agent noted on the call back, and the complaint's analysis, may name the customer.
+        "follow_ups": _scrub_rows(FollowUp.objects.filter(case__customer=customer), ("notes",), identifiers),
+        "cause_analyses": _scrub_rows(
+            CauseAnalysis.objects.filter(case__customer=customer),
+            ("root_cause", "corrective_action", "result"),
+            identifiers,
+        ),
         "scans": _scrub_rows(
             ShipmentEvent.objects.filter(shipment__case__customer=customer), ("place", "description"), identifiers
         ),

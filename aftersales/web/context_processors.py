@@ -16,7 +16,7 @@ NAV = [
     ("queue", "desk:follow_ups", _("Follow-ups")),
     ("finance", "desk:finance", _("Payouts")),
     ("risk", "desk:claimants", _("Risk customers")),
-    ("risk", "desk:corrective_actions", _("Corrective actions")),
+    ("queue", "desk:corrective_actions", _("Corrective actions")),
     ("money_reports", "reports:compensation", _("Compensation report")),
     ("analytics", "reports:dashboard", _("Dashboard")),
 ]

@@ -106,6 +106,12 @@ class FollowUpForm(ActionForm):
     new_complaint = forms.BooleanField(
         label=_("Still a problem: open a new complaint case (the notes describe it)"), required=False
     )
+    #: The calls recorded when the page was built: a second submit of the same call is refused, not counted.
+    expected_attempts = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    def initial_for(self, case) -> dict:
+        follow_up = case.follow_up_or_none
+        return {"expected_attempts": follow_up.attempts} if follow_up is not None else {}
 
 
 class CauseAnalysisForm(ActionForm):
@@ -137,7 +143,7 @@ class CauseAnalysisForm(ActionForm):
 def _action_owners():
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.filter(is_active=True, groups__name__in=["agent", "qc", "supervisor"]).distinct()
+    return get_user_model().objects.filter(is_active=True, groups__name__in=["agent", "supervisor"]).distinct()
 
 
 class ResultForm(ActionForm):

@@ -15,7 +15,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aftersales.models import ESCALATION_RESOLUTIONS, Attribution, Carrier, CaseState, Compensation, Inspection
+from aftersales.models import (
+    CUSTOMER_COUNTER_KINDS,
+    ESCALATION_RESOLUTIONS,
+    Attribution,
+    Carrier,
+    CaseState,
+    Compensation,
+    Inspection,
+)
 from customers.models import ContactChannel, PaymentMethod, ProductCategory
 
 
@@ -62,7 +70,7 @@ class CounterOfferSerializer(serializers.Serializer):
         help_text=_("What the customer asks for instead (CNY)."),
     )
     counter_kind = serializers.ChoiceField(
-        choices=Compensation.Kind.choices,
+        choices=[(k, label) for k, label in Compensation.Kind.choices if k in CUSTOMER_COUNTER_KINDS],
         required=False,
         allow_blank=True,
         default="",
@@ -73,7 +81,10 @@ class CounterOfferSerializer(serializers.Serializer):
 
 
 class StaffDeclineSerializer(VersionedSerializer, CounterOfferSerializer):
-    pass
+    # Staff record what the customer asked for on the phone: any kind (a replacement, a gift) may be noted.
+    counter_kind = serializers.ChoiceField(
+        choices=Compensation.Kind.choices, required=False, allow_blank=True, default=""
+    )
 
 
 class FollowUpSerializer(serializers.Serializer):
@@ -85,6 +96,14 @@ class FollowUpSerializer(serializers.Serializer):
     new_complaint = serializers.BooleanField(
         required=False, default=False, help_text=_("Open a new complaint case on the same order (notes describe it).")
     )
+    expected_attempts = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        help_text=_(
+            "The calls recorded when you read the follow-up; if another was recorded since, this one is refused."
+        ),
+    )
 
 
 class CauseAnalysisSerializer(serializers.Serializer):
@@ -92,7 +111,8 @@ class CauseAnalysisSerializer(serializers.Serializer):
     attribution = serializers.ChoiceField(choices=Attribution.choices)
     corrective_action = serializers.CharField(max_length=2000)
     owner = serializers.PrimaryKeyRelatedField(
-        queryset=get_user_model().objects.filter(is_active=True), help_text=_("The user who carries out the action.")
+        queryset=get_user_model().objects.filter(is_active=True),
+        help_text=_("The user (an agent or a supervisor) who carries out the action."),
     )
     due_on = serializers.DateField(required=False, allow_null=True, default=None)
 

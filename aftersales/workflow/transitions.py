@@ -586,7 +586,7 @@ TRANSITIONS = Registry(
         "close_corrective_action",
         label=_("close the corrective action"),
         service="corrective_action_close",
-        roles=(AGENT, QC, SUPERVISOR),
+        roles=(AGENT, SUPERVISOR),
         form=f.ResultForm,
         serializer=s.ResultSerializer,
         available=lambda case, user: _action_open_for(case, user),

@@ -193,13 +193,15 @@ def test_the_follow_ups_page_costs_the_same_queries_for_more_rows(
 
 
 def test_follow_up_figures_on_the_kpi_dashboard(closed_complaint, agent):
-    cases = [closed_complaint(local(2026, 12, day, 15, 0)) for day in (1, 2, 3, 4)]
+    cases = [closed_complaint(local(2026, 12, day, 15, 0)) for day in (1, 2, 3, 4, 5)]
     services.follow_up_record(case_id=cases[0].pk, actor=agent, reached=True, satisfied=True)
     services.follow_up_record(case_id=cases[1].pk, actor=agent, reached=True, satisfied=False)
     services.follow_up_record(case_id=cases[2].pk, actor=agent, reached=True, satisfied=True)
-    # cases[3]: not called yet
+    for _call in range(FollowUp.MAX_ATTEMPTS):
+        services.follow_up_record(case_id=cases[3].pk, actor=agent, reached=False)  # closed as unreached
+    # cases[4]: not called yet, so not a miss yet
     overall = report_selectors.kpis(Period(date(2026, 12, 1), date(2026, 12, 31)))["overall"]
-    assert overall["follow_up_rate"] == Decimal("75.0")  # 3 of 4 reached
+    assert overall["follow_up_rate"] == Decimal("75.0")  # 3 of the 4 done were reached
     assert overall["post_follow_up_satisfaction"] == Decimal("66.7")  # 2 of the 3 reached
 
 
@@ -209,6 +211,9 @@ def test_follow_up_figures_on_the_kpi_dashboard(closed_complaint, agent):
 def test_a_complaint_records_its_cause_analysis_and_the_owner_closes_the_action(
     open_case, agent, qc, supervisor, login
 ):
+    from tests.factories import UserFactory
+
+    qc = UserFactory(username="warehouse-lead", first_name="仓库组长", roles=["agent"])  # the action's owner
     case = open_case(request_type="complaint", lines=[])
     client = login(agent)
     response = client.post(
@@ -292,7 +297,56 @@ def test_supervisors_see_open_corrective_actions_by_category(open_case, agent, s
         for r in __import__("aftersales.selectors", fromlist=["x"]).corrective_actions_by_category()
     }
     assert rows == {("logistics", 2, 2), ("service", 1, 0)}
-    assert login(agent).get(reverse("desk:corrective_actions")).status_code == 403
+    mine = login(agent).get(reverse("desk:corrective_actions")).content.decode()
+    assert 'id="mine-only"' in mine and 'data-case="' not in mine  # the agent owns none of them
+
+
+def test_the_owner_of_an_action_outside_their_queues_finds_it_and_opens_the_case(open_case, agent, supervisor, login):
+    from aftersales.models import Queue
+    from tests.factories import UserFactory
+
+    elsewhere = Queue.objects.create(code="live", name="直播专席")
+    owner = UserFactory(username="li", first_name="李娜", roles=["agent"])
+    case = open_case(request_type="complaint", lines=[])
+    Case.objects.filter(pk=case.pk).update(queue=elsewhere, assignee=None)  # not in the owner's scope
+    client = login(owner)
+    assert client.get(reverse("desk:case", args=[case.pk])).status_code == 404
+    services.cause_analysis_record(
+        case_id=case.pk,
+        actor=supervisor,
+        root_cause="主播话术误导",
+        attribution="service",
+        corrective_action="培训",
+        owner=owner,
+    )
+    assert case.number in client.get(reverse("desk:corrective_actions")).content.decode()
+    page = client.get(reverse("desk:case", args=[case.pk])).content.decode()
+    assert 'id="action-close_corrective_action"' in page
+
+
+def test_only_agents_or_supervisors_own_an_action_and_only_they_change_it(open_case, agent, qc, supervisor):
+    from tests.factories import UserFactory
+
+    case = open_case(request_type="complaint", lines=[])
+    values = {"root_cause": "原因", "attribution": "service", "corrective_action": "措施"}
+    with pytest.raises(ValidationError) as caught:
+        services.cause_analysis_record(case_id=case.pk, actor=agent, owner=qc, **values)
+    assert "owner" in caught.value.error_dict
+    services.cause_analysis_record(case_id=case.pk, actor=supervisor, owner=supervisor, **values)
+    other = UserFactory(username="other-agent", roles=["agent"])
+    with pytest.raises(PermissionDenied):
+        services.cause_analysis_record(case_id=case.pk, actor=other, owner=other, **values)
+    assert CauseAnalysis.objects.get(case=case).owner == supervisor
+
+
+def test_a_low_rating_after_a_satisfied_call_reopens_the_follow_up(closed_complaint, agent, users):
+    case = closed_complaint(local(2026, 12, 2, 15, 0))
+    services.follow_up_record(case_id=case.pk, actor=agent, reached=True, satisfied=True)
+    services.case_rate(case_id=case.pk, actor=users["channel"], csat=1, comment="其实还是不满意")
+    follow_up = FollowUp.objects.get(case=case)
+    assert follow_up.state == "open" and follow_up.reasons == ["complaint", "low_rating"]
+    assert (follow_up.attempts, follow_up.reached, follow_up.satisfied, follow_up.done_at) == (0, None, None, None)
+    assert CaseEvent.objects.filter(case=case, name=EventName.FOLLOW_UP_DUE).count() == 2
 
 
 def test_the_defect_words_report_shows_the_loop_of_the_period(open_case, agent, supervisor, login):
@@ -308,3 +362,14 @@ def test_the_defect_words_report_shows_the_loop_of_the_period(open_case, agent, 
     page = login(supervisor).get(reverse("reports:words")).content.decode()
     section = page[page.index('id="complaint-loop"') :]
     assert "商品质量" in section and '<td class="num">1</td><td class="num">1</td>' in section.replace("\n", "")
+
+
+def test_the_same_call_submitted_twice_counts_once(closed_complaint, agent, login):
+    case = closed_complaint(local(2026, 12, 2, 15, 0))
+    client = login(agent)
+    url = reverse("desk:case_action", args=[case.pk, "follow_up"])
+    form = {"reached": "no", "notes": "无人接听", "expected_attempts": "0"}
+    assert client.post(url, form).status_code == 302
+    again = client.post(url, form, follow=True)
+    assert any("刷新" in str(m) or "重新" in str(m) for m in again.context["messages"]), list(again.context["messages"])
+    assert FollowUp.objects.get(case=case).attempts == 1

@@ -153,3 +153,19 @@ def test_the_agents_decline_form_takes_the_kind(jacket_offer, agent, login):
     case.refresh_from_db()
     assert (case.counter_kind, case.counter_amount) == ("gift", Decimal("60.00"))
     assert Compensation.objects.filter(case=case, state=CS.VOIDED).exists()
+
+
+def test_the_channel_cannot_ask_for_goods_and_a_finished_case_keeps_no_counter_offer(app_key, jacket_offer, users):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {app_key}")
+    url = f"/api/v1/cases/{jacket_offer.number}/decline/"
+    response = api.post(url, {"counter_amount": "60", "counter_kind": "gift"}, format="json")
+    assert response.status_code == 400 and "counter_kind" in response.json()
+    assert api.post(url, {"counter_amount": "60", "counter_kind": "coupon"}, format="json").status_code == 200
+    case = services.case_escalate(case_id=jacket_offer.pk, actor=users["channel"], reason="申诉")
+    assert case.counter_amount is not None  # the supervisor deciding sees what was asked
+    case = services.case_resolve_escalation(
+        case_id=case.pk, actor=users["supervisor"], decision=S.REJECTED, note="不符合政策"
+    )
+    case.refresh_from_db()
+    assert (case.counter_kind, case.counter_amount) == ("", None)

@@ -163,8 +163,18 @@ def test_a_mini_program_message_goes_first_when_the_customer_has_an_openid(
     assert len(message["data"]["phrase2"]["value"]) <= 5  # WeChat's limit for a phrase field
 
 
-def test_a_customer_without_a_subscription_is_given_up_at_once_and_kept(
-    daytime, wechat_settings, wechat, approve_wechat, case_in, users, supervisor, login
+def test_a_customer_without_a_subscription_is_given_up_at_once_kept_and_reached_another_way(
+    daytime,
+    wechat_settings,
+    wechat,
+    aliyun_settings,
+    aliyun,
+    approve_wechat,
+    approve_sms,
+    case_in,
+    users,
+    supervisor,
+    login,
 ):
     wechat.refused.add("o-unsubscribed")
     case = case_in("pending_review")
@@ -174,8 +184,13 @@ def test_a_customer_without_a_subscription_is_given_up_at_once_and_kept(
 
     assert deliver_due()["failed"] == 1
 
-    row = _customer_message(case)
+    row = Notification.objects.get(case=case, channel="miniprogram", payload__action="approve")
     assert (row.state, row.attempts) == (N.FAILED, 1) and "43101" in row.last_error
+    sms = _customer_message(case)  # the next way the customer has: an SMS with the step's SMS template
+    assert (sms.channel, sms.recipient, sms.state) == ("sms", case.customer.phone, N.PENDING)
+    assert sms.payload["variables"]["number"] == case.number and sms.body == row.body
+    deliver_due()
+    assert len(aliyun.accepted) == 1
     supervisor.is_staff = True
     supervisor.save()
     page = login(supervisor).get(reverse("admin:aftersales_notification_changelist") + "?state__exact=failed")
@@ -311,3 +326,14 @@ def test_erasing_a_customer_removes_the_openid_and_stops_their_messages(
     assert case.customer.miniprogram_openid == ""
     assert not Notification.objects.filter(recipient="o-erase-me-0001").exists()
     assert not Notification.objects.filter(case=case, state=N.PENDING, channel="miniprogram").exists()
+
+
+def test_variables_are_cut_to_the_carriers_limits_but_a_link_never_and_empty_ones_get_a_dash():
+    from aftersales.notifications.outbox import _fit
+
+    link = "https://aftersales.example.com/t/" + "x" * 80 + "/"
+    assert _fit("sms", "url", link, "url") == link
+    assert _fit("sms", "note", "很" * 50, "note") == "很" * 34 + "…"
+    assert _fit("miniprogram", "thing3", "质检照片显示包装在签收前已经破损所以重新给您方案", "note").endswith("…")
+    assert len(_fit("miniprogram", "thing3", "质检照片显示包装在签收前已经破损所以重新给您方案", "note")) == 20
+    assert _fit("miniprogram", "phrase2", "", "reason") == "—"

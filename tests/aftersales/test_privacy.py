@@ -15,7 +15,16 @@ from django.utils import timezone
 
 from aftersales import services
 from aftersales.errors import NotAllowed
-from aftersales.models import Case, CaseState, Compensation, Evidence, InspectionPhoto, Notification
+from aftersales.models import (
+    Case,
+    CaseState,
+    CauseAnalysis,
+    Compensation,
+    Evidence,
+    FollowUp,
+    InspectionPhoto,
+    Notification,
+)
 from aftersales.services import privacy
 from audit.models import AuditEntry
 from customers.models import Customer
@@ -71,6 +80,18 @@ def story(case_in, agent, order):
     services.case_add_note(
         case_id=case.pk, actor=agent, text="顾客王小丽来电 13912345678，地址上海市浦东新区世纪大道100号"
     )
+    # The call back and the complaint's analysis name her too.
+    FollowUp.objects.create(
+        case=case, reasons=["complaint"], due_at=timezone.now(), notes="王小丽说 13912345678 可联系"
+    )
+    CauseAnalysis.objects.create(
+        case=case,
+        root_cause="王小丽收到的包裹破损",
+        attribution="logistics",
+        corrective_action="联系王小丽确认包装",
+        owner=agent,
+        recorded_by=agent,
+    )
     return customer, case
 
 
@@ -110,6 +131,7 @@ def test_a_supervisor_exports_everything_held_about_one_customer(sup, story):
     assert exported_case["number"] == case.number
     assert [f["name"] for f in exported_case["evidence_files"]] == ["王小丽的快递.jpg"]
     assert any("13912345678" in m["note"] for m in exported_case["messages"])
+    assert exported_case["follow_up"]["notes"] == "王小丽说 13912345678 可联系"
     entry = AuditEntry.objects.get(action=A.PERSONAL_DATA_EXPORTED)
     assert entry.target == f"customer #{customer.pk}" and entry.detail["cases"] == 1
 

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.throttling import SimpleRateThrottle
 
 from aftersales import services
-from aftersales.models import Carrier, CaseState, Compensation, WaitingOn
+from aftersales.models import CUSTOMER_COUNTER_KINDS, Carrier, CaseState, Compensation, WaitingOn
 from aftersales.permissions import portal_user
 from aftersales.selectors.public import (
     RETURN_PENDING_STATES,
@@ -66,10 +66,6 @@ class AnswerForm(forms.Form):
     """The case version the customer read: an offer changed since is not accepted or declined unseen."""
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
-
-
-#: What a customer may ask for on the progress page (a replacement or a gift is the agent's to offer).
-CUSTOMER_COUNTER_KINDS = ("refund", "cash", "coupon", "return_shipping")
 
 
 class DeclineForm(AnswerForm):

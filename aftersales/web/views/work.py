@@ -34,6 +34,7 @@ from aftersales.selectors import (
     compensation_actions_for,
     corrective_actions_by_category,
     follow_ups_for,
+    may_use,
     offers_awaiting_approval,
     open_corrective_actions,
     payables,
@@ -355,10 +356,13 @@ def follow_ups(request):
     )
 
 
-@area_required("risk")
+@area_required("queue")
 def corrective_actions(request):
-    """Supervisors follow the complaints' corrective actions until they are done: the loop closes there."""
-    paginator = CappedCountPaginator(open_corrective_actions(), _page_size(request))
+    """Supervisors follow the complaints' corrective actions until they are done: the loop closes there. Agents
+    see the actions they own."""
+    everyone = may_use(request.user, "risk")
+    actions = open_corrective_actions(owner=None if everyone else request.user)
+    paginator = CappedCountPaginator(actions, _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
@@ -366,7 +370,8 @@ def corrective_actions(request):
         {
             "page": page,
             "paginator": paginator,
-            "by_category": corrective_actions_by_category(),
+            "by_category": corrective_actions_by_category() if everyone else None,
+            "everyone": everyone,
             "today": timezone.localdate(),
         },
     )
