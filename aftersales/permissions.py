@@ -197,6 +197,16 @@ def sync_role_groups(apps, schema_editor=None) -> None:
         group.permissions.set(perms)
 
 
+def supervises(user) -> bool:
+    """Supervisors (and superusers): they decide escalations and oversee every corrective action."""
+    return user.is_superuser or user.has_perm("aftersales.resolve_escalation")
+
+
+def may_close_corrective_action(user, analysis) -> bool:
+    """The action's owner closes it, or a supervisor."""
+    return user.pk == analysis.owner_id or supervises(user)
+
+
 def display_name(user, empty: str | None = "") -> str | None:
     """How staff are named on pages, exports and the API: full name, else username (``empty`` without a user)."""
     return (user.get_full_name() or user.get_username()) if user else empty

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from aftersales.models import CalendarDay, Campaign, CampaignTarget, ServiceCalendar, SlaPolicy
 
@@ -155,3 +156,8 @@ def targets_for(priority: str, calendar: ServiceCalendar | None, at: datetime) -
     if sla is None:
         return None
     return Targets(sla.first_response_minutes, sla.resolution_minutes)
+
+
+def local_time(dt: datetime) -> str:
+    """A moment as people here read it: local (Asia/Shanghai) ``Y-m-d H:i``."""
+    return date_format(timezone.localtime(dt), "Y-m-d H:i")

@@ -7,11 +7,9 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from aftersales.automation.calendars import clock_for_case
+from aftersales.automation.calendars import clock_for_case, local_time
 from aftersales.automation.routing import case_categories, least_loaded_member
 from aftersales.models import Case, CaseState, EventName, FollowUp, RequestType
 from aftersales.services.events import system_event
@@ -90,11 +88,7 @@ def _scheduled_event(case: Case, follow_up: FollowUp, *, at: datetime) -> None:
         case,
         name=EventName.FOLLOW_UP_DUE,
         note=_("Follow-up visit due %(due)s (%(reasons)s).")
-        % {"due": _local(follow_up.due_at), "reasons": "、".join(follow_up.reason_labels)},
+        % {"due": local_time(follow_up.due_at), "reasons": "、".join(follow_up.reason_labels)},
         data={"follow_up": follow_up.pk, "reasons": follow_up.reasons, "owner": follow_up.owner_id},
         at=at,
     )
-
-
-def _local(dt: datetime) -> str:
-    return date_format(timezone.localtime(dt), "Y-m-d H:i")

@@ -12,10 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from aftersales.automation.calendars import local_time
 from aftersales.automation.rules import run_rules
 from aftersales.errors import NotAllowed
 from aftersales.models import (
@@ -45,10 +44,6 @@ ALERTED = {
 }
 
 
-def _local(dt: datetime) -> str:
-    return date_format(timezone.localtime(dt), "Y-m-d H:i")
-
-
 @transaction.atomic
 def case_stage_overdue(*, case_id: int, at: datetime | None = None) -> Case:
     """The stage deadline of a state without a timeout transition passed: alert once, and run the deadline rules."""
@@ -63,7 +58,7 @@ def case_stage_overdue(*, case_id: int, at: datetime | None = None) -> Case:
     save_case(case, actor=None, at=at, fields={"stage_alerted_at"})
     note = _("“%(state)s” passed its deadline of %(due)s, waiting on %(party)s.") % {
         "state": case.get_state_display(),
-        "due": _local(case.stage_due_at),
+        "due": local_time(case.stage_due_at),
         "party": case.get_waiting_on_display(),
     }
     system_event(case, name=EventName.STAGE_OVERDUE, note=note, data={"state": case.state}, at=at)
@@ -94,7 +89,7 @@ def case_first_response_missed(*, case_id: int, at: datetime | None = None) -> C
     case.first_response_breached_at = at
     save_case(case, actor=None, at=at, fields={"first_response_breached_at"})
     note = _("No first response by %(due)s (%(priority)s target).") % {
-        "due": _local(case.first_response_due_at),
+        "due": local_time(case.first_response_due_at),
         "priority": case.get_priority_display(),
     }
     system_event(case, name=EventName.FIRST_RESPONSE_MISSED, note=note, at=at)
@@ -131,7 +126,7 @@ def case_sla_breach(*, case_id: int, at: datetime | None = None) -> Case:
         fields.add("priority")
     save_case(case, actor=None, at=at, fields=fields)
     note = _("Resolution target of %(due)s missed while waiting on %(party)s.") % {
-        "due": _local(case.resolution_due_at),
+        "due": local_time(case.resolution_due_at),
         "party": case.get_waiting_on_display() or _("the merchant"),
     }
     system_event(case, name=EventName.SLA_BREACH, note=note, at=at)

@@ -298,6 +298,11 @@ class Case(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model)
         except ObjectDoesNotExist:
             return None
 
+    @property
+    def keeps_cause_analysis(self) -> bool:
+        """Complaints and escalated cases keep a cause analysis."""
+        return self.request_type == RequestType.COMPLAINT or self.escalated_at is not None
+
     @cached_property
     def cause_analysis_or_none(self):
         """The complaint's cause analysis, or ``None``."""

@@ -170,10 +170,10 @@ def notify_customer(case: Case, action: str, *, reply: str = "", note: str = "")
     event. ``note`` is the transition's note: only the messages that say so show it (an escalation's decision
     and its reason)."""
     message = TRANSITIONS.message(action)
-    if message is not None:
-        notify_channel(case, action, reply=reply, note=note if action in NOTE_TOLD else "")
     if message is None:
         return None
+    note = note if action in NOTE_TOLD else ""
+    notify_channel(case, action, reply=reply, note=note)
     route = customer_route(case, action)
     if route is None:
         return None
@@ -185,7 +185,7 @@ def notify_customer(case: Case, action: str, *, reply: str = "", note: str = "")
             "reason": case.reject_reason,
             "deadline": deadline,
             "reply": reply,
-            "note": note if action in NOTE_TOLD else "",
+            "note": note,
         }
         body = str(message(case) if callable(message) else message) % values
         url = progress_url(case)

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import DecimalField, F, Sum
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
-from aftersales.automation.calendars import clock_for_case
+from aftersales.automation.calendars import (
+    clock_for_case,
+    local_time,  # noqa: F401 - the services read it from here
+)
 from aftersales.automation.care import schedule_follow_up
 from aftersales.automation.routing import apply_sla, route_escalation
 from aftersales.automation.rules import run_rules
@@ -173,10 +175,6 @@ def required(value: str, field: str, message: str) -> str:
     if not value:
         raise ValidationError({field: message})
     return value
-
-
-def local_time(dt: datetime) -> str:
-    return date_format(timezone.localtime(dt), "Y-m-d H:i")
 
 
 # --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from aftersales.automation.calendars import clock_for_case
 from aftersales.errors import NotAllowed, StaleCase
 from aftersales.models import Attribution, CauseAnalysis, EventName, FollowUp, RequestType
-from aftersales.permissions import AGENT, SUPERVISOR, display_name, roles_of
+from aftersales.permissions import AGENT, SUPERVISOR, display_name, may_close_corrective_action, roles_of, supervises
 from aftersales.services._base import local_time, lock_case, now, required, save_case
 from aftersales.services.events import update_event
 from aftersales.services.opening import case_open
@@ -139,7 +139,7 @@ def cause_analysis_record(
     if errors:
         raise ValidationError(errors)
     case = lock_case(case_id)
-    if case.request_type != RequestType.COMPLAINT and case.escalated_at is None:
+    if not case.keeps_cause_analysis:
         raise NotAllowed(
             _("A cause analysis is kept for complaints and escalated cases; %(number)s is neither.")
             % {"number": case.number}
@@ -150,7 +150,7 @@ def cause_analysis_record(
             _("The corrective action of %(number)s is done; its analysis can no longer change.")
             % {"number": case.number}
         )
-    if analysis is not None and actor.pk not in (analysis.recorded_by_id, analysis.owner_id) and not _supervises(actor):
+    if analysis is not None and actor.pk not in (analysis.recorded_by_id, analysis.owner_id) and not supervises(actor):
         raise PermissionDenied(_("Only who recorded the analysis, the action's owner or a supervisor changes it."))
     values = {
         "root_cause": root_cause,
@@ -187,9 +187,7 @@ def corrective_action_close(*, case_id: int, actor: User, result: str, at: datet
     analysis = CauseAnalysis.objects.select_for_update().filter(case=case).first()
     if analysis is None:
         raise NotAllowed(_("Case %(number)s has no cause analysis yet.") % {"number": case.number})
-    if actor is None or not (
-        actor.pk == analysis.owner_id or (actor.has_perm("aftersales.change_causeanalysis") and _supervises(actor))
-    ):
+    if actor is None or not may_close_corrective_action(actor, analysis):
         raise PermissionDenied(_("Only the action's owner or a supervisor closes a corrective action."))
     if analysis.state == CauseAnalysis.State.DONE:
         raise NotAllowed(
@@ -200,7 +198,3 @@ def corrective_action_close(*, case_id: int, actor: User, result: str, at: datet
     analysis.save(update_fields=["state", "result", "done_at"])
     update_event(case, name=EventName.CORRECTIVE_ACTION_DONE, actor=actor, note=result, at=at)
     return analysis
-
-
-def _supervises(user) -> bool:
-    return user.is_superuser or user.has_perm("aftersales.resolve_escalation")

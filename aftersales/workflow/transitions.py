@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
 from aftersales.models import FINAL_STATES, CaseState, EventName, WaitingOn
-from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR
+from aftersales.permissions import AGENT, CHANNEL, FINANCE, QC, SUPERVISOR, may_close_corrective_action
 from aftersales.workflow import forms as f
 from aftersales.workflow import serializers as s
 from aftersales.workflow.shipping import return_address_line
@@ -197,25 +197,19 @@ def _open_follow_up(case) -> bool:
     return follow_up is not None and follow_up.state == "open"
 
 
-def _keeps_an_analysis(case) -> bool:
-    return case.request_type == "complaint" or case.escalated_at is not None
-
-
 def _analysable(case) -> bool:
     """Complaints and escalated cases keep a cause analysis, changed while its corrective action is open."""
-    if not _keeps_an_analysis(case):
+    if not case.keeps_cause_analysis:
         return False
     analysis = case.cause_analysis_or_none
     return analysis is None or analysis.state == "open"
 
 
 def _action_open_for(case, user) -> bool:
-    if not _keeps_an_analysis(case):
+    if not case.keeps_cause_analysis:
         return False
     analysis = case.cause_analysis_or_none
-    if analysis is None or analysis.state != "open":
-        return False
-    return user.pk == analysis.owner_id or user.is_superuser or user.has_perm("aftersales.resolve_escalation")
+    return analysis is not None and analysis.state == "open" and may_close_corrective_action(user, analysis)
 
 
 def _unfinished(case, user) -> bool:
