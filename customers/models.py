@@ -227,10 +227,13 @@ class Order(models.Model):
 
 
 class OrderDayChange(models.Model):
-    """A local day whose orders changed in a way their rows no longer show: an order moved to another day, or
-    deleted. The reports' rollups recount these days (the day an order is on now is found from the order)."""
+    """A local day whose orders changed in a way their rows no longer show: an order moved to another day or
+    another customer, or deleted. The reports' rollups recount these days (the day an order is on now is found
+    from the order), and look again whether the customer it left came back after their cases."""
 
     day = models.DateField(_("day"))
+    #: The customer the order belonged to (a plain number: the customer may be gone by the time it is read).
+    customer_id = models.BigIntegerField(_("customer"), null=True, blank=True)
     noted_at = models.DateTimeField(_("noted at"), auto_now_add=True)
 
     class Meta:
@@ -241,26 +244,29 @@ class OrderDayChange(models.Model):
         return str(self.day)
 
     @classmethod
-    def note(cls, *placed: datetime | None) -> None:
-        """The local days of these placing times need recounting."""
+    def note(cls, *placed: datetime | None, customer_id: int | None = None) -> None:
+        """The local days of these placing times need recounting, and ``customer_id`` lost an order."""
         days = {timezone.localtime(at, timezone.get_default_timezone()).date() for at in placed if at is not None}
-        cls.objects.bulk_create([cls(day=day) for day in sorted(days)])
+        cls.objects.bulk_create([cls(day=day, customer_id=customer_id) for day in sorted(days)])
 
 
-# (read through ``__dict__``: an order loaded without its placing time must not load it here)
+# (read through ``__dict__``: an order loaded without its placing time or customer must not load them here)
 def _remember_placed_at(sender, instance, **kwargs) -> None:
     instance._placed_at_loaded = instance.__dict__.get("placed_at")
+    instance._customer_loaded = instance.__dict__.get("customer_id")
 
 
 def _note_moved_day(sender, instance, raw=False, **kwargs) -> None:
     loaded, now = getattr(instance, "_placed_at_loaded", None), instance.__dict__.get("placed_at")
-    if not raw and instance.pk is not None and loaded is not None and now is not None and loaded != now:
-        OrderDayChange.note(loaded)
-    instance._placed_at_loaded = now
+    owner, owner_now = getattr(instance, "_customer_loaded", None), instance.__dict__.get("customer_id")
+    moved = loaded != now or (owner is not None and owner_now is not None and owner != owner_now)
+    if not raw and instance.pk is not None and loaded is not None and now is not None and moved:
+        OrderDayChange.note(loaded, customer_id=owner)
+    instance._placed_at_loaded, instance._customer_loaded = now, owner_now
 
 
 def _note_deleted_day(sender, instance, **kwargs) -> None:
-    OrderDayChange.note(instance.placed_at)
+    OrderDayChange.note(instance.placed_at, customer_id=instance.__dict__.get("customer_id"))
 
 
 models.signals.post_init.connect(_remember_placed_at, sender=Order, dispatch_uid="order_placed_at_loaded")

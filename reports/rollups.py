@@ -9,6 +9,10 @@ idempotent and can run as often as wanted: the ``rollups`` job runs it every min
 before they read (nothing to do when nothing changed: a few empty index range scans). The first refresh, or
 ``manage.py backfill_rollups``, counts every day.
 
+The same refresh keeps each closed case's ``came_back`` (its customer placed an order after it closed: the
+repurchase rate) for the customers whose cases or orders changed, so the KPIs read it from an index instead of
+probing each closed case's orders.
+
 A reader's refresh reads the rows stamped since the last refresh; the job reads back ``LAG`` before its own last
 run, so a transaction that stamped ``updated_at`` before a refresh but committed after it is counted within a
 minute.
@@ -274,24 +278,26 @@ def recount(first: date, last: date) -> int:
 # --------------------------------------------------------------------------
 # Which days changed
 # --------------------------------------------------------------------------
-def dirty_days(since: datetime) -> set[date]:
-    """The local days counted on by the cases, compensations and orders changed at or after ``since``."""
+def changed_since(since: datetime) -> tuple[set[date], set[int]]:
+    """The local days counted on by the cases, compensations and orders changed at or after ``since``, and the
+    customers of those cases and orders. One query per table."""
     days: set[date] = set()
+    customers: set[int] = set()
     sources = (
-        (Case, ("opened_at", "rated_at")),
-        (Compensation, ("proposed_at", "approved_at")),
-        (Order, ("placed_at",)),
+        (Case, ("opened_at", "rated_at"), True),
+        (Compensation, ("proposed_at", "approved_at"), False),
+        (Order, ("placed_at",), True),
     )
-    for model, fields in sources:
+    for model, fields, of_customer in sources:
         changed = model.objects.filter(updated_at__gte=since).order_by()
-        for field in fields:
-            days.update(
-                changed.filter(**{f"{field}__isnull": False})
-                .annotate(d=_day(field))
-                .values_list("d", flat=True)
-                .distinct()
-            )
-    return {_as_date(day) for day in days}
+        columns = {f"day_{field}": _day(field) for field in fields}
+        for row in (
+            changed.annotate(**columns).values_list(*columns, *(["customer_id"] if of_customer else [])).distinct()
+        ):
+            days.update(_as_date(day) for day in row[: len(fields)] if day is not None)
+            if of_customer:
+                customers.add(row[-1])
+    return days, customers
 
 
 def _as_date(value) -> date:
@@ -333,14 +339,22 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
             since = min(state.settled, state.watermark) - LAG
         else:
             since = state.watermark
-        moved = dict(OrderDayChange.objects.values_list("pk", "day"))  # days orders left or were deleted from
-        days = dirty_days(since) | set(moved.values())
+        # Days (and customers) orders left or were deleted from.
+        moved = {
+            pk: (day, customer) for pk, day, customer in OrderDayChange.objects.values_list("pk", "day", "customer_id")
+        }
+        days, customers = changed_since(since)
+        days |= {day for day, _customer in moved.values()}
         if reader and len(days) > READER_DAYS and state.settled > started - JOB_SEEN:
             return 0  # many days changed, and the job is running: it recounts them within a minute
         if full or first_time:
             fill_waits()
+            fill_came_back()
             for model, _count in ROLLUPS:
                 model.objects.all().delete()  # days without any rows left are not recounted: clear them all
+        else:
+            left = {customer for _day, customer in moved.values() if customer is not None}
+            fill_came_back(customers | left)
         counted = sum(recount(a, b) for a, b in ranges(days))
         OrderDayChange.objects.filter(pk__in=list(moved)).delete()  # the ones read (newer ones wait their turn)
         state.watermark, state.refreshed_at, state.days_refreshed = started, started, counted
@@ -353,6 +367,25 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
 def rollups_job(at: datetime | None = None) -> int:
     """The ``rollups`` background job: a settling refresh."""
     return refresh(settle=True)
+
+
+# --------------------------------------------------------------------------
+# Customers who came back after their case
+# --------------------------------------------------------------------------
+def fill_came_back(customers: Iterable[int] | None = None) -> int:
+    """Set ``Case.came_back`` right for these customers' cases (every case when ``None``): a closed case whose
+    customer placed an order after it closed. Two set-based updates, of the rows that are wrong only (a plain
+    update: the rollups' own bookkeeping does not stamp ``updated_at``)."""
+    cases = Case.objects.all()
+    if customers is not None:
+        customers = list(customers)
+        if not customers:
+            return 0
+        cases = cases.filter(customer_id__in=customers)
+    again = Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("closed_at")))
+    set_ = cases.filter(again, state=S.CLOSED, came_back=False).update(came_back=True)
+    cleared = cases.filter(came_back=True).exclude(Q(again, state=S.CLOSED)).update(came_back=False)
+    return set_ + cleared
 
 
 # --------------------------------------------------------------------------

@@ -16,9 +16,8 @@ from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     Count,
-    Exists,
+    F,
     FloatField,
-    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -39,7 +38,7 @@ from aftersales.models import (
 )
 from aftersales.permissions import display_name
 from config.periods import Period
-from customers.models import Order, ProductCategory
+from customers.models import ProductCategory
 from reports.models import DailyCompensation, DailyFigures, DailyTeam, DailyWords
 from reports.rollups import ZERO, refresh
 
@@ -286,7 +285,8 @@ def _kpi_data(sums: dict) -> dict:
 
 def kpis(period: Period) -> dict:
     """Each KPI for the whole period and per local week (weeks start on Monday), from the daily rollups; the
-    repurchase rate (customers counted once over the period) from the closed cases' index, the follow-up figures from
+    repurchase rate (customers counted once over the period) from the closed cases' index (which holds whether each
+    customer came back, ``Case.came_back``), the follow-up figures from
     the follow-ups created in the period. Five queries."""
     local = tz()
     refresh()
@@ -310,9 +310,7 @@ def kpis(period: Period) -> dict:
     closed_cases = (
         Case.objects.filter(state=S.CLOSED, closed_at__gte=period.since, closed_at__lt=period.until)
         .order_by()
-        .annotate(
-            again=Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("closed_at")))
-        )
+        .annotate(again=F("came_back"))  # kept by the refresh above (``rollups.fill_came_back``)
     )
     # Per week and for the whole period (a customer with cases closed in two weeks counts once there) in one pass.
     for week, n, back in _distinct_by_week(

@@ -181,6 +181,13 @@ class Case(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model)
     closed_at = models.DateTimeField(
         _("closed at"), null=True, blank=True, help_text=_("When the case reached a final state.")
     )
+    #: Kept by the reports' rollups (``reports.rollups.fill_came_back``): for the repurchase rate.
+    came_back = models.BooleanField(
+        _("ordered again"),
+        default=False,
+        editable=False,
+        help_text=_("The case is closed and its customer placed an order after it closed."),
+    )
     stage_due_at = models.DateTimeField(_("stage deadline"), null=True, blank=True)
     waiting_on = models.CharField(_("waiting on"), max_length=20, choices=WaitingOn.choices, blank=True)
     stage_alerted_at = models.DateTimeField(
@@ -264,7 +271,9 @@ class Case(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model)
             # The rollups' recount of the ratings given on a day.
             models.Index(fields=["rated_at"], name="case_rated", condition=Q(rated_at__isnull=False)),
             # Repurchase after after-sales: the customers of a period's closed cases.
-            models.Index(fields=["closed_at"], name="case_closed", condition=Q(state="closed"), include=["customer"]),
+            models.Index(
+                fields=["closed_at"], name="case_closed", condition=Q(state="closed"), include=["customer", "came_back"]
+            ),
             # SLA sweeps: open cases whose targets may have passed.
             models.Index(
                 fields=["first_response_due_at"],

@@ -518,8 +518,8 @@ def _update_many(
         before = [getattr(order, name) for name in columns]
         _set_fields(order, customers[data["customer"]["id"]], data)
         changed = [name for name, old in zip(columns, before, strict=True) if getattr(order, name) != old]
-        if "placed_at" in changed:
-            OrderDayChange.note(before[columns.index("placed_at")])  # the day it left: the rollups recount it
+        if "placed_at" in changed or "customer_id" in changed:  # the day and the customer it left: recounted
+            OrderDayChange.note(before[columns.index("placed_at")], customer_id=before[columns.index("customer_id")])
         # Only what changed, one short statement per order (a CASE per column over the batch is slower).
         Order.objects.filter(pk=order.pk).update(updated_at=now, **{name: getattr(order, name) for name in changed})
         results[index] = UpsertResult(order, UPDATED, warnings[index])

@@ -374,3 +374,17 @@ def test_an_order_moved_to_another_day_notes_the_day_it_left_for_the_reports(api
     put(api, "M2", body(**moved))
     # both left the 20th (local): the batch's update and the single upsert each note it
     assert list(OrderDayChange.objects.values_list("day", flat=True)) == [date(2026, 11, 20)] * 2
+
+
+def test_an_order_moved_to_another_customer_notes_the_customer_it_left(api):
+    from customers.models import Customer, OrderDayChange
+
+    put(api, "M3", body())
+    put(api, "M4", body())
+    first = Customer.objects.get(external_id="U1001").pk
+    other = {"id": "U2002", "name": "李四", "phone": "13900002222", "region": "北京"}
+    answer = api.post(BATCH, {"orders": [{"number": "M3", **body(version=2, customer=other)}]}, format="json").json()
+    assert answer["results"][0]["result"] == "updated"
+    put(api, "M4", body(version=2, customer=other))
+    # the batch's update and the single upsert each note the customer the order left (for the repurchase rate)
+    assert list(OrderDayChange.objects.values_list("customer_id", flat=True)) == [first, first]

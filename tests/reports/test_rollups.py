@@ -17,6 +17,7 @@ from aftersales.models import Case, CaseEvent
 from reports import selectors
 from reports.models import DailyCompensation, DailyFigures, RollupState
 from reports.rollups import fill_waits, ranges, refresh
+from tests.factories import OrderFactory
 from tests.reports.conftest import local
 from tests.reports.test_figures import NOV
 
@@ -77,7 +78,7 @@ def test_the_first_read_counts_every_day_and_later_reads_only_the_changed_ones(
     assert first.days_refreshed >= 10 and DailyFigures.objects.exists()
 
     # nothing changed: the next read recounts nothing
-    with django_assert_max_num_queries(14):  # the lock, five empty index scans, the state; four reads
+    with django_assert_max_num_queries(12):  # the lock, three empty index scans, the state; four reads
         selectors.kpis(NOV)
     assert RollupState.objects.get().days_refreshed == 0
 
@@ -189,6 +190,52 @@ def test_an_order_moved_to_another_day_or_deleted_is_taken_off_its_old_day(novem
     o3.delete()  # no case on it
     refresh()
     assert not DailyFigures.objects.filter(day=date(2026, 11, 21)).exists()
+
+
+def _came_back() -> dict[str, bool]:
+    return dict(Case.objects.filter(state="closed").values_list("number", "came_back"))
+
+
+def test_came_back_follows_the_customers_orders_after_their_closed_cases(november):
+    """The repurchase rate reads ``Case.came_back``; the refresh keeps it for the customers whose cases or orders
+    changed: an order placed after the case closed, one moved to another customer, one deleted."""
+    from customers.models import Order
+
+    c1, c2 = november["cases"][0], november["cases"][1]
+    a, b = november["customers"]
+    assert selectors.kpis(NOV)["overall"]["repurchase_rate"] == D("50.0")
+    assert _came_back() == {c1.number: False, c2.number: True}  # B ordered on the 20th, after C2 closed
+    o3 = Order.objects.get(number="DD20261120001")
+    o3.customer = a  # the channel corrected whose order it was: now A came back and B did not
+    o3.save()
+    assert selectors.kpis(NOV)["overall"]["repurchase_rate"] == D("50.0")
+    assert _came_back() == {c1.number: True, c2.number: False}
+    o3.delete()
+    assert selectors.kpis(NOV)["overall"]["repurchase_rate"] == D("0.0")
+    assert _came_back() == {c1.number: False, c2.number: False}
+    OrderFactory(number="DD20261125001", customer=b, placed_at=local(11, 25, 9))
+    assert selectors.kpis(NOV)["overall"]["repurchase_rate"] == D("50.0")
+    assert _came_back() == {c1.number: False, c2.number: True}
+    # an order placed before the case closed is not coming back
+    OrderFactory(number="DD20261105001", customer=a, placed_at=local(11, 5, 9))
+    refresh()
+    assert _came_back()[c1.number] is False
+
+
+def test_a_full_recount_sets_came_back_as_the_refreshes_kept_it(november):
+    refresh()
+    kept = _came_back()
+    Case.objects.update(came_back=False)  # as after an upgrade, before the first full count
+    refresh(full=True)
+    assert _came_back() == kept and any(kept.values())
+
+
+def test_a_reopened_case_is_not_counted_as_came_back_until_it_closes_again(november, users):
+    c2 = november["cases"][1]
+    refresh()
+    Case.objects.filter(pk=c2.pk).update(state="compensation", updated_at=timezone.now())  # as a reopening leaves it
+    refresh()
+    assert not Case.objects.get(pk=c2.pk).came_back
 
 
 def test_a_full_recount_clears_days_that_have_no_rows_left(november):
