@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -182,6 +184,46 @@ class DailyWords(models.Model):
         return f"{self.day} · {self.word}"
 
 
+class FloatListField(models.Field):
+    """A list of floats: a ``double precision[]`` on PostgreSQL (read as an array by the database's own functions),
+    JSON text elsewhere."""
+
+    description = _("list of numbers")
+
+    def db_type(self, connection) -> str:
+        return "double precision[]" if connection.vendor == "postgresql" else "text"
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None or connection.vendor == "postgresql":
+            return value
+        return json.dumps(value)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or isinstance(value, list):
+            return value
+        return json.loads(value)
+
+
+class DailyWaits(models.Model):
+    """The waits that ended on a local day at one node, by the local weekday and hour they began, sorted (the
+    waiting-time heatmap takes the median of a period's lists)."""
+
+    day = models.DateField(_("day"))
+    from_state = models.CharField(_("node"), max_length=32)
+    weekday = models.PositiveSmallIntegerField(_("weekday the wait began (1 = Monday)"))
+    hour = models.PositiveSmallIntegerField(_("hour the wait began"))
+    waits = FloatListField(_("waits (seconds)"))
+    count = models.PositiveIntegerField(_("waits"), default=0)
+
+    class Meta:
+        verbose_name = _("daily waits")
+        verbose_name_plural = _("daily waits")
+        indexes = [models.Index(fields=["day", "from_state"], name="dailywaits_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.from_state} · {self.weekday}/{self.hour}"
+
+
 class RollupState(models.Model):
     """How far the rollups are: rows of cases, compensations and orders stamped before ``watermark`` are counted
     (``settled``: and committed, as the job saw them). One row; a refresh locks it, so two refreshes never write
@@ -192,6 +234,8 @@ class RollupState(models.Model):
     settled = models.DateTimeField(_("settled up to"), help_text=_("The background job's last refresh."))
     refreshed_at = models.DateTimeField(_("last refreshed at"))
     days_refreshed = models.PositiveIntegerField(_("days recounted by the last refresh"), default=0)
+    #: The newest case event counted (the waits of later ones are new: their days are recounted).
+    last_event = models.BigIntegerField(_("last case event counted"), default=0)
 
     class Meta:
         verbose_name = _("rollup state")

@@ -20,6 +20,7 @@ minute.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
@@ -31,6 +32,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Max,
     OuterRef,
     Q,
     Sum,
@@ -51,7 +53,7 @@ from aftersales.models import (
 )
 from config.periods import Period
 from customers.models import Order, OrderDayChange, OrderLine
-from reports.models import DailyCompensation, DailyFigures, DailyTeam, DailyWords, RollupState
+from reports.models import DailyCompensation, DailyFigures, DailyTeam, DailyWaits, DailyWords, RollupState
 
 S = CaseState
 LAG = timedelta(minutes=5)
@@ -258,11 +260,46 @@ def _words(since: datetime, until: datetime) -> Iterable[DailyWords]:
     return (DailyWords(day=item["d"], word=item["word"], cases=item["n"]) for item in counted)
 
 
+def _transitions_with_waits():
+    """Transition events with a stored wait, through their index (``caseevent_waits``: its node comes first)."""
+    return CaseEvent.objects.filter(
+        kind=CaseEvent.Kind.TRANSITION, wait_seconds__isnull=False, from_state__in=S.values
+    ).order_by()
+
+
+def _waits(since: datetime, until: datetime) -> Iterable[DailyWaits]:
+    """Each day's waits per node and the local weekday and hour they began, sorted."""
+    ended = _transitions_with_waits().filter(created_at__gte=since, created_at__lt=until).annotate(d=_day("created_at"))
+    if connection.vendor == "postgresql":
+        # Straight from the events into the rollup, in the database (275 k lists at a million cases).
+        sql, params = ended.values("id").query.sql_with_params()
+        events, table = CaseEvent._meta.db_table, DailyWaits._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (day, from_state, weekday, hour, waits, count) "
+                f"SELECT (e.created_at AT TIME ZONE %s)::date, e.from_state, e.wait_weekday, e.wait_hour, "
+                f"array_agg(e.wait_seconds ORDER BY e.wait_seconds), COUNT(*) "
+                f"FROM {events} e WHERE e.id IN ({sql}) GROUP BY 1, 2, 3, 4",
+                [str(_zone()), *params],
+            )
+        return ()
+    grouped: dict[tuple, list[float]] = defaultdict(list)
+    for day, node, weekday, hour, wait in ended.values_list(
+        "d", "from_state", "wait_weekday", "wait_hour", "wait_seconds"
+    ):
+        grouped[(_as_date(day), node, weekday, hour)].append(wait)
+    return (
+        DailyWaits(day=day, from_state=node, weekday=weekday, hour=hour, waits=sorted(waits), count=len(waits))
+        for (day, node, weekday, hour), waits in grouped.items()
+    )
+
+
 ROLLUPS = (
     (DailyFigures, _figures),
     (DailyCompensation, _compensation),
     (DailyTeam, _team),
     (DailyWords, _words),
+    (DailyWaits, _waits),
 )
 
 
@@ -298,6 +335,24 @@ def changed_since(since: datetime) -> tuple[set[date], set[int]]:
             if of_customer:
                 customers.add(row[-1])
     return days, customers
+
+
+def event_days(after_id: int, since: datetime | None = None) -> tuple[set[date], int]:
+    """The local days on which the transitions written after event ``after_id`` ended (their waits are new), and,
+    with ``since``, those of the transitions created at or after it (for a transaction that committed late); and
+    the newest such transition (``after_id`` when there is none)."""
+    days: set[date] = set()
+    last = after_id
+    found = [_transitions_with_waits().filter(pk__gt=after_id)]
+    if since is not None:
+        found.append(_transitions_with_waits().filter(created_at__gte=since))
+    for events in found:
+        for day, newest in (
+            events.annotate(d=_day("created_at")).values("d").annotate(newest=Max("pk")).values_list("d", "newest")
+        ):
+            days.add(_as_date(day))
+            last = max(last, newest)
+    return days, last
 
 
 def _as_date(value) -> date:
@@ -345,6 +400,8 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
         }
         days, customers = changed_since(since)
         days |= {day for day, _customer in moved.values()}
+        ended, last_event = event_days(0 if (full or first_time) else state.last_event, since if settle else None)
+        days |= ended
         if reader and len(days) > READER_DAYS and state.settled > started - JOB_SEEN:
             return 0  # many days changed, and the job is running: it recounts them within a minute
         if full or first_time:
@@ -358,6 +415,7 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
         counted = sum(recount(a, b) for a, b in ranges(days))
         OrderDayChange.objects.filter(pk__in=list(moved)).delete()  # the ones read (newer ones wait their turn)
         state.watermark, state.refreshed_at, state.days_refreshed = started, started, counted
+        state.last_event = last_event
         if full or first_time or settle:
             state.settled = started
         state.save()

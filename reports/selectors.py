@@ -14,10 +14,8 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import (
-    Aggregate,
     Count,
     F,
-    FloatField,
     Q,
     QuerySet,
     Sum,
@@ -29,7 +27,6 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.models import (
     GRANTED_COMPENSATION_STATES,
     Case,
-    CaseEvent,
     CaseKeyword,
     CaseState,
     Compensation,
@@ -39,7 +36,7 @@ from aftersales.models import (
 from aftersales.permissions import display_name
 from config.periods import Period
 from customers.models import ProductCategory
-from reports.models import DailyCompensation, DailyFigures, DailyTeam, DailyWords
+from reports.models import DailyCompensation, DailyFigures, DailyTeam, DailyWaits, DailyWords
 from reports.rollups import ZERO, refresh
 
 CS = CompensationState
@@ -424,43 +421,34 @@ WAITING_NODES = (S.PENDING_REVIEW, S.IN_QC, S.COMPENSATION, S.ESCALATED)
 HEATMAP_WORK_MEM = "96MB"
 
 
-class Median(Aggregate):
-    """The median (PostgreSQL's ``percentile_cont``)."""
-
-    function = "percentile_cont"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-
 def waiting_heatmap(period: Period, node: str | None = None) -> dict:
     """Median time the customer waited at a node, by local weekday × hour the wait began.
 
     A wait is the time from entering a node (the previous transition, or the opening) to leaving it (a
     transition out of it), for transitions in the period: each transition's event stores its wait and the
-    local weekday and hour it began (``aftersales.services.events.wait_before``), so this is one GROUP BY over
-    a partial index of the period's transitions. On PostgreSQL the database computes the medians.
+    local weekday and hour it began (``aftersales.services.events.wait_before``), and the daily rollup
+    ``DailyWaits`` keeps each day's waits per node and cell, sorted. The median of the period's lists is exact;
+    on PostgreSQL the database computes it over the unnested arrays.
     """
     nodes = [node] if node in WAITING_NODES else list(WAITING_NODES)
-    waits = CaseEvent.objects.filter(
-        kind=CaseEvent.Kind.TRANSITION,
-        wait_seconds__isnull=False,
-        created_at__gte=period.since,
-        created_at__lt=period.until,
-        from_state__in=nodes,
-    ).order_by()
+    refresh()
+    days = DailyWaits.objects.filter(day__gte=period.start, day__lte=period.end, from_state__in=nodes)
     grid: dict[tuple[int, int], dict] = {}
     if connection.vendor == "postgresql":
-        cells = waits.values("wait_weekday", "wait_hour").annotate(
-            median=Median("wait_seconds"), n=Count("wait_seconds")
-        )  # (in the index)
+        sql, params = days.values("weekday", "hour", "waits").query.sql_with_params()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = %s", [HEATMAP_WORK_MEM])  # the waits sorted in memory, not on disk
-            for cell in cells:
-                grid[(cell["wait_weekday"], cell["wait_hour"])] = {"median": cell["median"], "count": cell["n"]}
+            cursor.execute(
+                "SELECT weekday, hour, percentile_cont(0.5) WITHIN GROUP (ORDER BY wait), COUNT(*) "
+                f"FROM ({sql}) AS cells, unnest(cells.waits) AS wait GROUP BY weekday, hour",
+                params,
+            )
+            for weekday, hour, median, count in cursor.fetchall():
+                grid[(weekday, hour)] = {"median": median, "count": count}
     else:
         by_cell: dict[tuple[int, int], list[float]] = defaultdict(list)
-        for weekday, hour, wait in waits.values_list("wait_weekday", "wait_hour", "wait_seconds"):
-            by_cell[(weekday, hour)].append(wait)
+        for weekday, hour, waits in days.values_list("weekday", "hour", "waits"):
+            by_cell[(weekday, hour)].extend(waits)
         for key, values in by_cell.items():
             grid[key] = {"median": statistics.median(values), "count": len(values)}
     return {"grid": grid, "nodes": nodes, "max": max((cell["median"] for cell in grid.values()), default=0.0)}

@@ -15,7 +15,7 @@ from aftersales.automation.jobs import JOBS
 from aftersales.demo import generator as demo
 from aftersales.models import Case, CaseEvent
 from reports import selectors
-from reports.models import DailyCompensation, DailyFigures, RollupState
+from reports.models import DailyCompensation, DailyFigures, DailyWaits, RollupState
 from reports.rollups import fill_waits, ranges, refresh
 from tests.factories import OrderFactory
 from tests.reports.conftest import local
@@ -32,6 +32,10 @@ def _figures() -> list[tuple]:
 def _compensation() -> list[tuple]:
     fields = [f.attname for f in DailyCompensation._meta.concrete_fields if f.name != "id"]
     return sorted(DailyCompensation.objects.values_list(*fields), key=repr)
+
+
+def _daily_waits() -> list[tuple]:
+    return sorted(DailyWaits.objects.values_list("day", "from_state", "weekday", "hour", "waits", "count"), key=repr)
 
 
 def _waits() -> dict[int, tuple]:
@@ -78,7 +82,7 @@ def test_the_first_read_counts_every_day_and_later_reads_only_the_changed_ones(
     assert first.days_refreshed >= 10 and DailyFigures.objects.exists()
 
     # nothing changed: the next read recounts nothing
-    with django_assert_max_num_queries(12):  # the lock, three empty index scans, the state; four reads
+    with django_assert_max_num_queries(13):  # the lock, four empty index scans, the state; four reads
         selectors.kpis(NOV)
     assert RollupState.objects.get().days_refreshed == 0
 
@@ -102,9 +106,10 @@ def test_an_incremental_refresh_equals_a_full_recount(demo_data, users):
     closed = Case.objects.filter(state="closed", rated_at__isnull=True).order_by("pk").first()
     services.case_rate(case_id=closed.pk, actor=users["channel"], csat=2, nps=3)
     assert refresh() >= 1
-    incremental = (_figures(), _compensation())
+    incremental = (_figures(), _compensation(), _daily_waits())
+    assert incremental[2]
     assert refresh(full=True) > 30
-    assert (_figures(), _compensation()) == incremental
+    assert (_figures(), _compensation(), _daily_waits()) == incremental
 
 
 def test_a_row_committed_after_a_refresh_is_counted_by_the_job(november):
@@ -122,15 +127,50 @@ def test_a_row_committed_after_a_refresh_is_counted_by_the_job(november):
     assert selectors.kpis(NOV)["overall"]["csat"] == D("3.00")  # (5 + 3 + 1) / 3
 
 
+def test_a_transition_after_a_read_is_in_the_next_heatmap_even_on_a_past_day(november, users):
+    from config.periods import Period
+
+    c3 = november["cases"][2]  # a complaint opened Tue 11-10 23:30 local, in compensation
+    period = Period(NOV.start, NOV.end)
+    before = selectors.waiting_heatmap(period, "compensation")["grid"]
+    services.compensation_add(case_id=c3.pk, actor=users["supervisor"], kind="coupon", amount="10", at=local(11, 16, 9))
+    services.case_propose(case_id=c3.pk, actor=users["supervisor"], at=local(11, 16, 10))
+    propose = CaseEvent.objects.get(case=c3, name="propose")
+    cell = (propose.wait_weekday, propose.wait_hour)
+    after = selectors.waiting_heatmap(period, "compensation")["grid"]
+    assert after[cell]["count"] == before.get(cell, {"count": 0})["count"] + 1
+    assert RollupState.objects.get().last_event >= propose.pk
+
+
+def test_a_transition_committed_after_a_refresh_is_in_the_heatmap_once_the_job_ran(november, users):
+    from config.periods import Period
+
+    c3 = november["cases"][2]
+    services.compensation_add(case_id=c3.pk, actor=users["supervisor"], kind="coupon", amount="10")
+    services.case_propose(case_id=c3.pk, actor=users["supervisor"])  # now: its wait ends today
+    propose = CaseEvent.objects.get(case=c3, name="propose")
+    today = timezone.localdate()
+    refresh()
+    DailyWaits.objects.filter(day=today).delete()
+    # As if the transition's transaction had committed after a refresh that counted newer events
+    RollupState.objects.update(last_event=propose.pk + 100)
+    refresh()
+    assert not DailyWaits.objects.filter(day=today).exists()  # a reader's refresh cannot see it
+    JOBS["rollups"].run(timezone.now())  # the job also looks at the transitions of the last minutes
+    grid = selectors.waiting_heatmap(Period(today, today), "compensation")["grid"]
+    assert grid[(propose.wait_weekday, propose.wait_hour)]["count"] == 1
+
+
 def test_the_backfill_command_and_the_seed_count_every_day(db, capsys):
     call_command("seed_demo", "--cases", "40", "--seed", "3")
     out = capsys.readouterr().out
     assert "Rollups:" in out and "days counted" in out
-    seeded = (_figures(), _compensation())
-    assert seeded[0] and seeded[1]
+    seeded = (_figures(), _compensation(), _daily_waits())
+    assert seeded[0] and seeded[1] and seeded[2]
     DailyFigures.objects.all().delete()
+    DailyWaits.objects.all().delete()
     call_command("backfill_rollups")
-    assert (_figures(), _compensation()) == seeded
+    assert (_figures(), _compensation(), _daily_waits()) == seeded
 
 
 def test_dirty_days_are_merged_into_few_ranges():
