@@ -31,6 +31,7 @@ from django.utils import timezone
 from aftersales import services
 from aftersales.automation.deadlines import case_first_response_missed, case_sla_breach, case_stage_overdue
 from aftersales.automation.risk import claimant_reasons, customers_facts
+from aftersales.batch import read_once
 from aftersales.errors import NotAllowed
 from aftersales.models import (
     OPEN_STATES,
@@ -47,6 +48,7 @@ from aftersales.models import (
 )
 from aftersales.notifications.delivery import deliver_due
 from aftersales.services import privacy
+from aftersales.services._base import cases_locked_together
 from aftersales.services.risk_flags import customer_flag_refresh
 from aftersales.services.shipments import PARCEL_STATES
 from aftersales.tracking.providers import TrackingError
@@ -73,6 +75,10 @@ class Done(int):
         return Done(int(self) + int(other), full=self.full or getattr(other, "full", False))
 
 
+#: Cases of a sweep handled in one transaction (each in its own savepoint): locked together, committed once.
+TOGETHER = 50
+
+
 def _sweep(
     due: Q,
     service: Callable[..., object],
@@ -83,10 +89,13 @@ def _sweep(
     model=Case,
     key: str = "case_id",
 ) -> Done:
-    """Run ``service(<key>=…, at=at)`` once for each row of ``model`` matching ``due``, each in its own transaction.
+    """Run ``service(<key>=…, at=at)`` once for each row of ``model`` matching ``due``.
 
-    The case row is locked first, as the services lock it (a compensation's sweep locks its case, not the
-    compensation, so it never waits on a request that holds the case and wants the compensation).
+    Cases are taken ``TOGETHER`` at a time: one transaction locks those still due (skipping any a request or
+    another sweep holds, without waiting) in one statement, runs the service on each in its own savepoint (a
+    refusal or a failure undoes that case alone) with the rules and the alerts' recipients read once
+    (``aftersales.batch``), and commits once. A compensation's or a parcel's sweep locks their cases the same way,
+    first, as the services do (it never waits on a request that holds the case and wants the compensation).
     """
     limit = limit or BATCH
     ids = list(
@@ -95,24 +104,36 @@ def _sweep(
         .values_list("pk", "case_id" if model is not Case else "pk")[:limit]
     )
     done = 0
-    for pk, case_id in ids:
-        try:
-            with transaction.atomic():
-                # Taken by a concurrent sweep or request (locked) or no longer due: skip without waiting.
-                case_due = due if model is Case else Q()
-                if not list(Case.objects.select_for_update(skip_locked=True).filter(case_due, pk=case_id).values("pk")):
-                    continue
-                if model is not Case and not model.objects.filter(due, pk=pk).exists():
-                    continue
-                service(**{key: pk}, at=at)
-            done += 1
-        except NotAllowed:
-            continue  # the service's own re-check: already handled
-        except Exception:
-            log.exception("%s failed on %s %s", getattr(service, "__name__", service), key, pk)
+    for start in range(0, len(ids), TOGETHER):
+        done += _sweep_together(due, service, ids[start : start + TOGETHER], at=at, model=model, key=key)
     # A full batch with progress: more may be due. (Without progress — every row failing or taken — the runner
     # waits its interval instead of spinning on the same rows.)
     return Done(done, full=len(ids) == limit and done > 0)
+
+
+def _sweep_together(due: Q, service: Callable[..., object], ids: list[tuple], *, at: datetime, model, key: str) -> int:
+    done = 0
+    case_due = due if model is Case else Q()
+    with (
+        transaction.atomic(),
+        read_once(),
+        cases_locked_together(case_due, [case_id for _pk, case_id in ids]) as locked,
+    ):
+        locked = set(locked)
+        for pk, case_id in ids:
+            if case_id not in locked:
+                continue  # taken by a request or another sweep, or no longer due
+            try:
+                with transaction.atomic():
+                    if model is not Case and not model.objects.filter(due, pk=pk).exists():
+                        continue
+                    service(**{key: pk}, at=at)
+                done += 1
+            except NotAllowed:
+                continue  # the service's own re-check: already handled
+            except Exception:
+                log.exception("%s failed on %s %s", getattr(service, "__name__", service), key, pk)
+    return done
 
 
 def timeout_sweep(state: str, clock: StageClock) -> Callable[..., int]:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aftersales.batch import remembered
 from aftersales.models import (
     Attribution,
     AutomationRule,
@@ -352,7 +353,11 @@ def describe_action(action: dict) -> str:
 
 
 def active_rules(trigger: str) -> list[AutomationRule]:
-    return list(AutomationRule.objects.filter(active=True, trigger=trigger).order_by("position", "id"))
+    """The trigger's active rules, in order (read once for a sweep's batch: ``aftersales.batch``)."""
+    return remembered(
+        ("rules", trigger),
+        lambda: list(AutomationRule.objects.filter(active=True, trigger=trigger).order_by("position", "id")),
+    )
 
 
 def latest_versions(rules: list[AutomationRule]) -> dict[int, int]:

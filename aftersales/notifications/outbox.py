@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from aftersales.batch import remembered
 from aftersales.models import (
     GRANTED_COMPENSATION_STATES,
     ApiKey,
@@ -299,6 +300,16 @@ def _fit(channel: str, name: str, value: str, source: str = "") -> str:
     return value[: limit - 1] + "…"
 
 
+def _alert_recipients(roles: set[str], user_ids: list[int] | None) -> tuple[list[str], list[WebhookEndpoint]]:
+    """The emails of the active users of ``roles`` (of ``user_ids`` only, when given), and the webhooks listening."""
+    users = get_user_model().objects.filter(is_active=True, groups__name__in=roles)
+    if user_ids is not None:
+        users = users.filter(pk__in=user_ids)
+    emails = sorted(set(users.exclude(email="").values_list("email", flat=True)))
+    endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if roles & set(e.audience or [])]
+    return emails, endpoints
+
+
 def alert_staff(
     roles: Iterable[str],
     *,
@@ -315,11 +326,11 @@ def alert_staff(
     Returns the number of rows written.
     """
     roles = set(roles)
-    users = get_user_model().objects.filter(is_active=True, groups__name__in=roles)
-    if user_ids is not None:
-        users = users.filter(pk__in=list(user_ids))
-    emails = users.exclude(email="").values_list("email", flat=True).distinct()
-    endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if roles & set(e.audience or [])]
+    user_ids = None if user_ids is None else sorted(user_ids)
+    emails, endpoints = remembered(
+        ("alert recipients", frozenset(roles), None if user_ids is None else tuple(user_ids)),
+        lambda: _alert_recipients(roles, user_ids),
+    )
     payload = {"subject": subject, "case": case.number if case else None, "roles": sorted(roles)}
     rows = [
         Notification(
@@ -332,7 +343,7 @@ def alert_staff(
             case=case,
             dedupe_key=_dedupe(key, f"m:{email}") if key else None,
         )
-        for email in sorted(set(emails))
+        for email in emails
     ]
     rows += [
         Notification(

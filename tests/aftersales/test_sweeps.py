@@ -253,3 +253,47 @@ def test_the_celery_task_queues_the_next_batch_while_one_comes_back_full(five_ti
     tasks.run_job.run("review_timeouts")
     assert tasks.run_job.run("review_timeouts") == 1  # the last one: not a full batch
     assert queued == ["review_timeouts", "review_timeouts"]
+
+
+# -- a batch of cases in one transaction ------------------------------------------------------------------
+@pytest.fixture
+def five_timed_out_together(five_timed_out, monkeypatch):
+    monkeypatch.setattr(jobs, "BATCH", 200)
+    return five_timed_out
+
+
+def test_one_case_failing_in_a_batch_undoes_that_case_alone(five_timed_out_together, monkeypatch):
+    failing = five_timed_out_together[2]
+    original = services.case_auto_approve
+
+    def approve(*, case_id, at=None):
+        case = original(case_id=case_id, at=at)  # its writes are made, then the service fails
+        if case_id == failing.pk:
+            raise RuntimeError("the mail server is down")
+        return case
+
+    monkeypatch.setattr(services, "case_auto_approve", approve)
+    monkeypatch.setattr(jobs, "TIMEOUT_SWEEPS", {})  # (the registry's sweep holds the service it was built with)
+    sweep = jobs.timeout_sweep(S.PENDING_REVIEW, jobs.STAGE_CLOCKS[S.PENDING_REVIEW])
+    assert sweep() == 4
+    states = dict(Case.objects.filter(pk__in=[c.pk for c in five_timed_out_together]).values_list("pk", "state"))
+    assert states.pop(failing.pk) == S.PENDING_REVIEW
+    assert set(states.values()) == {S.COMPENSATION}  # refunds only: approved straight to the offer
+    assert events(failing, "auto_approve") == 0  # its event went with it
+
+
+def test_a_batch_reads_the_rules_and_the_alerts_recipients_once(five_timed_out_together, staff_emails):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Case.objects.filter(pk__in=[c.pk for c in five_timed_out_together]).update(
+        state=S.IN_QC, stage_due_at=timezone.now() - timedelta(hours=1), stage_alerted_at=None, waiting_on="warehouse"
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        assert jobs.sweep_stage_alerts() == 5
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    assert sum('FROM "aftersales_automationrule"' in sql for sql in sqls) == 1
+    assert sum('FROM "aftersales_webhookendpoint"' in sql for sql in sqls) == 1
+    # the five cases locked (and read with what the rules need) in one statement
+    assert sum(sql.startswith('SELECT "aftersales_case"."id"') and '"customers_order"' in sql for sql in sqls) == 1
+    assert Notification.objects.filter(kind="staff_alert").count() == 5 * 2  # QC and supervisor, each case
