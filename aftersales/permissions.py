@@ -10,9 +10,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+
+from config.forms import ListedModelChoiceField
 
 if TYPE_CHECKING:
     from aftersales.models import Policy
@@ -212,7 +213,7 @@ def display_name(user, empty: str | None = "") -> str | None:
     return (user.get_full_name() or user.get_username()) if user else empty
 
 
-class StaffChoiceField(forms.ModelChoiceField):
+class StaffChoiceField(ListedModelChoiceField):
     """A choice of staff, each by the name people know them by (not the username)."""
 
     def label_from_instance(self, obj) -> str:

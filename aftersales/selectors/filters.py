@@ -26,13 +26,14 @@ from aftersales.models import (
 )
 from aftersales.permissions import StaffChoiceField, working_staff
 from aftersales.selectors.scope import DUE_SOON, my_queue_ids
+from config.forms import ListedModelChoiceField
 from config.periods import clamp
 from customers.models import Channel, ProductCategory
 
 OPEN, ANY = "open", "any"
 
 
-class CategoryChoiceField(forms.ModelChoiceField):
+class CategoryChoiceField(ListedModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.full_name
 
@@ -52,6 +53,14 @@ class StaffFilter(django_filters.ModelChoiceFilter):
 @extend_schema_field(OpenApiTypes.INT)
 class IdFilter(django_filters.ModelChoiceFilter):
     """Chooses a row by its id (documented as an integer in the API)."""
+
+    field_class = ListedModelChoiceField
+
+
+class ListedFilter(django_filters.ModelChoiceFilter):
+    """Chooses one of a short list of rows (read in one plain query)."""
+
+    field_class = ListedModelChoiceField
 
 
 class CaseQueueFilter(django_filters.FilterSet):
@@ -96,9 +105,7 @@ class CaseQueueFilter(django_filters.FilterSet):
         ],
         method="filter_sla",
     )
-    queue = django_filters.ModelChoiceFilter(
-        label=_("queue"), queryset=Queue.objects.filter(active=True), empty_label=_("any")
-    )
+    queue = ListedFilter(label=_("queue"), queryset=Queue.objects.filter(active=True), empty_label=_("any"))
     assignee = StaffFilter(label=_("assignee"), queryset=working_staff(), empty_label=_("any"))
     vip = django_filters.BooleanFilter(label=_("VIP only"), method="filter_vip", widget=forms.CheckboxInput)
     crisis = django_filters.BooleanFilter(label=_("crisis only"), method="filter_crisis", widget=forms.CheckboxInput)
