@@ -199,9 +199,15 @@ class FloatListField(models.Field):
         return json.dumps(value)
 
     def from_db_value(self, value, expression, connection):
+        return self.to_python(value)
+
+    def to_python(self, value):
         if value is None or isinstance(value, list):
             return value
-        return json.loads(value)
+        return [float(item) for item in json.loads(value)]
+
+    def value_to_string(self, obj) -> str:
+        return json.dumps(self.value_from_object(obj))
 
 
 class DailyWaits(models.Model):

@@ -398,6 +398,8 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
         moved = {
             pk: (day, customer) for pk, day, customer in OrderDayChange.objects.values_list("pk", "day", "customer_id")
         }
+        if full or first_time:
+            fill_waits()  # first: the days of the waits it stores are counted below
         days, customers = changed_since(since)
         days |= {day for day, _customer in moved.values()}
         ended, last_event = event_days(0 if (full or first_time) else state.last_event, since if settle else None)
@@ -405,14 +407,14 @@ def refresh(*, full: bool = False, settle: bool = False) -> int:
         if reader and len(days) > READER_DAYS and state.settled > started - JOB_SEEN:
             return 0  # many days changed, and the job is running: it recounts them within a minute
         if full or first_time:
-            fill_waits()
-            fill_came_back()
             for model, _count in ROLLUPS:
                 model.objects.all().delete()  # days without any rows left are not recounted: clear them all
-        else:
-            left = {customer for _day, customer in moved.values() if customer is not None}
-            fill_came_back(customers | left)
         counted = sum(recount(a, b) for a, b in ranges(days))
+        # Last: the case rows it corrects stay locked only until the commit, not through the recount.
+        if full or first_time:
+            fill_came_back()
+        else:
+            fill_came_back(customers | {customer for _day, customer in moved.values() if customer is not None})
         OrderDayChange.objects.filter(pk__in=list(moved)).delete()  # the ones read (newer ones wait their turn)
         state.watermark, state.refreshed_at, state.days_refreshed = started, started, counted
         state.last_event = last_event
@@ -434,12 +436,19 @@ def fill_came_back(customers: Iterable[int] | None = None) -> int:
     """Set ``Case.came_back`` right for these customers' cases (every case when ``None``): a closed case whose
     customer placed an order after it closed. Two set-based updates, of the rows that are wrong only (a plain
     update: the rollups' own bookkeeping does not stamp ``updated_at``)."""
-    cases = Case.objects.all()
-    if customers is not None:
-        customers = list(customers)
-        if not customers:
-            return 0
-        cases = cases.filter(customer_id__in=customers)
+    if customers is None:
+        return _fill_came_back(Case.objects.all())
+    customers = sorted(customers)
+    return sum(  # in slices: a big import changes many customers (and SQLite takes 32,766 parameters at most)
+        _fill_came_back(Case.objects.filter(customer_id__in=customers[start : start + CUSTOMERS_AT_ONCE]))
+        for start in range(0, len(customers), CUSTOMERS_AT_ONCE)
+    )
+
+
+CUSTOMERS_AT_ONCE = 5000
+
+
+def _fill_came_back(cases) -> int:
     again = Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("closed_at")))
     set_ = cases.filter(again, state=S.CLOSED, came_back=False).update(came_back=True)
     cleared = cases.filter(came_back=True).exclude(Q(again, state=S.CLOSED)).update(came_back=False)

@@ -112,6 +112,20 @@ def _sweep(
 
 
 def _sweep_together(due: Q, service: Callable[..., object], ids: list[tuple], *, at: datetime, model, key: str) -> int:
+    """One transaction for ``ids``; should it fail as a whole (at its commit: a deferred check), each row again in
+    a transaction of its own, so one bad row does not hold back the others."""
+    try:
+        return _sweep_locked(due, service, ids, at=at, model=model, key=key)
+    except Exception:
+        name = getattr(service, "__name__", service)
+        if len(ids) == 1:
+            log.exception("%s failed on %s %s", name, key, ids[0][0])
+            return 0
+        log.exception("%s: a batch of %s failed as a whole; one at a time", name, len(ids))
+        return sum(_sweep_together(due, service, [one], at=at, model=model, key=key) for one in ids)
+
+
+def _sweep_locked(due: Q, service: Callable[..., object], ids: list[tuple], *, at: datetime, model, key: str) -> int:
     done = 0
     case_due = due if model is Case else Q()
     with (

@@ -362,8 +362,13 @@ def active_rules(trigger: str) -> list[AutomationRule]:
 
 def latest_versions(rules: list[AutomationRule]) -> dict[int, int]:
     """``{rule id: history id of its current version}`` (one query)."""
+    ids = tuple(r.pk for r in rules)
+    return remembered(("rule versions", ids), lambda: _latest_versions(ids))  # read once with the rules
+
+
+def _latest_versions(ids: tuple[int, ...]) -> dict[int, int]:
     versions: dict[int, int] = {}
-    rows = AutomationRule.history.filter(id__in=[r.pk for r in rules]).order_by("id", "-history_date", "-history_id")
+    rows = AutomationRule.history.filter(id__in=ids).order_by("id", "-history_date", "-history_id")
     for rule_id, history_id in rows.values_list("id", "history_id"):
         versions.setdefault(rule_id, history_id)
     return versions

@@ -297,3 +297,47 @@ def test_a_batch_reads_the_rules_and_the_alerts_recipients_once(five_timed_out_t
     # the five cases locked (and read with what the rules need) in one statement
     assert sum(sql.startswith('SELECT "aftersales_case"."id"') and '"customers_order"' in sql for sql in sqls) == 1
     assert Notification.objects.filter(kind="staff_alert").count() == 5 * 2  # QC and supervisor, each case
+
+
+def test_a_batch_failing_as_a_whole_is_done_again_one_case_at_a_time(five_timed_out_together, monkeypatch):
+    together = jobs._sweep_locked
+
+    def failing_when_together(due, service, ids, **kwargs):
+        if len(ids) > 1:
+            raise RuntimeError("deferred check failed at commit")
+        return together(due, service, ids, **kwargs)
+
+    monkeypatch.setattr(jobs, "_sweep_locked", failing_when_together)
+    assert jobs.run_job("review_timeouts") == 5
+    assert not Case.objects.filter(pk__in=[c.pk for c in five_timed_out_together], state=S.PENDING_REVIEW).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_skips_a_case_a_request_holds_and_does_the_others(five_timed_out_together):
+    import threading
+
+    from django.db import connection, transaction
+
+    held = five_timed_out_together[0]
+    locked, release = threading.Event(), threading.Event()
+
+    def request_holding_the_case():
+        try:
+            with transaction.atomic():
+                list(Case.objects.select_for_update().filter(pk=held.pk).values("pk"))
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=request_holding_the_case)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        assert jobs.run_job("review_timeouts") == 4  # without waiting for the held one
+    finally:
+        release.set()
+        thread.join(30)
+    assert Case.objects.get(pk=held.pk).state == S.PENDING_REVIEW
+    assert jobs.run_job("review_timeouts") == 1  # the next run takes it

@@ -161,6 +161,21 @@ def test_a_transition_committed_after_a_refresh_is_in_the_heatmap_once_the_job_r
     assert grid[(propose.wait_weekday, propose.wait_hour)]["count"] == 1
 
 
+def test_a_full_count_stores_missing_waits_first_and_counts_their_days(november):
+    """A transition imported without its wait, alone on its day: the full count fills the wait, then counts the day."""
+    from datetime import date
+
+    from config.periods import Period
+
+    propose = CaseEvent.objects.get(case=november["cases"][1], name="propose")
+    CaseEvent.objects.filter(pk=propose.pk).update(
+        created_at=local(12, 20, 9), wait_seconds=None, wait_weekday=None, wait_hour=None
+    )
+    refresh(full=True)
+    assert DailyWaits.objects.filter(day=date(2026, 12, 20), from_state="compensation").exists()
+    assert selectors.waiting_heatmap(Period(date(2026, 12, 20), date(2026, 12, 20)), "compensation")["grid"]
+
+
 def test_the_backfill_command_and_the_seed_count_every_day(db, capsys):
     call_command("seed_demo", "--cases", "40", "--seed", "3")
     out = capsys.readouterr().out
@@ -273,6 +288,7 @@ def test_a_full_recount_sets_came_back_as_the_refreshes_kept_it(november):
 def test_a_reopened_case_is_not_counted_as_came_back_until_it_closes_again(november, users):
     c2 = november["cases"][1]
     refresh()
+    assert Case.objects.get(pk=c2.pk).came_back  # B ordered after it closed
     Case.objects.filter(pk=c2.pk).update(state="compensation", updated_at=timezone.now())  # as a reopening leaves it
     refresh()
     assert not Case.objects.get(pk=c2.pk).came_back
