@@ -272,7 +272,10 @@ class Case(QuickDisplay, TouchedOnSave, ConcurrentTransitionMixin, models.Model)
             models.Index(fields=["rated_at"], name="case_rated", condition=Q(rated_at__isnull=False)),
             # Repurchase after after-sales: the customers of a period's closed cases.
             models.Index(
-                fields=["closed_at"], name="case_closed_back", condition=Q(state="closed"), include=["customer", "came_back"]
+                fields=["closed_at"],
+                name="case_closed_back",
+                condition=Q(state="closed"),
+                include=["customer", "came_back"],
             ),
             # SLA sweeps: open cases whose targets may have passed.
             models.Index(
