@@ -219,7 +219,6 @@ class DailyWaits(models.Model):
     weekday = models.PositiveSmallIntegerField(_("weekday the wait began (1 = Monday)"))
     hour = models.PositiveSmallIntegerField(_("hour the wait began"))
     waits = FloatListField(_("waits (seconds)"))
-    count = models.PositiveIntegerField(_("waits"), default=0)
 
     class Meta:
         verbose_name = _("daily waits")

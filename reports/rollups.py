@@ -276,9 +276,9 @@ def _waits(since: datetime, until: datetime) -> Iterable[DailyWaits]:
         events, table = CaseEvent._meta.db_table, DailyWaits._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (day, from_state, weekday, hour, waits, count) "
+                f"INSERT INTO {table} (day, from_state, weekday, hour, waits) "
                 f"SELECT (e.created_at AT TIME ZONE %s)::date, e.from_state, e.wait_weekday, e.wait_hour, "
-                f"array_agg(e.wait_seconds ORDER BY e.wait_seconds), COUNT(*) "
+                f"array_agg(e.wait_seconds ORDER BY e.wait_seconds) "
                 f"FROM {events} e WHERE e.id IN ({sql}) GROUP BY 1, 2, 3, 4",
                 [str(_zone()), *params],
             )
@@ -289,7 +289,7 @@ def _waits(since: datetime, until: datetime) -> Iterable[DailyWaits]:
     ):
         grouped[(_as_date(day), node, weekday, hour)].append(wait)
     return (
-        DailyWaits(day=day, from_state=node, weekday=weekday, hour=hour, waits=sorted(waits), count=len(waits))
+        DailyWaits(day=day, from_state=node, weekday=weekday, hour=hour, waits=sorted(waits))
         for (day, node, weekday, hour), waits in grouped.items()
     )
 
@@ -432,6 +432,10 @@ def rollups_job(at: datetime | None = None) -> int:
 # --------------------------------------------------------------------------
 # Customers who came back after their case
 # --------------------------------------------------------------------------
+#: Customers whose cases ``fill_came_back`` corrects in one statement.
+CUSTOMERS_AT_ONCE = 5000
+
+
 def fill_came_back(customers: Iterable[int] | None = None) -> int:
     """Set ``Case.came_back`` right for these customers' cases (every case when ``None``): a closed case whose
     customer placed an order after it closed. Two set-based updates, of the rows that are wrong only (a plain
@@ -443,9 +447,6 @@ def fill_came_back(customers: Iterable[int] | None = None) -> int:
         _fill_came_back(Case.objects.filter(customer_id__in=customers[start : start + CUSTOMERS_AT_ONCE]))
         for start in range(0, len(customers), CUSTOMERS_AT_ONCE)
     )
-
-
-CUSTOMERS_AT_ONCE = 5000
 
 
 def _fill_came_back(cases) -> int:

@@ -300,7 +300,7 @@ def _fit(channel: str, name: str, value: str, source: str = "") -> str:
     return value[: limit - 1] + "…"
 
 
-def _alert_recipients(roles: set[str], user_ids: list[int] | None) -> tuple[list[str], list[WebhookEndpoint]]:
+def _alert_recipients(roles: set[str], user_ids: tuple[int, ...] | None) -> tuple[list[str], list[WebhookEndpoint]]:
     """The emails of the active users of ``roles`` (of ``user_ids`` only, when given), and the webhooks listening."""
     users = get_user_model().objects.filter(is_active=True, groups__name__in=roles)
     if user_ids is not None:
@@ -326,10 +326,9 @@ def alert_staff(
     Returns the number of rows written.
     """
     roles = set(roles)
-    user_ids = None if user_ids is None else sorted(user_ids)
+    user_ids = None if user_ids is None else tuple(sorted(user_ids))
     emails, endpoints = remembered(
-        ("alert recipients", frozenset(roles), None if user_ids is None else tuple(user_ids)),
-        lambda: _alert_recipients(roles, user_ids),
+        ("alert recipients", frozenset(roles), user_ids), lambda: _alert_recipients(roles, user_ids)
     )
     payload = {"subject": subject, "case": case.number if case else None, "roles": sorted(roles)}
     rows = [

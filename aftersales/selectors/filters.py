@@ -50,17 +50,15 @@ class StaffFilter(django_filters.ModelChoiceFilter):
     field_class = StaffChoiceField
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class IdFilter(django_filters.ModelChoiceFilter):
-    """Chooses a row by its id (documented as an integer in the API)."""
-
-    field_class = ListedModelChoiceField
-
-
 class ListedFilter(django_filters.ModelChoiceFilter):
     """Chooses one of a short list of rows (read in one plain query)."""
 
     field_class = ListedModelChoiceField
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(ListedFilter):
+    """Chooses a row by its id (documented as an integer in the API)."""
 
 
 class CaseQueueFilter(django_filters.FilterSet):

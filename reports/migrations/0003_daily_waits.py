@@ -25,7 +25,6 @@ class Migration(migrations.Migration):
                 ('weekday', models.PositiveSmallIntegerField(verbose_name='weekday the wait began (1 = Monday)')),
                 ('hour', models.PositiveSmallIntegerField(verbose_name='hour the wait began')),
                 ('waits', reports.models.FloatListField(verbose_name='waits (seconds)')),
-                ('count', models.PositiveIntegerField(default=0, verbose_name='waits')),
             ],
             options={
                 'verbose_name': 'daily waits',

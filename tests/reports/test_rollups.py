@@ -35,7 +35,7 @@ def _compensation() -> list[tuple]:
 
 
 def _daily_waits() -> list[tuple]:
-    return sorted(DailyWaits.objects.values_list("day", "from_state", "weekday", "hour", "waits", "count"), key=repr)
+    return sorted(DailyWaits.objects.values_list("day", "from_state", "weekday", "hour", "waits"), key=repr)
 
 
 def _waits() -> dict[int, tuple]:
